@@ -1,0 +1,16 @@
+"""numbagrad: dense neural networks trained by Numba kernels.
+
+Importing numbagrad compiles nothing and loads no plugin: kernels compile (or
+load from Numba's on-disk cache) on first use, plugins on the first look-up
+by name.
+"""
+
+from numbagrad import _cache
+
+_cache.install()
+
+from numbagrad._version import __version__  # noqa: E402
+from numbagrad import optim  # noqa: E402
+from numbagrad.errors import NonFiniteLossError, PluginError, PluginWarning, UnknownNameError  # noqa: E402
+
+__all__ = ["__version__", "optim", "UnknownNameError", "PluginError", "PluginWarning", "NonFiniteLossError"]

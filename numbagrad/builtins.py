@@ -1,0 +1,18 @@
+"""numbagrad's own plugin: the built-in components, registered through the public hooks."""
+
+from __future__ import annotations
+
+from numbagrad.hookspecs import hookimpl
+
+
+@hookimpl
+def numbagrad_optimizers():
+    from numbagrad.optim.adadelta import ADADELTA_SPEC
+    from numbagrad.optim.adagrad import ADAGRAD_SPEC
+    from numbagrad.optim.adam import ADAM_SPEC, ADAMW_SPEC
+    from numbagrad.optim.adamax import ADAMAX_SPEC
+    from numbagrad.optim.nadam import NADAM_SPEC
+    from numbagrad.optim.rmsprop import RMSPROP_SPEC
+    from numbagrad.optim.sgd import SGD_SPEC
+
+    return [SGD_SPEC, ADAM_SPEC, ADAMW_SPEC, RMSPROP_SPEC, ADAGRAD_SPEC, ADADELTA_SPEC, ADAMAX_SPEC, NADAM_SPEC]

@@ -1,0 +1,39 @@
+"""The hooks through which optimizers, losses, schedules, activations and metrics are registered.
+
+numbagrad registers its own components through these hooks, exactly as a
+third-party package does. A plugin is any module or object with functions
+marked ``@numbagrad.registry.hookimpl`` whose names are the hooks below; a
+distribution exposes it through an entry point in the group ``numbagrad``::
+
+    # pyproject.toml of the plugin
+    [project.entry-points.numbagrad]
+    lion = "numbagrad_lion.plugin"
+
+Each hook takes no arguments and returns a sequence of declarations.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import pluggy
+
+if TYPE_CHECKING:
+    from numbagrad.optim.spec import OptimizerSpec
+
+__all__ = ["PROJECT", "hookspec", "hookimpl", "HookSpecs"]
+
+#: The pluggy project name and the entry-point group.
+PROJECT = "numbagrad"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+#: Marks a plugin's hook implementation.
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class HookSpecs:
+    """Hook specifications (one per kind of component)."""
+
+    @hookspec
+    def numbagrad_optimizers(self) -> Sequence["OptimizerSpec"]:
+        """Return the optimizers this plugin provides, as :class:`numbagrad.optim.OptimizerSpec`."""

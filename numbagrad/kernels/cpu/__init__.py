@@ -1,0 +1,1 @@
+"""``@njit`` kernels for CPUs, one module per family."""

@@ -1,0 +1,121 @@
+"""Adam and AdamW."""
+
+from __future__ import annotations
+
+from numbagrad.hyperparameters import Hyperparameter
+from numbagrad.kernels.cpu.optimizers import adam_update, adamw_update
+from numbagrad.optim.common import DECOUPLED_WEIGHT_DECAY, MAXIMIZE, WEIGHT_DECAY, betas, eps, lr
+from numbagrad.optim.optimizer import Optimizer
+from numbagrad.optim.spec import OptimizerSpec
+
+__all__ = ["Adam", "AdamW", "ADAM_SPEC", "ADAMW_SPEC"]
+
+AMSGRAD = Hyperparameter("amsgrad", False, kind="bool", doc="use the running maximum of the second moment (AMSGrad)")
+EPS_HAT = Hyperparameter(
+    "eps_hat", False, kind="bool",
+    doc="add eps to sqrt(v) before bias correction, as Keras and TensorFlow do",
+)
+
+
+def _adam_slots(values):
+    return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if values["amsgrad"] else ("exp_avg", "exp_avg_sq")
+
+
+ADAM_SPEC = OptimizerSpec(
+    name="adam",
+    title="Adam",
+    update=adam_update,
+    hyperparameters=(
+        lr(1e-3), betas((0.9, 0.999)), eps(1e-8), WEIGHT_DECAY, AMSGRAD, MAXIMIZE, DECOUPLED_WEIGHT_DECAY, EPS_HAT,
+    ),
+    state=_adam_slots,
+    presets={"amsgrad": {"amsgrad": True}},
+)
+
+ADAMW_SPEC = OptimizerSpec(
+    name="adamw",
+    title="AdamW",
+    update=adamw_update,
+    hyperparameters=(
+        lr(1e-3), betas((0.9, 0.999)), eps(1e-8),
+        Hyperparameter("weight_decay", 1e-2, minimum=0.0, doc="decoupled weight decay: shrinks p by lr * weight_decay"),
+        AMSGRAD, MAXIMIZE, EPS_HAT,
+    ),
+    state=_adam_slots,
+)
+
+_RULE = """
+        g = -grad if maximize else grad
+        {decay}
+        m = lerp(m, g, 1 - beta1)            # m + (1 - beta1) (g - m)
+        v = beta2 * v + (1 - beta2) * g * g
+        v_max = max(v_max, v); v = v_max     (amsgrad)
+        p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+"""
+
+
+class Adam(Optimizer):
+    __doc__ = r"""Adam: momentum on the gradient and a per-parameter step size from its running square.
+
+    Adam (Kingma & Ba, 2015, "Adam: A Method for Stochastic Optimization")
+    keeps an exponential average ``m`` of the gradient (the ball's velocity)
+    and one ``v`` of its square; each parameter steps by ``m / sqrt(v)``, so
+    steep and flat directions move at similar speeds. Both averages start at
+    zero and are divided by ``1 - beta^t`` to remove that bias.
+
+    Update, for step ``t`` (as implemented; PyTorch's algorithm)::
+""" + _RULE.format(decay="g = g + weight_decay * p   (p = p * (1 - lr * weight_decay) if decoupled_weight_decay)") + r"""
+    Args:
+        params: arrays or parameter groups (see :class:`Optimizer`).
+        lr: learning rate (default 1e-3).
+        betas: ``(beta1, beta2)``, each in [0, 1) (default (0.9, 0.999)).
+        eps: added to the denominator, ``> 0`` (default 1e-8).
+        weight_decay: L2 penalty ``>= 0`` (default 0).
+        amsgrad: AMSGrad (Reddi et al., 2018): divide by the running
+            maximum of ``v``, so the step size never grows.
+        maximize: maximize the objective instead.
+        decoupled_weight_decay: decay the parameters directly, as AdamW.
+        eps_hat: Keras's and TensorFlow's placement of epsilon,
+            ``p = p - lr sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps)``,
+            the paper's "epsilon hat"; it equals PyTorch's rule with
+            ``eps * sqrt(1 - beta2^t)``. Off by default.
+
+    State: ``exp_avg`` (m), ``exp_avg_sq`` (v), and ``max_exp_avg_sq`` with AMSGrad.
+
+    Registry names: ``"adam"``; ``"amsgrad"`` is Adam with ``amsgrad=True``.
+
+    Keras: besides ``eps_hat``, Keras's default epsilon is 1e-7 and it
+    updates ``v`` as ``v + (1 - beta2) (g^2 - v)``, the same average rounded
+    differently.
+    """
+
+    spec = ADAM_SPEC
+
+
+class AdamW(Optimizer):
+    __doc__ = r"""AdamW: Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
+
+    L2 regularization added to Adam's gradient is divided by ``sqrt(v)`` like
+    the rest of the gradient, so heavily-updated weights are barely decayed.
+    AdamW shrinks every weight by the same factor ``1 - lr * weight_decay``
+    instead, outside the adaptive step.
+
+    Update, for step ``t`` (as implemented; PyTorch's algorithm)::
+""" + _RULE.format(decay="p = p * (1 - lr * weight_decay)") + r"""
+    Args:
+        params: arrays or parameter groups (see :class:`Optimizer`).
+        lr: learning rate (default 1e-3).
+        betas: ``(beta1, beta2)``, each in [0, 1) (default (0.9, 0.999)).
+        eps: added to the denominator, ``> 0`` (default 1e-8).
+        weight_decay: decoupled decay ``>= 0`` (default 1e-2).
+        amsgrad: use the running maximum of ``v`` (AMSGrad).
+        maximize: maximize the objective instead.
+        eps_hat: Keras's placement of epsilon (see :class:`Adam`).
+
+    State: ``exp_avg``, ``exp_avg_sq``, and ``max_exp_avg_sq`` with AMSGrad.
+
+    Keras: ``keras.optimizers.AdamW`` decays by ``lr * weight_decay`` too
+    (default 0.004) and places epsilon as ``eps_hat=True`` does.
+    """
+
+    spec = ADAMW_SPEC

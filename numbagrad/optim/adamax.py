@@ -1,0 +1,50 @@
+"""Adamax."""
+
+from __future__ import annotations
+
+from numbagrad.kernels.cpu.optimizers import adamax_update
+from numbagrad.optim.common import MAXIMIZE, WEIGHT_DECAY, betas, eps, lr
+from numbagrad.optim.optimizer import Optimizer
+from numbagrad.optim.spec import OptimizerSpec
+
+__all__ = ["Adamax", "ADAMAX_SPEC"]
+
+ADAMAX_SPEC = OptimizerSpec(
+    name="adamax",
+    title="Adamax",
+    update=adamax_update,
+    hyperparameters=(lr(2e-3), betas((0.9, 0.999)), eps(1e-8), WEIGHT_DECAY, MAXIMIZE),
+    state=("exp_avg", "exp_inf"),
+)
+
+
+class Adamax(Optimizer):
+    r"""Adamax: Adam with the infinity norm in place of the root mean square.
+
+    From the Adam paper (Kingma & Ba, 2015, section 7): the second moment
+    becomes an exponentially decayed maximum of ``|g|``, which needs no bias
+    correction.
+
+    Update, for step ``t`` (as implemented; PyTorch's algorithm)::
+
+        g = -grad if maximize else grad
+        g = g + weight_decay * p
+        m = lerp(m, g, 1 - beta1)
+        u = max(beta2 * u, |g| + eps)
+        p = p - lr / (1 - beta1^t) * m / u
+
+    Args:
+        params: arrays or parameter groups (see :class:`Optimizer`).
+        lr: learning rate (default 2e-3).
+        betas: ``(beta1, beta2)``, each in [0, 1) (default (0.9, 0.999)).
+        eps: added to ``|g|``, ``> 0`` (default 1e-8).
+        weight_decay: L2 penalty ``>= 0`` (default 0).
+        maximize: maximize the objective instead.
+
+    State: ``exp_avg`` (m) and ``exp_inf`` (u).
+
+    Keras: ``keras.optimizers.Adamax`` takes ``u = max(beta2 u, |g|)`` and
+    divides by ``u + eps`` (epsilon 1e-7), and defaults to ``lr=0.001``.
+    """
+
+    spec = ADAMAX_SPEC

@@ -1,0 +1,221 @@
+"""The declaration of an optimizer: what users and plugins see.
+
+An optimizer is data plus kernels: a name, its hyperparameters with defaults
+and valid ranges, the names of its per-parameter state slots, and an
+``@njit`` update kernel with the contract of
+:func:`numbagrad.kernels.signatures.update_signature`. Built-in optimizers are
+declared exactly as a plugin declares one::
+
+    import numpy as np
+    from numba import njit
+    from numbagrad.hyperparameters import Hyperparameter
+    from numbagrad.optim import OptimizerSpec
+
+    @njit(error_model="numpy", cache=True)
+    def sign_sgd_update(param, grad, state, hyper, step, start, stop):
+        lr = param.dtype.type(hyper[0])
+        p = param[start:stop]
+        g = grad[start:stop]
+        for i in range(p.size):
+            p[i] -= lr * np.sign(g[i])
+
+    SIGN_SGD = OptimizerSpec(
+        name="sign_sgd",
+        update=sign_sgd_update,
+        hyperparameters=(Hyperparameter("lr", 1e-3, minimum=0.0),),
+    )
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from numbagrad.hyperparameters import Hyperparameter, validate_hyperparameters
+
+__all__ = ["StateSlot", "OptimizerSpec", "check_kernels"]
+
+
+@dataclass(frozen=True)
+class StateSlot:
+    """A named piece of optimizer state.
+
+    Attributes:
+        name: named after the math (``exp_avg``, ``momentum_buffer``).
+        initial: the value the slot starts at: a number, or the name of a
+            hyperparameter whose value it takes (Adagrad's ``sum`` starts at
+            ``initial_accumulator_value``).
+    """
+
+    name: str
+    initial: float | str = 0.0
+
+    def initial_value(self, hyperparameters: Mapping[str, Any]) -> float:
+        if isinstance(self.initial, str):
+            return float(hyperparameters[self.initial])
+        return float(self.initial)
+
+
+def _as_slot(slot: str | StateSlot) -> StateSlot:
+    return slot if isinstance(slot, StateSlot) else StateSlot(slot)
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """Declaration of an optimizer.
+
+    Attributes:
+        name: registry name, lower case (``"adam"``); looked up case-insensitively.
+        update: the fused ``@njit`` update kernel
+            ``update(param, grad, state, hyper, step, start, stop)``.
+        hyperparameters: declarations in the order the kernel reads them
+            from ``hyper``.
+        state: per-parameter state slots, one row of ``state`` each, in
+            order; or a function of the validated hyperparameters returning
+            them, when a slot exists only with some options (AMSGrad's
+            ``max_exp_avg_sq``).
+        scalars: per-step scalar state (float64, shared by a parameter
+            group), appended to ``hyper`` after the hyperparameters.
+        prepare: ``@njit`` ``prepare(hyper, step)`` run once per step before
+            the update, to advance ``scalars``; ``None`` when there are none.
+        check: extra validation across hyperparameters: called with the
+            validated values and the optimizer's title, raises ``ValueError``.
+        presets: other registry names for preset hyperparameters
+            (``{"amsgrad": {"amsgrad": True}}``).
+        title: the name in messages and documentation (``"Adam"``).
+        cuda_update: the ``@cuda.jit`` twin of ``update``, when there is one.
+        override: a plugin's declaration replaces a built-in of the same name
+            only when this is true.
+    """
+
+    name: str
+    update: Any
+    hyperparameters: tuple[Hyperparameter, ...]
+    state: Sequence[str | StateSlot] | Callable[[Mapping[str, Any]], Sequence[str | StateSlot]] = ()
+    scalars: tuple[StateSlot, ...] = ()
+    prepare: Any = None
+    check: Callable[[Mapping[str, Any], str], None] | None = None
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    title: str = ""
+    cuda_update: Any = None
+    override: bool = False
+
+    def __post_init__(self):
+        if not self.title:
+            object.__setattr__(self, "title", self.name)
+        object.__setattr__(self, "hyperparameters", tuple(self.hyperparameters))
+        object.__setattr__(self, "scalars", tuple(_as_slot(s) for s in self.scalars))
+
+    @property
+    def hyperparameter_names(self) -> tuple[str, ...]:
+        return tuple(h.name for h in self.hyperparameters)
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """The default value of every hyperparameter."""
+        return {h.name: h.default for h in self.hyperparameters}
+
+    def validate(self, values: Mapping[str, Any], base: Mapping[str, Any] | None = None, owner: str = "") -> dict[str, Any]:
+        """Validated hyperparameters: ``values`` over ``base`` (or the defaults).
+
+        Raises ``TypeError`` or ``ValueError`` naming the hyperparameter,
+        the value and what is allowed.
+        """
+        owner = owner or self.title
+        validated = validate_hyperparameters(self.hyperparameters, values, owner, base)
+        if self.check is not None:
+            self.check(validated, owner)
+        return validated
+
+    def slots(self, hyperparameters: Mapping[str, Any]) -> tuple[StateSlot, ...]:
+        """The state slots used with these (validated) hyperparameters."""
+        declared = self.state(hyperparameters) if callable(self.state) else self.state
+        return tuple(_as_slot(s) for s in declared)
+
+    def encode(self, hyperparameters: Mapping[str, Any], scalars: Sequence[float] = ()) -> np.ndarray:
+        """The float64 ``hyper`` vector the kernels read: hyperparameters, then scalars."""
+        entries: list[float] = []
+        for h in self.hyperparameters:
+            entries.extend(h.encode(hyperparameters[h.name]))
+        entries.extend(float(s) for s in scalars)
+        return np.array(entries, dtype=np.float64)
+
+    def layout(self) -> list[str]:
+        """Name of each entry of ``hyper`` in order (``betas`` gives ``betas[0]``, ``betas[1]``)."""
+        names: list[str] = []
+        for h in self.hyperparameters:
+            names.extend([f"{h.name}[0]", f"{h.name}[1]"] if h.kind == "pair" else [h.name])
+        names.extend(s.name for s in self.scalars)
+        return names
+
+    def check_declaration(self) -> None:
+        """Check the declaration itself: kernels, names, defaults, slots and presets.
+
+        Raises ``TypeError`` or ``ValueError`` saying what is wrong.
+        """
+        from numba.core.registry import CPUDispatcher
+
+        label = f"optimizer {self.name!r}"
+        if not isinstance(self.update, CPUDispatcher):
+            raise TypeError(f"{label}: update must be an @njit function; got {self.update!r}")
+        if self.prepare is not None and not isinstance(self.prepare, CPUDispatcher):
+            raise TypeError(f"{label}: prepare must be an @njit function or None; got {self.prepare!r}")
+        names = []
+        for h in self.hyperparameters:
+            if not isinstance(h, Hyperparameter):
+                raise TypeError(f"{label}: hyperparameters must be Hyperparameter instances; got {h!r}")
+            names.append(h.name)
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"{label}: hyperparameter names {duplicated} are declared twice")
+        try:
+            defaults = self.validate({})
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{label}: a declared default is invalid: {error}") from None
+        slots = self.slots(defaults)
+        for slot in slots + self.scalars:
+            if not isinstance(slot.name, str) or not slot.name.isidentifier():
+                raise ValueError(f"{label}: state slot name {slot.name!r} is not an identifier")
+            if isinstance(slot.initial, str) and slot.initial not in names:
+                raise ValueError(f"{label}: state slot {slot.name!r} starts at unknown hyperparameter {slot.initial!r}")
+        slot_names = [s.name for s in slots + self.scalars]
+        if len(set(slot_names)) != len(slot_names) or "step" in slot_names:
+            raise ValueError(f"{label}: state slot names {slot_names} must be unique and not 'step'")
+        for preset_name, preset in self.presets.items():
+            try:
+                self.validate(preset)
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"{label}: preset {preset_name!r} is invalid: {error}") from None
+
+
+def check_kernels(spec: OptimizerSpec) -> None:
+    """Compile ``spec``'s kernels for the update contract and run them once on tiny arrays.
+
+    Raises ``TypeError`` naming the optimizer when a kernel does not fit the
+    contract of :func:`numbagrad.kernels.signatures.update_signature`.
+    """
+    from numbagrad.kernels.cpu.optimizers import no_prepare
+    from numbagrad.kernels.cpu.update import typed_apply_update
+
+    defaults = spec.validate({})
+    slots = spec.slots(defaults)
+    for dtype in (np.dtype(np.float64), np.dtype(np.float32)):
+        param = np.ones(3, dtype=dtype)
+        grad = np.full(3, 0.5, dtype=dtype)
+        state = np.array([[s.initial_value(defaults)] * 3 for s in slots], dtype=dtype).reshape(len(slots), 3)
+        hyper = spec.encode(defaults, [s.initial_value(defaults) for s in spec.scalars])
+        try:
+            typed_apply_update(dtype)(
+                spec.update, spec.prepare if spec.prepare is not None else no_prepare,
+                param, grad, state, hyper, 1, 1 << 20, 1 << 20,
+            )
+        except Exception as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise TypeError(
+                f"optimizer {spec.name!r}: its kernels do not fit the update contract "
+                "update(param: T[::1], grad: T[::1], state: T[:, ::1], hyper: float64[::1], "
+                f"step: int64, start: int64, stop: int64) and prepare(hyper: float64[::1], step: int64) "
+                f"for T = {dtype}: {type(error).__name__}: {first_line}"
+            ) from None
