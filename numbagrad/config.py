@@ -32,11 +32,11 @@ def _int_from_environment(name: str, default: int, minimum: int) -> int:
     return value
 
 
-#: Number of parameters below which an optimizer step runs on one thread.
-#: Below it, waking Numba's thread pool costs more than the update itself
-#: (measured by ``asv_bench/benchmarks/optimizers.py`` and
-#: ``python -m numbagrad.benchmarks.threshold``).
-PARALLEL_THRESHOLD = _int_from_environment("PARALLEL_THRESHOLD", 1 << 16, 1)
+#: Number of parameters below which an optimizer step runs on one thread:
+#: below it, waking Numba's thread pool costs more than the update saves.
+#: Measured with ``python asv_bench/tune.py threshold`` on 2 cores: threads
+#: win from 16384 parameters for Adam and from 65536 for SGD.
+PARALLEL_THRESHOLD = _int_from_environment("PARALLEL_THRESHOLD", 1 << 15, 1)
 
 #: Elements per parallel task in an optimizer step: large enough that the
 #: per-task call is negligible, small enough to balance the cores.

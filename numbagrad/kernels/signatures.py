@@ -10,6 +10,8 @@ built-in and plugin kernels alike, with no Python in between.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import types
 
@@ -33,6 +35,20 @@ def numba_float(dtype) -> types.Float:
     return _NUMBA_FLOATS[np.dtype(dtype)]
 
 
+@functools.cache
+def _update_signature(dtype: np.dtype) -> types.Signature:
+    element = numba_float(dtype)
+    return types.void(
+        element[::1],
+        element[::1],
+        element[:, ::1],
+        types.float64[::1],
+        types.int64,
+        types.int64,
+        types.int64,
+    )
+
+
 def update_signature(dtype) -> types.Signature:
     """Signature of an optimizer's update kernel for parameters of ``dtype``::
 
@@ -45,16 +61,7 @@ def update_signature(dtype) -> types.Signature:
     ``betas`` take two entries) followed by the optimizer's scalar state, and
     ``step`` counts updates including this one (1 on the first).
     """
-    element = numba_float(dtype)
-    return types.void(
-        element[::1],
-        element[::1],
-        element[:, ::1],
-        types.float64[::1],
-        types.int64,
-        types.int64,
-        types.int64,
-    )
+    return _update_signature(np.dtype(dtype))
 
 
 def update_function_type(dtype) -> types.FunctionType:

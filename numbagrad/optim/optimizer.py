@@ -12,12 +12,13 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
+import numba
 import numpy as np
 
 from numbagrad import config
-from numbagrad.kernels.cpu.optimizers import no_prepare
-from numbagrad.kernels.cpu.update import plan_tasks, typed_apply_update, typed_apply_update_arrays
+from numbagrad.kernels.cpu.update import apply_update, apply_update_arrays, array_address, plan_tasks
 from numbagrad.kernels.signatures import FLOAT_DTYPES
+from numbagrad.memory import aligned_empty
 from numbagrad.optim.spec import OptimizerSpec, StateSlot
 
 __all__ = ["Optimizer", "optimizer_class"]
@@ -52,7 +53,19 @@ class _Partition:
     tasks: np.ndarray
     parallel: bool
     hyper: np.ndarray
+    kernels: np.ndarray
     step: int = 0
+    # The gradient arrays of the previous step and their addresses: loops that
+    # reuse their gradient buffers skip looking the addresses up again.
+    last_grads: list | None = None
+    grad_addresses: np.ndarray | None = None
+
+    def addresses_of(self, grads: Sequence[np.ndarray]) -> np.ndarray:
+        last = self.last_grads
+        if last is None or any(g is not h for g, h in zip(grads, last)):
+            self.grad_addresses = np.fromiter(map(array_address, grads), dtype=np.int64, count=len(grads))
+            self.last_grads = list(grads)
+        return self.grad_addresses
 
     @property
     def dtype(self) -> np.dtype:
@@ -250,7 +263,7 @@ class Optimizer:
         offsets = np.zeros(len(arrays), dtype=np.int64)
         if len(arrays) > 1:
             offsets[1:] = np.cumsum(sizes[:-1]) * len(slots)
-        block = np.empty(int(sizes.sum()) * len(slots), dtype=arrays[0].dtype)
+        block = aligned_empty(int(sizes.sum()) * len(slots), arrays[0].dtype)
         tasks, parallel = plan_tasks(sizes, config.CHUNK_SIZE, config.PARALLEL_THRESHOLD)
         partition = _Partition(
             group=g,
@@ -264,6 +277,7 @@ class Optimizer:
             tasks=tasks,
             parallel=parallel,
             hyper=self.spec.encode(hyperparameters, [s.initial_value(hyperparameters) for s in self.spec.scalars]),
+            kernels=self.spec.kernel_table(arrays[0].dtype),
         )
         self._reset_state(partition, hyperparameters)
         return partition
@@ -367,15 +381,11 @@ class Optimizer:
         grads = self._collect_grads(grads)
         refreshed = self._refreshed_groups()
         self._apply_refreshed(refreshed)
-        spec = self.spec
-        update = spec.update
-        prepare = spec.prepare if spec.prepare is not None else no_prepare
         for partition in self._partitions:
             partition.step += 1
             if len(partition.arrays) == 1:
-                typed_apply_update(partition.dtype)(
-                    update,
-                    prepare,
+                apply_update(
+                    partition.kernels,
                     partition.arrays[0].reshape(-1),
                     grads[partition.indices[0]].reshape(-1),
                     partition.slot_view(0),
@@ -383,18 +393,13 @@ class Optimizer:
                     partition.step,
                     config.CHUNK_SIZE,
                     config.PARALLEL_THRESHOLD,
+                    numba.get_num_threads(),
                 )
             else:
-                grad_addresses = np.fromiter(
-                    (grads[i].__array_interface__["data"][0] for i in partition.indices),
-                    dtype=np.int64,
-                    count=len(partition.indices),
-                )
-                typed_apply_update_arrays(partition.dtype)(
-                    update,
-                    prepare,
+                apply_update_arrays(
+                    partition.kernels,
                     partition.param_addresses,
-                    grad_addresses,
+                    partition.addresses_of([grads[i] for i in partition.indices]),
                     partition.sizes,
                     partition.state_block,
                     partition.state_offsets,

@@ -150,6 +150,21 @@ class OptimizerSpec:
         names.extend(s.name for s in self.scalars)
         return names
 
+    def kernel_table(self, dtype) -> np.ndarray:
+        """The int64 addresses ``[update C, update JIT, prepare C, prepare JIT]`` for ``dtype``.
+
+        Compiles the kernels for ``dtype`` (or loads them from Numba's cache)
+        on first use; the compiled drivers of :mod:`numbagrad.kernels.cpu.update`
+        call them through these addresses.
+        """
+        from numbagrad.kernels.cpu.optimizers import no_prepare
+        from numbagrad.kernels.pointers import kernel_addresses
+        from numbagrad.kernels.signatures import PREPARE_SIGNATURE, update_signature
+
+        update = kernel_addresses(self.update, update_signature(dtype))
+        prepare = kernel_addresses(self.prepare if self.prepare is not None else no_prepare, PREPARE_SIGNATURE)
+        return np.array(update + prepare, dtype=np.int64)
+
     def check_declaration(self) -> None:
         """Check the declaration itself: kernels, names, defaults, slots and presets.
 
@@ -196,8 +211,7 @@ def check_kernels(spec: OptimizerSpec) -> None:
     Raises ``TypeError`` naming the optimizer when a kernel does not fit the
     contract of :func:`numbagrad.kernels.signatures.update_signature`.
     """
-    from numbagrad.kernels.cpu.optimizers import no_prepare
-    from numbagrad.kernels.cpu.update import typed_apply_update
+    from numbagrad.kernels.cpu.update import apply_update
 
     defaults = spec.validate({})
     slots = spec.slots(defaults)
@@ -207,10 +221,7 @@ def check_kernels(spec: OptimizerSpec) -> None:
         state = np.array([[s.initial_value(defaults)] * 3 for s in slots], dtype=dtype).reshape(len(slots), 3)
         hyper = spec.encode(defaults, [s.initial_value(defaults) for s in spec.scalars])
         try:
-            typed_apply_update(dtype)(
-                spec.update, spec.prepare if spec.prepare is not None else no_prepare,
-                param, grad, state, hyper, 1, 1 << 20, 1 << 20,
-            )
+            apply_update(spec.kernel_table(dtype), param, grad, state, hyper, 1, 1 << 20, 1 << 20, 1)
         except Exception as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise TypeError(

@@ -3,9 +3,11 @@
 Both drivers run the optimizer's ``prepare`` once, then its ``update`` kernel
 over the parameters: on the calling thread below ``parallel_threshold``
 elements, otherwise in chunks of ``chunk_size`` elements spread over Numba's
-thread pool. The kernels arrive as typed function pointers
-(:mod:`numbagrad.kernels.signatures`), so these drivers are compiled and
-cached once per dtype and serve every optimizer, a plugin's included.
+thread pool. The kernels arrive as ``kernels``, an int64 array of four
+addresses from :func:`numbagrad.kernels.pointers.kernel_addresses`
+(update's C and JIT addresses, then prepare's), so one cached compilation of
+each driver per dtype serves every optimizer, a plugin's included, and a call
+costs about a microsecond.
 
 :func:`apply_update_arrays` updates parameters that are separate arrays
 without copying them into one buffer: it receives their addresses, so one call
@@ -15,17 +17,16 @@ and guarantees their sizes and dtype.
 
 from __future__ import annotations
 
-import functools
-
+import numba
 import numpy as np
 from numba import carray, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from numbagrad.kernels.cpu.jit import inline, parallel_kernel
-from numbagrad.kernels.signatures import PREPARE_FUNCTION_TYPE, numba_float, update_function_type
+from numbagrad.kernels.cpu.jit import inline, kernel, parallel_kernel
+from numbagrad.kernels.pointers import prepare_function, update_function
 
-__all__ = ["apply_update", "apply_update_arrays", "plan_tasks", "typed_apply_update", "typed_apply_update_arrays"]
+__all__ = ["apply_update", "apply_update_arrays", "plan_tasks", "array_address"]
 
 
 @intrinsic
@@ -40,19 +41,34 @@ def _address_as_pointer(typingctx, address):
     return types.voidptr(address), codegen
 
 
+@kernel
+def array_address(array):
+    """The address of ``array``'s first element (three times cheaper than NumPy's own accessors)."""
+    return array.ctypes.data
+
+
 @parallel_kernel
-def apply_update(update, prepare, param, grad, state, hyper, step, chunk_size, parallel_threshold):
+def apply_update(kernels, param, grad, state, hyper, step, chunk_size, parallel_threshold, threads):
     """One optimizer step over one flat buffer: ``param`` and ``grad`` of shape (n,),
-    ``state`` of shape (slots, n)."""
+    ``state`` of shape (slots, n), on up to ``threads`` threads.
+
+    (``threads`` is an argument because reading Numba's thread count inside
+    compiled code keeps the function out of the on-disk cache.)
+    """
+    update = update_function(param, kernels[0], kernels[1])
+    prepare = prepare_function(kernels[2], kernels[3])
     prepare(hyper, step)
     n = param.size
-    if n < parallel_threshold or n <= chunk_size:
+    if n < parallel_threshold:
         update(param, grad, state, hyper, step, 0, n)
         return
-    chunks = (n + chunk_size - 1) // chunk_size
+    # At least one chunk per thread; chunk starts on 64-byte boundaries.
+    chunks = max((n + chunk_size - 1) // chunk_size, threads)
+    size = ((n + chunks - 1) // chunks + 15) // 16 * 16
+    chunks = (n + size - 1) // size
     for c in prange(chunks):
-        start = c * chunk_size
-        update(param, grad, state, hyper, step, start, min(n, start + chunk_size))
+        start = c * size
+        update(param, grad, state, hyper, step, start, min(n, start + size))
 
 
 @inline
@@ -68,8 +84,7 @@ def _run_task(update, param_addresses, grad_addresses, sizes, state_block, state
 
 @parallel_kernel
 def apply_update_arrays(
-    update,
-    prepare,
+    kernels,
     param_addresses,
     grad_addresses,
     sizes,
@@ -88,6 +103,8 @@ def apply_update_arrays(
     block at ``state_block[state_offsets[j]:]``. Each row ``(j, start, stop)``
     of ``tasks`` is one kernel call; the rows run in parallel when ``parallel``.
     """
+    update = update_function(state_block, kernels[0], kernels[1])
+    prepare = prepare_function(kernels[2], kernels[3])
     prepare(hyper, step)
     if parallel:
         for t in prange(tasks.shape[0]):
@@ -101,12 +118,16 @@ def plan_tasks(sizes, chunk_size: int, parallel_threshold: int) -> tuple[np.ndar
     """Split arrays of ``sizes`` into ``(array, start, stop)`` kernel calls.
 
     Below ``parallel_threshold`` elements in all, one serial call per array;
-    above it, calls of at most ``chunk_size`` elements to run in parallel.
-    Returns the int64 task table of shape (tasks, 3) and whether to run it in
-    parallel.
+    from it on, calls of at most ``chunk_size`` elements (fewer when that
+    leaves a thread idle) to run in parallel. Returns the int64 task table of
+    shape (tasks, 3) and whether to run it in parallel.
     """
     sizes = [int(n) for n in sizes]
-    parallel = sum(sizes) >= parallel_threshold and sum(sizes) > chunk_size
+    total = sum(sizes)
+    parallel = total >= parallel_threshold
+    if parallel:
+        per_thread = -(-total // numba.get_num_threads())
+        chunk_size = max(16, min(chunk_size, (per_thread + 15) // 16 * 16))
     rows = []
     for j, n in enumerate(sizes):
         if n == 0:
@@ -114,49 +135,3 @@ def plan_tasks(sizes, chunk_size: int, parallel_threshold: int) -> tuple[np.ndar
         step = chunk_size if parallel else n
         rows.extend((j, start, min(n, start + step)) for start in range(0, n, step))
     return np.array(rows, dtype=np.int64).reshape(-1, 3), parallel
-
-
-# Python calls these drivers through the entry points below, compiled for the
-# kernels' function type: called with a kernel's dispatcher directly, Numba
-# would specialise the driver on that dispatcher and never reuse its cache in a
-# new process. Compiled callers (the training loop) call the drivers above,
-# passing on the function-typed kernels they were given.
-
-
-@functools.cache
-def typed_apply_update(dtype):
-    """:func:`apply_update` compiled for function-typed kernels and ``dtype`` buffers."""
-    element = numba_float(dtype)
-    signature = types.void(
-        update_function_type(dtype),
-        PREPARE_FUNCTION_TYPE,
-        element[::1],
-        element[::1],
-        element[:, ::1],
-        types.float64[::1],
-        types.int64,
-        types.int64,
-        types.int64,
-    )
-    return parallel_kernel(signature)(apply_update.py_func)
-
-
-@functools.cache
-def typed_apply_update_arrays(dtype):
-    """:func:`apply_update_arrays` compiled for function-typed kernels and ``dtype`` arrays."""
-    element = numba_float(dtype)
-    signature = types.void(
-        update_function_type(dtype),
-        PREPARE_FUNCTION_TYPE,
-        types.int64[::1],
-        types.int64[::1],
-        types.int64[::1],
-        element[::1],
-        types.int64[::1],
-        types.int64,
-        types.float64[::1],
-        types.int64,
-        types.int64[:, ::1],
-        types.boolean,
-    )
-    return parallel_kernel(signature)(apply_update_arrays.py_func)

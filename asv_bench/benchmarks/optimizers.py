@@ -1,0 +1,46 @@
+"""Optimizer steps: every optimizer at 1e4, 1e6 and 1e7 float32 parameters, beside torch.optim."""
+
+from __future__ import annotations
+
+from .workloads import OPTIMIZERS, numbagrad_optimizer_step, torch_optimizer_step
+
+SIZES = [10_000, 1_000_000, 10_000_000]
+
+
+class OptimizerStep:
+    """numbagrad's fused step over one flat float32 buffer."""
+
+    params = (list(OPTIMIZERS), SIZES)
+    param_names = ["optimizer", "parameters"]
+
+    def setup(self, key, size):
+        self.step = numbagrad_optimizer_step(key, size)
+
+    def time_step(self, key, size):
+        self.step()
+
+
+class TorchOptimizerStep:
+    """PyTorch's fastest CPU step for the same optimizer (fused, else foreach)."""
+
+    params = (list(OPTIMIZERS), SIZES)
+    param_names = ["optimizer", "parameters"]
+
+    def setup(self, key, size):
+        self.step = torch_optimizer_step(key, size)
+
+    def time_step(self, key, size):
+        self.step()
+
+
+class ManyArrays:
+    """One step over 1e6 parameters split into 1, 10 or 100 arrays: the cost should not grow."""
+
+    params = (["adam"], [1, 10, 100])
+    param_names = ["optimizer", "arrays"]
+
+    def setup(self, key, arrays):
+        self.step = numbagrad_optimizer_step(key, 1_000_000, arrays=arrays)
+
+    def time_step(self, key, arrays):
+        self.step()

@@ -1,0 +1,127 @@
+"""Print numbagrad beside its peers, as the ratio tables in the README and docs.
+
+Usage::
+
+    python asv_bench/side_by_side.py optimizers [--sizes 1e4,1e6,1e7] [--rounds 7]
+
+Each row times numbagrad and its peer in the same process, interleaved
+round by round so that a noisy neighbour slows both alike, and reports the
+median of each and their ratio (> 1: numbagrad is faster). Peers that are not
+installed are left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from benchmarks import workloads  # noqa: E402
+
+
+def machine() -> str:
+    """One line describing the machine and the library versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    import numba
+    import numpy
+
+    import numbagrad
+
+    versions = [f"numbagrad {numbagrad.__version__}", f"numba {numba.__version__}", f"numpy {numpy.__version__}"]
+    for peer in ("torch", "jax"):
+        try:
+            module = __import__(peer)
+            versions.append(f"{peer} {module.__version__}")
+        except ImportError:
+            pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; " + ", ".join(versions)
+
+
+def _time(step, seconds: float) -> float:
+    """Median seconds per call of ``step`` over about ``seconds`` of calls."""
+    samples = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline or len(samples) < 3:
+        start = time.perf_counter()
+        step()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def interleaved(ours, theirs, rounds: int, seconds: float) -> tuple[float, float]:
+    """Medians over ``rounds`` alternating rounds of each."""
+    mine, peer = [], []
+    for _ in range(rounds):
+        mine.append(_time(ours, seconds))
+        peer.append(_time(theirs, seconds))
+    return statistics.median(mine), statistics.median(peer)
+
+
+def _milliseconds(seconds: float) -> str:
+    return f"{seconds * 1e3:.3f}"
+
+
+def optimizers(arguments) -> list[str]:
+    sizes = [int(float(s)) for s in arguments.sizes.split(",")]
+    rows = [
+        "| optimizer | parameters | numbagrad (ms) | PyTorch path | PyTorch (ms) | speed-up |",
+        "|---|---:|---:|---|---:|---:|",
+    ]
+    for key in workloads.OPTIMIZERS:
+        for size in sizes:
+            ours = workloads.numbagrad_optimizer_step(key, size)
+            try:
+                theirs = workloads.torch_optimizer_step(key, size)
+            except NotImplementedError:
+                rows.append(f"| {key} | {size:.0e} | {_milliseconds(_time(ours, arguments.seconds))} | - | - | - |")
+                continue
+            mine, peer = interleaved(ours, theirs, arguments.rounds, arguments.seconds)
+            rows.append(
+                f"| {key} | {size:.0e} | {_milliseconds(mine)} | {workloads.TORCH_FASTEST[key]} | "
+                f"{_milliseconds(peer)} | {peer / mine:.2f}x |"
+            )
+            print(rows[-1], file=sys.stderr, flush=True)
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    command = commands.add_parser("optimizers", help="optimizer steps against torch.optim")
+    command.add_argument("--sizes", default="1e4,1e6,1e7")
+    command.add_argument("--rounds", type=int, default=7)
+    command.add_argument("--seconds", type=float, default=0.2, help="seconds of calls per round")
+    command.add_argument("--threads", type=int, default=None, help="threads for both sides (default: all cores)")
+    arguments = parser.parse_args(argv)
+    if arguments.threads:
+        import numba
+
+        numba.set_num_threads(arguments.threads)
+        try:
+            import torch
+
+            torch.set_num_threads(arguments.threads)
+        except ImportError:
+            pass
+    rows = {"optimizers": optimizers}[arguments.command](arguments)
+    print(f"Measured on: {machine()}")
+    print()
+    print("\n".join(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Numba's on-disk cache: a fresh import compiles nothing, a second run compiles nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numbagrad
+from numbagrad import _cache
+
+RUN_ONE_STEP = textwrap.dedent(
+    """
+    import json, numpy as np
+    import numbagrad
+    from numbagrad.kernels.cpu import optimizers, update
+    params = [np.ones(5, np.float32), np.ones((2, 3), np.float32)]
+    opt = numbagrad.optim.NAdam(params)
+    opt.step([np.ones(5, np.float32), np.ones((2, 3), np.float32)])
+    flat = [np.ones(7)]
+    numbagrad.optim.SGD(flat, momentum=0.9).step([np.ones(7)])
+    dispatchers = {
+        "apply_update": update.apply_update,
+        "apply_update_arrays": update.apply_update_arrays,
+        "array_address": update.array_address,
+        "nadam_update": optimizers.nadam_update,
+        "nadam_prepare": optimizers.nadam_prepare,
+        "sgd_update": optimizers.sgd_update,
+        "no_prepare": optimizers.no_prepare,
+    }
+    print(json.dumps({name: [sum(d.stats.cache_hits.values()), sum(d.stats.cache_misses.values())]
+                      for name, d in dispatchers.items()}))
+    """
+)
+
+
+def _run(code: str, cache_dir) -> str:
+    environment = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir), NUMBAGRAD_DISABLE_PLUGIN_AUTOLOAD="1")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=600)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_second_process_loads_every_kernel_from_the_cache(tmp_path):
+    first = json.loads(_run(RUN_ONE_STEP, tmp_path))
+    assert all(misses > 0 for hits, misses in first.values()), first
+    second = json.loads(_run(RUN_ONE_STEP, tmp_path))
+    for name, (hits, misses) in second.items():
+        assert misses == 0 and hits > 0, (name, second)
+
+
+def test_import_compiles_nothing_and_loads_no_plugin(tmp_path):
+    code = textwrap.dedent(
+        """
+        import numbagrad
+        from numbagrad.kernels.cpu import optimizers, update
+        from numbagrad.registry import get_registry
+        compiled = [name for name in dir(optimizers) + dir(update)
+                    for d in [getattr(optimizers, name, None) or getattr(update, name, None)]
+                    if hasattr(d, "signatures") and d.signatures]
+        print(compiled, get_registry()._manager is None)
+        """
+    )
+    assert _run(code, tmp_path) == "[] True"
+
+
+def test_cache_key_covers_the_version_and_every_source_file(monkeypatch):
+    fingerprint = _cache.package_fingerprint.__wrapped__
+    before = fingerprint()
+    monkeypatch.setattr(_cache, "__version__", numbagrad.__version__ + ".post1")
+    assert fingerprint() != before
+
+
+def test_package_functions_use_the_package_keyed_locator():
+    from numbagrad.kernels.cpu.optimizers import adam_update
+
+    locator = adam_update._cache._impl._locator
+    assert isinstance(locator, _cache._PackageKeyed)
+    assert locator.get_source_stamp()[1] == _cache.package_fingerprint()
