@@ -19,7 +19,11 @@ from typing import TYPE_CHECKING, Sequence
 import pluggy
 
 if TYPE_CHECKING:
+    from numbagrad.activations.spec import ActivationSpec
+    from numbagrad.losses.spec import LossSpec
+    from numbagrad.metrics.spec import MetricSpec
     from numbagrad.optim.spec import OptimizerSpec
+    from numbagrad.schedules.spec import ScheduleSpec
 
 __all__ = ["PROJECT", "hookspec", "hookimpl", "HookSpecs"]
 
@@ -37,3 +41,19 @@ class HookSpecs:
     @hookspec
     def numbagrad_optimizers(self) -> Sequence["OptimizerSpec"]:
         """Return the optimizers this plugin provides, as :class:`numbagrad.optim.OptimizerSpec`."""
+
+    @hookspec
+    def numbagrad_losses(self) -> Sequence["LossSpec"]:
+        """Return the losses this plugin provides, as :class:`numbagrad.losses.LossSpec`."""
+
+    @hookspec
+    def numbagrad_schedules(self) -> Sequence["ScheduleSpec"]:
+        """Return the learning-rate schedules this plugin provides, as :class:`numbagrad.schedules.ScheduleSpec`."""
+
+    @hookspec
+    def numbagrad_activations(self) -> Sequence["ActivationSpec"]:
+        """Return the activations this plugin provides, as :class:`numbagrad.activations.ActivationSpec`."""
+
+    @hookspec
+    def numbagrad_metrics(self) -> Sequence["MetricSpec"]:
+        """Return the metrics this plugin provides, as :class:`numbagrad.metrics.MetricSpec`."""

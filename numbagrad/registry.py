@@ -23,6 +23,7 @@ declaration says ``override=True``.
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import os
 import re
@@ -62,20 +63,31 @@ class Kind:
     check_kernels: Callable[[Any], None] | None = None
 
 
-def _optimizer_spec_type():
-    from numbagrad.optim.spec import OptimizerSpec
+def _spec_type(module: str, name: str) -> Callable[[], type]:
+    def load() -> type:
+        return getattr(importlib.import_module(module), name)
 
-    return OptimizerSpec
+    return load
 
 
-def _check_optimizer_kernels(spec):
-    from numbagrad.optim.spec import check_kernels
+def _kernel_check(module: str) -> Callable[[Any], None]:
+    """``module.check_kernels(spec)``: compiles a plugin's kernels and runs them once."""
 
-    check_kernels(spec)
+    def check(spec: Any) -> None:
+        importlib.import_module(module).check_kernels(spec)
+
+    return check
 
 
 KINDS: dict[str, Kind] = {
-    "optimizer": Kind("optimizer", "optimizers", "numbagrad_optimizers", _optimizer_spec_type, _check_optimizer_kernels),
+    kind.name: kind
+    for kind in (
+        Kind("optimizer", "optimizers", "numbagrad_optimizers", _spec_type("numbagrad.optim.spec", "OptimizerSpec"), _kernel_check("numbagrad.optim.spec")),
+        Kind("loss", "losses", "numbagrad_losses", _spec_type("numbagrad.losses.spec", "LossSpec"), _kernel_check("numbagrad.losses.spec")),
+        Kind("schedule", "schedules", "numbagrad_schedules", _spec_type("numbagrad.schedules.spec", "ScheduleSpec"), _kernel_check("numbagrad.schedules.spec")),
+        Kind("activation", "activations", "numbagrad_activations", _spec_type("numbagrad.activations.spec", "ActivationSpec"), _kernel_check("numbagrad.activations.spec")),
+        Kind("metric", "metrics", "numbagrad_metrics", _spec_type("numbagrad.metrics.spec", "MetricSpec"), _kernel_check("numbagrad.metrics.spec")),
+    )
 }
 
 

@@ -22,6 +22,11 @@ __all__ = [
     "update_function_type",
     "PREPARE_SIGNATURE",
     "PREPARE_FUNCTION_TYPE",
+    "activation_forward_signature",
+    "activation_backward_signature",
+    "loss_signature",
+    "metric_signature",
+    "schedule_signature",
 ]
 
 #: The parameter dtypes numbagrad computes in.
@@ -73,3 +78,81 @@ def update_function_type(dtype) -> types.FunctionType:
 #: which may update the scalar state stored at the end of ``hyper``.
 PREPARE_SIGNATURE = types.void(types.float64[::1], types.int64)
 PREPARE_FUNCTION_TYPE = types.FunctionType(PREPARE_SIGNATURE)
+
+
+# --- layers, losses, metrics, schedules -----------------------------------------
+#
+# Matrices are C-ordered (batch, features). ``params`` holds the component's
+# hyperparameters encoded as for optimizers (declaration order, booleans as
+# 0.0/1.0, pairs as two entries).
+
+
+@functools.cache
+def _activation_forward_signature(dtype: np.dtype) -> types.Signature:
+    matrix = numba_float(dtype)[:, ::1]
+    return types.void(matrix, matrix, types.float64[::1])
+
+
+def activation_forward_signature(dtype) -> types.Signature:
+    """``forward(z: T[:, ::1], out: T[:, ::1], params: float64[::1]) -> None``.
+
+    Writes ``out = f(z)``; ``out`` may be ``z`` itself (in place). Row-wise
+    activations (softmax) treat each row of ``z`` as one vector.
+    """
+    return _activation_forward_signature(np.dtype(dtype))
+
+
+@functools.cache
+def _activation_backward_signature(dtype: np.dtype) -> types.Signature:
+    matrix = numba_float(dtype)[:, ::1]
+    return types.void(matrix, matrix, matrix, matrix, types.float64[::1])
+
+
+def activation_backward_signature(dtype) -> types.Signature:
+    """``backward(z, out, grad_out, grad_in: T[:, ::1], params: float64[::1]) -> None``.
+
+    Given the forward pass's input ``z`` and output ``out = f(z)``, writes the
+    vector-Jacobian product ``grad_in = grad_out * f'(z)`` (row by row for
+    row-wise activations). ``grad_in`` may be ``grad_out`` itself.
+    """
+    return _activation_backward_signature(np.dtype(dtype))
+
+
+@functools.cache
+def _loss_signature(dtype: np.dtype) -> types.Signature:
+    matrix = numba_float(dtype)[:, ::1]
+    return types.float64(matrix, matrix, matrix, types.float64[::1])
+
+
+def loss_signature(dtype) -> types.Signature:
+    """``loss(prediction, target, grad: T[:, ::1], params: float64[::1]) -> float64``.
+
+    Returns the loss of the batch, averaged over its rows (each loss documents
+    how it reduces the columns), and writes ``grad``, its gradient with
+    respect to ``prediction`` (the mean's ``1 / rows`` included). ``target``
+    has ``prediction``'s shape, except for integer class labels: one column
+    of label values.
+    """
+    return _loss_signature(np.dtype(dtype))
+
+
+@functools.cache
+def _metric_signature(dtype: np.dtype) -> types.Signature:
+    matrix = numba_float(dtype)[:, ::1]
+    return types.void(matrix, matrix, types.float64[::1], types.float64[::1])
+
+
+def metric_signature(dtype) -> types.Signature:
+    """``update(prediction, target: T[:, ::1], totals: float64[::1], params: float64[::1]) -> None``.
+
+    Adds one batch to the metric's running ``totals`` (sums, counts...), so
+    that an epoch's value does not depend on how it was cut into batches;
+    the metric's ``result(totals)`` turns them into the value.
+    """
+    return _metric_signature(np.dtype(dtype))
+
+
+@functools.cache
+def schedule_signature() -> types.Signature:
+    """``schedule(step: int64, params: float64[::1]) -> float64``: the learning rate at ``step`` (0-based)."""
+    return types.float64(types.int64, types.float64[::1])
