@@ -12,5 +12,17 @@ _cache.install()
 from numbagrad._version import __version__  # noqa: E402
 from numbagrad import optim  # noqa: E402
 from numbagrad.errors import NonFiniteLossError, PluginError, PluginWarning, UnknownNameError  # noqa: E402
+from numbagrad.nn import Dense, Sequential  # noqa: E402
+from numbagrad.train import load_model  # noqa: E402
 
-__all__ = ["__version__", "optim", "UnknownNameError", "PluginError", "PluginWarning", "NonFiniteLossError"]
+__all__ = [
+    "__version__",
+    "optim",
+    "Dense",
+    "Sequential",
+    "load_model",
+    "UnknownNameError",
+    "PluginError",
+    "PluginWarning",
+    "NonFiniteLossError",
+]

@@ -1,7 +1,7 @@
 """Compiled kernels passed into compiled code as plain integer addresses.
 
-Compiled loops call optimizer (and, later, loss and activation) kernels they
-only know by signature. Passing a Numba dispatcher as a ``FunctionType``
+Compiled loops call optimizer, activation, loss and metric kernels they only
+know by signature. Passing a Numba dispatcher as a ``FunctionType``
 argument costs microseconds per call (a compile-cache look-up and a symbol
 resolution each time) and specialises nothing that could be cached; passing
 two integers costs nothing. :func:`kernel_addresses` resolves a kernel's
@@ -20,9 +20,25 @@ from numba.core import cgutils
 from numba.experimental.function_type import _get_jit_address, _get_wrapper_address
 from numba.extending import intrinsic
 
-from numbagrad.kernels.signatures import PREPARE_FUNCTION_TYPE, numba_float, update_function_type
+from numbagrad.kernels.signatures import (
+    PREPARE_FUNCTION_TYPE,
+    activation_backward_signature,
+    activation_forward_signature,
+    loss_signature,
+    metric_signature,
+    numba_float,
+    update_signature,
+)
 
-__all__ = ["kernel_addresses", "update_function", "prepare_function"]
+__all__ = [
+    "kernel_addresses",
+    "update_function",
+    "prepare_function",
+    "activation_forward_function",
+    "activation_backward_function",
+    "loss_function",
+    "metric_function",
+]
 
 
 @functools.lru_cache(maxsize=None)
@@ -40,17 +56,30 @@ def _function_value(context, builder, function_type, c_address, jit_address):
     return value._getvalue()
 
 
-@intrinsic
-def update_function(typingctx, like, c_address, jit_address):
-    """The update kernel at these addresses, typed for parameters like the array ``like``."""
-    if not isinstance(like, types.Array) or not isinstance(c_address, types.Integer):
-        return None
-    function_type = update_function_type(numba_float_dtype(like.dtype))
+def _function_loader(signature_for, kind: str):
+    """An intrinsic ``load(like, c_address, jit_address)`` giving the ``kind`` kernel at
+    those addresses, typed by ``signature_for(dtype)`` for the dtype of the array ``like``."""
 
-    def codegen(context, builder, signature, arguments):
-        return _function_value(context, builder, function_type, arguments[1], arguments[2])
+    @intrinsic
+    def load(typingctx, like, c_address, jit_address):
+        if not isinstance(like, types.Array) or not isinstance(c_address, types.Integer):
+            return None
+        function_type = types.FunctionType(signature_for(numba_float_dtype(like.dtype)))
 
-    return function_type(like, c_address, jit_address), codegen
+        def codegen(context, builder, signature, arguments):
+            return _function_value(context, builder, function_type, arguments[1], arguments[2])
+
+        return function_type(like, c_address, jit_address), codegen
+
+    load.__doc__ = f"The {kind} kernel at these addresses, typed for arrays like ``like``."
+    return load
+
+
+update_function = _function_loader(update_signature, "optimizer update")
+activation_forward_function = _function_loader(activation_forward_signature, "activation forward")
+activation_backward_function = _function_loader(activation_backward_signature, "activation backward")
+loss_function = _function_loader(loss_signature, "loss")
+metric_function = _function_loader(metric_signature, "metric update")
 
 
 @intrinsic

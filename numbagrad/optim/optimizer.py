@@ -416,6 +416,18 @@ class Optimizer:
             if hasattr(source, "grad"):
                 source.grad = None
 
+    def refresh(self) -> None:
+        """Validate and apply changes made to ``param_groups`` since the last step
+        (``step`` does this itself; compiled training loops call it before they run)."""
+        self._apply_refreshed(self._refreshed_groups())
+
+    def _flat_partition(self) -> _Partition:
+        """The one partition of an optimizer bound to a single array (a model's parameter buffer),
+        for compiled loops that drive its kernels themselves."""
+        if len(self._partitions) != 1 or len(self._partitions[0].arrays) != 1:
+            raise ValueError(f"{self.title} optimizes {len(self._params)} arrays in {len(self._partitions)} blocks; one flat array is needed here")
+        return self._partitions[0]
+
     # --- state_dict ----------------------------------------------------------
 
     @property

@@ -1,0 +1,161 @@
+"""A whole stack of dense layers, forward and backward, in compiled code.
+
+A network is described by tables, so that one cached compilation per dtype
+serves every architecture and every activation, a plugin's included:
+
+* ``params``: every weight and bias in one flat buffer; ``grads`` likewise.
+* ``layers``: int64 (L, 4) rows ``[fan_in, units, weight_offset, bias_offset]``
+  (``bias_offset`` -1 for a layer without bias); the weight is the C-ordered
+  (fan_in, units) block at ``weight_offset``.
+* ``activations``: int64 (L, 4) kernel tables; ``activation_params``: float64
+  (L, P) rows of their parameters.
+* ``workspace`` and ``offsets``: one flat buffer holding every intermediate for
+  up to ``capacity`` rows: ``offsets[0]`` the input batch, ``offsets[1]`` the
+  target batch, ``offsets[2]`` and ``offsets[3]`` two gradient buffers of
+  ``capacity * widest`` elements, then ``offsets[4 + 2 l]`` layer l's
+  pre-activation ``z`` and ``offsets[5 + 2 l]`` its output.
+
+With ``final_activation`` false the last layer's activation is skipped: its
+loss is computed from ``z`` (a softmax or sigmoid fused into the loss).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numbagrad.kernels.cpu.dense import dense_backward_pass, dense_forward_pass
+from numbagrad.kernels.cpu.jit import inline, kernel
+from numbagrad.kernels.pointers import loss_function
+
+__all__ = ["network_predict", "network_value_and_grad", "forward_rows", "backward_rows", "loss_rows"]
+
+INPUT, TARGET, GRADIENT_A, GRADIENT_B = 0, 1, 2, 3
+
+
+@inline
+def view(workspace, offset, rows, columns):
+    """The C-ordered (rows, columns) matrix at ``workspace[offset:]``."""
+    return workspace[offset : offset + rows * columns].reshape((rows, columns))
+
+
+@inline
+def weight_of(params, layers, l):
+    return view(params, layers[l, 2], layers[l, 0], layers[l, 1])
+
+
+@inline
+def bias_of(params, layers, l):
+    if layers[l, 3] < 0:
+        return params[0:0]
+    return params[layers[l, 3] : layers[l, 3] + layers[l, 1]]
+
+
+@inline
+def pre_activation(workspace, offsets, layers, l, rows):
+    return view(workspace, offsets[4 + 2 * l], rows, layers[l, 1])
+
+
+@inline
+def output(workspace, offsets, layers, l, rows):
+    return view(workspace, offsets[5 + 2 * l], rows, layers[l, 1])
+
+
+@inline
+def forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation):
+    """Forward pass of ``rows`` rows of ``x``; every layer's z and output land in the workspace."""
+    count = layers.shape[0]
+    inputs = x
+    for l in range(count):
+        z = pre_activation(workspace, offsets, layers, l, rows)
+        out = output(workspace, offsets, layers, l, rows)
+        apply = final_activation or l < count - 1
+        dense_forward_pass(inputs, weight_of(params, layers, l), bias_of(params, layers, l), z, out, activations[l], activation_params[l], apply)
+        inputs = out
+
+
+@inline
+def prediction_of(workspace, offsets, layers, rows, final_activation):
+    """The network's output for the last forward pass (z of the last layer when the loss is fused)."""
+    last = layers.shape[0] - 1
+    if final_activation:
+        return output(workspace, offsets, layers, last, rows)
+    return pre_activation(workspace, offsets, layers, last, rows)
+
+
+@inline
+def loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation):
+    """The loss of the last forward pass; its gradient goes to gradient buffer A."""
+    last = layers.shape[0] - 1
+    prediction = prediction_of(workspace, offsets, layers, rows, final_activation)
+    grad = view(workspace, offsets[GRADIENT_A], rows, layers[last, 1])
+    compute = loss_function(workspace, loss[0], loss[1])
+    return compute(prediction, y, grad, loss_params)
+
+
+@inline
+def backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation):
+    """Backward pass from dL/d(output) in gradient buffer A; writes every weight's and bias's gradient."""
+    count = layers.shape[0]
+    current = offsets[GRADIENT_A]
+    spare = offsets[GRADIENT_B]
+    for l in range(count - 1, -1, -1):
+        fan_in = layers[l, 0]
+        units = layers[l, 1]
+        grad_out = view(workspace, current, rows, units)
+        inputs = x if l == 0 else output(workspace, offsets, layers, l - 1, rows)
+        grad_x = view(workspace, spare, rows, fan_in if l > 0 else 0)
+        dense_backward_pass(
+            inputs,
+            weight_of(params, layers, l),
+            pre_activation(workspace, offsets, layers, l, rows),
+            output(workspace, offsets, layers, l, rows),
+            grad_out,
+            weight_of(grads, layers, l),
+            bias_of(grads, layers, l),
+            grad_x,
+            activations[l],
+            activation_params[l],
+            final_activation or l < count - 1,
+            False,
+        )
+        current, spare = spare, current
+
+
+@kernel
+def network_predict(params, layers, activations, activation_params, workspace, offsets, capacity, X, out):
+    """``out`` = the network applied to every row of ``X``, ``capacity`` rows at a time."""
+    last = layers.shape[0] - 1
+    n = X.shape[0]
+    for start in range(0, n, capacity):
+        stop = min(n, start + capacity)
+        rows = stop - start
+        forward_rows(params, layers, activations, activation_params, workspace, offsets, X[start:stop], rows, True)
+        out[start:stop] = output(workspace, offsets, layers, last, rows)
+
+
+@kernel
+def network_value_and_grad(params, grads, layers, activations, activation_params, workspace, offsets, X, Y, loss, loss_params, final_activation):
+    """The loss of the whole of ``X`` (one batch) against ``Y``, and its gradient in ``grads``."""
+    rows = X.shape[0]
+    forward_rows(params, layers, activations, activation_params, workspace, offsets, X, rows, final_activation)
+    value = loss_rows(loss, loss_params, workspace, offsets, layers, Y, rows, final_activation)
+    backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, X, rows, final_activation)
+    return value
+
+
+def workspace_offsets(fan_in: int, units: list[int], target_columns: int, capacity: int) -> np.ndarray:
+    """The ``offsets`` table for a network of ``units`` per layer, 64-byte aligned
+    for float32 and float64 (multiples of 16 elements); its last entry is the
+    workspace's total size."""
+
+    def aligned(size: int) -> int:
+        return (size + 15) // 16 * 16
+
+    widest = max([fan_in] + list(units))
+    sizes = [capacity * fan_in, capacity * target_columns, capacity * widest, capacity * widest]
+    for width in units:
+        sizes += [capacity * width, capacity * width]
+    offsets = [0]
+    for size in sizes:
+        offsets.append(offsets[-1] + aligned(size))
+    return np.array(offsets, dtype=np.int64)

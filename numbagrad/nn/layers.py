@@ -1,0 +1,105 @@
+"""The dense layer: ``y = activation(x @ W + b)``."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Mapping
+
+import numpy as np
+
+from numbagrad.nn import initializers
+from numbagrad.registry import get_registry
+
+__all__ = ["Dense", "resolve_component"]
+
+
+def resolve_component(kind: str, value: Any, owner: str) -> tuple[Any, dict[str, Any]]:
+    """``(spec, validated options)`` for a registered component given as a name,
+    a config dict ``{"name": ..., **options}`` or an object with ``spec`` and
+    ``options`` attributes."""
+    if isinstance(value, str):
+        name, options = value, {}
+    elif isinstance(value, Mapping):
+        config = dict(value)
+        if "name" not in config:
+            raise ValueError(f"{owner}: {kind} config {value!r} has no 'name'")
+        name, options = config.pop("name"), config
+    elif hasattr(value, "spec") and hasattr(value, "options"):
+        return value.spec, dict(value.options)
+    else:
+        raise TypeError(f"{owner}: {kind} must be a name or a config dict {{'name': ..., **options}}; got {value!r}")
+    entry = get_registry().lookup(kind, name)
+    options = {**entry.preset, **options}
+    return entry.spec, entry.spec.validate(options, owner=f"{owner} {kind} {entry.name!r}")
+
+
+class Dense:
+    """A fully connected layer, ``y = activation(x @ W + b)``.
+
+    ``W`` has shape (in_features, units), so a batch of rows goes through as
+    ``x @ W``; PyTorch's ``nn.Linear`` stores its transpose.
+
+    Args:
+        units: output features, an integer >= 1.
+        activation: a registered activation name (``"relu"``,
+            ``"softmax"``...) or a config dict such as
+            ``{"name": "leaky_relu", "alpha": 0.2}``; default linear.
+        use_bias: whether the layer adds a bias.
+        kernel_initializer: how W is drawn (see :mod:`numbagrad.nn.initializers`).
+        bias_initializer: how b is drawn.
+        name: the layer's name in summaries (default ``dense_<i>``).
+
+    Once the layer is in a :class:`~numbagrad.nn.Sequential`, ``weight`` and
+    ``bias`` are views into the model's single parameter buffer.
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation: str | Mapping[str, Any] = "linear",
+        use_bias: bool = True,
+        kernel_initializer: str | Mapping[str, Any] = "glorot_uniform",
+        bias_initializer: str | Mapping[str, Any] = "zeros",
+        name: str | None = None,
+    ):
+        if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
+            raise ValueError(f"Dense: units must be an integer >= 1; got {units!r}")
+        if not isinstance(use_bias, (bool, np.bool_)):
+            raise TypeError(f"Dense: use_bias must be True or False; got {use_bias!r}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Dense: name must be a string; got {name!r}")
+        self.units = int(units)
+        self.activation_spec, self.activation_options = resolve_component("activation", activation, "Dense")
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.name = name
+        self.weight: np.ndarray | None = None
+        self.bias: np.ndarray | None = None
+
+    @property
+    def activation(self) -> str:
+        """The activation's registered name."""
+        return self.activation_spec.name
+
+    @property
+    def built(self) -> bool:
+        return self.weight is not None
+
+    def get_config(self) -> dict[str, Any]:
+        """Everything needed to rebuild the layer (not its weights), as plain data."""
+        return {
+            "units": self.units,
+            "activation": {"name": self.activation, **self.activation_options},
+            "use_bias": self.use_bias,
+            "kernel_initializer": self.kernel_initializer.get_config(),
+            "bias_initializer": self.bias_initializer.get_config(),
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "Dense":
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"Dense({self.units}, activation={self.activation!r}, use_bias={self.use_bias})"

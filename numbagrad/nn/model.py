@@ -1,0 +1,394 @@
+"""``Sequential``: a stack of dense layers whose parameters live in one buffer."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from numbagrad.data import as_inputs, as_targets
+from numbagrad.kernels.cpu.network import network_predict, network_value_and_grad, workspace_offsets
+from numbagrad.kernels.signatures import FLOAT_DTYPES
+from numbagrad.memory import aligned_empty, aligned_zeros
+from numbagrad.nn.layers import Dense, resolve_component
+
+__all__ = ["Sequential", "LossChoice"]
+
+
+class LossChoice:
+    """A resolved loss for a given model: its spec, options, kernels and whether it is fused.
+
+    A loss that declares ``fused_activation`` (categorical cross-entropy:
+    softmax; binary cross-entropy: sigmoid) is computed from the last layer's
+    pre-activation values with ``from_logits=True`` when the last layer has
+    that activation: the numerically stable log-sum-exp form, the same value
+    as PyTorch's ``CrossEntropyLoss`` / ``BCEWithLogitsLoss`` on the logits.
+    """
+
+    def __init__(self, loss: Any, model: "Sequential"):
+        self.spec, self.options = resolve_component("loss", loss, "loss")
+        last = model.layers[-1]
+        fused = getattr(self.spec, "fused_activation", None)
+        self.fused = bool(
+            fused is not None
+            and fused == last.activation
+            and "from_logits" in self.spec.hyperparameter_names
+            and not self.options.get("from_logits", False)
+        )
+        kernel_options = dict(self.options, from_logits=True) if self.fused else self.options
+        self.params = self.spec.encode(kernel_options)
+        self.table = self.spec.kernel_table(model.dtype)
+        self.name = self.spec.name
+
+    def targets(self, y: Any, rows: int, outputs: int, dtype: np.dtype) -> np.ndarray:
+        """``y`` checked against this loss and converted to the kernels' target matrix."""
+        matrix = as_targets(y, rows)
+        return np.ascontiguousarray(self.spec.prepare_targets(matrix, outputs, self.options), dtype=dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, **self.options}
+
+
+class Sequential:
+    """A feed-forward network of :class:`~numbagrad.nn.Dense` layers.
+
+    Every weight and bias lives in one contiguous, 64-byte aligned buffer,
+    :attr:`parameters`; each layer's ``weight`` and ``bias`` are views into it,
+    so one optimizer step is one kernel call over one array.
+
+    Args:
+        layers: the layers, first to last.
+        input_dim: number of input features, an integer >= 1.
+        dtype: ``np.float32`` (default) or ``np.float64``.
+        seed: seed of the weight initializers (an integer >= 0); the same
+            seed gives the same weights.
+    """
+
+    def __init__(self, layers: Sequence[Dense], input_dim: int, dtype: Any = np.float32, seed: int = 0):
+        layers = list(layers) if isinstance(layers, Iterable) and not isinstance(layers, (str, bytes, Mapping)) else layers
+        if not isinstance(layers, list) or not layers:
+            raise ValueError(f"Sequential: layers must be a non-empty list of Dense layers; got {layers!r}")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Dense):
+                raise TypeError(f"Sequential: layers[{i}] must be a numbagrad.nn.Dense; got {type(layer).__name__}")
+            if layer.built:
+                raise ValueError(f"Sequential: layers[{i}] already belongs to a model; create a new Dense layer")
+        if isinstance(input_dim, bool) or not isinstance(input_dim, numbers.Integral) or input_dim < 1:
+            raise ValueError(f"Sequential: input_dim must be an integer >= 1; got {input_dim!r}")
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"Sequential: dtype must be float32 or float64; got {dtype!r}") from None
+        if dtype not in FLOAT_DTYPES:
+            raise TypeError(f"Sequential: dtype must be float32 or float64; got {dtype}")
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise ValueError(f"Sequential: seed must be an integer >= 0; got {seed!r}")
+        self.layers = layers
+        self.input_dim = int(input_dim)
+        self.dtype = dtype
+        self.seed = int(seed)
+        self._workspaces: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._build()
+        #: The compile options (a :class:`numbagrad.train.setup.TrainingSetup`), once compiled.
+        self.training = None
+        #: Epochs trained so far.
+        self.epoch = 0
+        #: Random generator of the shuffling, saved with the model.
+        self.rng = np.random.default_rng(self.seed)
+        #: The :class:`~numbagrad.train.History` of the last ``fit``.
+        self.history = None
+        #: Set by a callback to end ``fit`` after the current epoch.
+        self.stop_training = False
+
+    # --- construction -----------------------------------------------------------
+
+    def _build(self) -> None:
+        fan_in = self.input_dim
+        table = []
+        offset = 0
+        for i, layer in enumerate(self.layers):
+            if layer.name is None:
+                layer.name = f"dense_{i}"
+            weight_offset = offset
+            offset += fan_in * layer.units
+            bias_offset = -1
+            if layer.use_bias:
+                bias_offset = offset
+                offset += layer.units
+            table.append((fan_in, layer.units, weight_offset, bias_offset))
+            fan_in = layer.units
+        self.layer_table = np.array(table, dtype=np.int64)
+        self.parameters = aligned_zeros(offset, self.dtype)
+        self.gradients = aligned_zeros(offset, self.dtype)
+        for layer, (fan_in, units, weight_offset, bias_offset) in zip(self.layers, table):
+            layer.weight = self.parameters[weight_offset : weight_offset + fan_in * units].reshape(fan_in, units)
+            layer.bias = self.parameters[bias_offset : bias_offset + units] if bias_offset >= 0 else None
+        self.activation_table = np.array([layer.activation_spec.kernel_table(self.dtype) for layer in self.layers], dtype=np.int64)
+        encoded = [layer.activation_spec.encode(layer.activation_options) for layer in self.layers]
+        width = max(1, max(len(e) for e in encoded))
+        self.activation_params = np.zeros((len(self.layers), width))
+        for row, values in zip(self.activation_params, encoded):
+            row[: len(values)] = values
+        self.initialize(self.seed)
+
+    def initialize(self, seed: int | None = None) -> None:
+        """Draw every weight and bias again from the layers' initializers."""
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        for layer in self.layers:
+            layer.weight[...] = layer.kernel_initializer(layer.weight.shape, rng)
+            if layer.bias is not None:
+                layer.bias[...] = layer.bias_initializer(layer.bias.shape, rng)
+
+    # --- shape facts --------------------------------------------------------------
+
+    @property
+    def output_dim(self) -> int:
+        return self.layers[-1].units
+
+    def count_params(self) -> int:
+        """Number of weights and biases."""
+        return int(self.parameters.size)
+
+    def weight_shapes(self) -> list[tuple[int, ...]]:
+        """Shapes of ``get_weights()``'s arrays: [W1, b1, W2, b2, ...] (no b for layers without bias)."""
+        shapes = []
+        for layer in self.layers:
+            shapes.append(layer.weight.shape)
+            if layer.bias is not None:
+                shapes.append(layer.bias.shape)
+        return shapes
+
+    # --- weights --------------------------------------------------------------------
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of [W1, b1, W2, b2, ...] in layer order, each W of shape (in, out)."""
+        arrays = []
+        for layer in self.layers:
+            arrays.append(layer.weight.copy())
+            if layer.bias is not None:
+                arrays.append(layer.bias.copy())
+        return arrays
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Load [W1, b1, W2, b2, ...] (as from :meth:`get_weights`); all are checked before any is written.
+
+        Raises:
+            ValueError: wrong count, shapes, or non-finite values.
+            TypeError: non-numeric arrays.
+        """
+        shapes = self.weight_shapes()
+        if isinstance(weights, np.ndarray) or not isinstance(weights, Sequence):
+            raise TypeError(f"set_weights: weights must be a list of {len(shapes)} arrays; got {type(weights).__name__}")
+        if len(weights) != len(shapes):
+            raise ValueError(f"set_weights: got {len(weights)} arrays; the model has {len(shapes)} (shapes {shapes})")
+        checked = []
+        for i, (value, shape) in enumerate(zip(weights, shapes)):
+            array = np.asarray(value)
+            if array.dtype.kind not in "biuf":
+                raise TypeError(f"set_weights: weights[{i}] has dtype {array.dtype}; expected numbers")
+            if array.shape != shape:
+                raise ValueError(f"set_weights: weights[{i}] has shape {array.shape}; expected {shape}")
+            if not np.isfinite(array).all():
+                raise ValueError(f"set_weights: weights[{i}] contains NaN or infinity")
+            checked.append(array)
+        targets = []
+        for layer in self.layers:
+            targets.append(layer.weight)
+            if layer.bias is not None:
+                targets.append(layer.bias)
+        for target, array in zip(targets, checked):
+            target[...] = array
+
+    # --- computation ---------------------------------------------------------------------
+
+    def _workspace(self, capacity: int, target_columns: int) -> tuple[np.ndarray, np.ndarray]:
+        key = (capacity, target_columns)
+        cached = self._workspaces.get(key)
+        if cached is None:
+            offsets = workspace_offsets(self.input_dim, [l.units for l in self.layers], target_columns, capacity)
+            cached = (aligned_empty(int(offsets[-1]), self.dtype), offsets)
+            if len(self._workspaces) > 4:
+                self._workspaces.clear()
+            self._workspaces[key] = cached
+        return cached
+
+    def predict(self, X: Any, batch_size: int = 1024) -> np.ndarray:
+        """The network's outputs for every row of ``X``, ``batch_size`` rows at a time.
+
+        The last layer's activation is applied (softmax gives probabilities).
+        """
+        X = as_inputs(X, self.dtype, self.input_dim)
+        _check_batch_size(batch_size)
+        capacity = min(int(batch_size), X.shape[0])
+        workspace, offsets = self._workspace(capacity, 0)
+        out = np.empty((X.shape[0], self.output_dim), dtype=self.dtype)
+        network_predict(self.parameters, self.layer_table, self.activation_table, self.activation_params, workspace, offsets, capacity, X, out)
+        return out
+
+    def resolve_loss(self, loss: Any) -> LossChoice:
+        """The loss ``loss`` (a name, a config dict or a loss object) prepared for this model."""
+        return loss if isinstance(loss, LossChoice) else LossChoice(loss, self)
+
+    def value_and_grad(self, X: Any, y: Any, loss: Any) -> tuple[float, np.ndarray]:
+        """The loss of the batch ``(X, y)`` and its gradient with respect to :attr:`parameters`.
+
+        The gradient is a new array with the layout of :attr:`parameters`
+        (``get_weights`` order, flattened), ready for
+        ``optimizer.step([grad])`` with an optimizer over ``[model.parameters]``.
+        """
+        choice = self.resolve_loss(loss)
+        X = as_inputs(X, self.dtype, self.input_dim)
+        Y = choice.targets(y, X.shape[0], self.output_dim, self.dtype)
+        workspace, offsets = self._workspace(X.shape[0], Y.shape[1])
+        value = network_value_and_grad(
+            self.parameters, self.gradients, self.layer_table, self.activation_table, self.activation_params,
+            workspace, offsets, X, Y, choice.table, choice.params, not choice.fused,
+        )
+        return float(value), self.gradients.copy()
+
+    # --- training ------------------------------------------------------------------------------
+
+    def compile(
+        self,
+        optimizer: Any = "adam",
+        loss: Any = "mse",
+        metrics: Sequence[Any] | None = None,
+        schedule: Any = None,
+        clip_norm: float | None = None,
+        clip_value: float | None = None,
+    ) -> "Sequential":
+        """Choose how the model trains (the "compile options").
+
+        Args:
+            optimizer: a registered name (``"adam"``, ``"nesterov"``...), a
+                config dict (``{"name": "sgd", "lr": 0.01, "momentum": 0.9}``)
+                or an unbound optimizer such as
+                ``numbagrad.optim.SGD(lr=0.01, momentum=0.9, nesterov=True)``.
+            loss: a registered loss name (``"mae"``, ``"categorical_crossentropy"``...)
+                or a config dict with its options.
+            metrics: names or config dicts of metrics to report per epoch.
+            schedule: a learning-rate schedule (name, config dict or
+                :class:`numbagrad.schedules.Schedule`); without its own ``lr``
+                it scales from the optimizer's learning rate.
+            clip_norm: rescale the gradient when its global L2 norm exceeds this
+                (``torch.nn.utils.clip_grad_norm_``).
+            clip_value: clamp each gradient to ``[-clip_value, clip_value]``
+                (``torch.nn.utils.clip_grad_value_``).
+
+        Compiling again replaces the optimizer and its state. Returns the model.
+        """
+        from numbagrad.train.setup import TrainingSetup
+
+        self.training = TrainingSetup(self, optimizer, loss, metrics, schedule, clip_norm, clip_value)
+        return self
+
+    def require_compiled(self, what: str) -> None:
+        if self.training is None:
+            raise RuntimeError(f"{what}: the model is not compiled; call model.compile(optimizer=..., loss=...) first")
+
+    def reseed(self, seed: int) -> None:
+        """Restart the shuffling's random generator from ``seed``."""
+        self.rng = np.random.default_rng(seed)
+
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        batch_size: int = 32,
+        epochs: int = 1,
+        validation_split: float = 0.0,
+        validation_data: tuple[Any, Any] | None = None,
+        shuffle: bool = True,
+        seed: int | None = None,
+        callbacks: Sequence[Any] | None = None,
+        verbose: int = 1,
+        drop_last: bool = False,
+    ):
+        """Train the compiled model; returns its :class:`~numbagrad.train.History`.
+
+        Each epoch takes the (shuffled) samples in order, ``batch_size`` at a
+        time: batch_size=1 is online learning, ``len(X)`` the full batch, 32
+        (the default) a mini-batch. The last, shorter batch is used (its loss
+        a mean over its own rows) unless ``drop_last``. The whole epoch runs in
+        compiled code; Python sees only epoch boundaries (callbacks,
+        validation, progress).
+
+        Args:
+            X, y: training inputs (samples, features) and targets.
+            batch_size: samples per update, an integer >= 1.
+            epochs: passes over the data, an integer >= 0.
+            validation_split: fraction in [0, 1) of the samples, taken from the
+                end before shuffling, held out for validation.
+            validation_data: ``(X_val, y_val)`` to validate on instead.
+            shuffle: reshuffle the samples every epoch.
+            seed: restart the shuffling from this seed (default: continue the
+                model's generator, seeded by the model's ``seed``).
+            callbacks: :class:`numbagrad.train.Callback` instances.
+            verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+            drop_last: skip the last batch when it is shorter than ``batch_size``.
+
+        Raises:
+            numbagrad.NonFiniteLossError: a batch's loss or gradient was NaN or
+                infinite; the model keeps the weights of the last finite step
+                and ``model.history`` the completed epochs.
+        """
+        from numbagrad.train.loop import fit
+
+        return fit(self, X, y, batch_size, epochs, validation_split, validation_data, shuffle, seed, callbacks, verbose, drop_last)
+
+    def evaluate(self, X: Any, y: Any, batch_size: int | None = None) -> dict[str, float]:
+        """``{"loss": ..., <metric>: ...}`` of the compiled model on ``(X, y)``."""
+        from numbagrad.train.loop import evaluate
+
+        return evaluate(self, X, y, batch_size)
+
+    def save(self, path: Any) -> None:
+        """Write the model, its compile options, optimizer state and counters to ``path``
+        (no pickle; atomic). Load it with :func:`numbagrad.load_model`."""
+        from numbagrad.train.checkpoint import save_model
+
+        save_model(self, path)
+
+    # --- description -----------------------------------------------------------------------
+
+    def summary(self, print_fn: Callable[[str], Any] | None = print) -> str:
+        """A table of the layers, their output shapes and parameter counts; printed unless ``print_fn`` is None."""
+        rows = [("Layer", "Output shape", "Activation", "Params")]
+        for layer in self.layers:
+            count = layer.weight.size + (layer.bias.size if layer.bias is not None else 0)
+            rows.append((layer.name, f"(None, {layer.units})", layer.activation, f"{count:,}"))
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        line = "-" * (sum(widths) + 6)
+        text = [f"Sequential: input_dim={self.input_dim}, dtype={self.dtype}", line]
+        for k, row in enumerate(rows):
+            text.append("  ".join(cell.ljust(w) if i < 3 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))))
+            if k == 0:
+                text.append(line)
+        text += [line, f"Total params: {self.count_params():,}"]
+        result = "\n".join(text)
+        if print_fn is not None:
+            print_fn(result)
+        return result
+
+    def get_config(self) -> dict[str, Any]:
+        """The architecture as plain data (no weights)."""
+        return {
+            "input_dim": self.input_dim,
+            "dtype": str(self.dtype),
+            "seed": self.seed,
+            "layers": [layer.get_config() for layer in self.layers],
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "Sequential":
+        return cls([Dense.from_config(c) for c in config["layers"]], config["input_dim"], config["dtype"], config["seed"])
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([{inner}], input_dim={self.input_dim}, dtype={self.dtype})"
+
+
+def _check_batch_size(batch_size: Any) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1; got {batch_size!r}")

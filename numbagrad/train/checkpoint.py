@@ -1,0 +1,166 @@
+"""Saving and loading models: a zip of JSON and ``.npy`` arrays, never pickle.
+
+A saved model holds its architecture, weights, compile options, optimizer
+state (every slot, step count and scalar), epoch counter, shuffling random
+state and history, so that ``fit`` on the loaded model continues bit for bit
+as if training had never stopped. Loading reads JSON and ``.npy`` with
+``allow_pickle=False``: a file cannot run code. Writes go to a temporary
+file beside the target and are renamed over it, so a crash never leaves a
+half-written model.
+
+Layout of the archive::
+
+    numbagrad.json            format marker, versions, configuration, counters
+    parameters.npy            the flat parameter buffer
+    optimizer/<slot>.npy      each optimizer state slot, when compiled
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from typing import Any
+
+import numpy as np
+
+from numbagrad._version import __version__
+from numbagrad.errors import UnknownNameError
+
+__all__ = ["save_model", "load_model", "FORMAT", "FORMAT_VERSION", "ModelFileError"]
+
+FORMAT = "numbagrad-model"
+FORMAT_VERSION = 1
+_METADATA = "numbagrad.json"
+
+
+class ModelFileError(ValueError):
+    """The file is not a numbagrad model, or it is truncated or corrupted."""
+
+
+def _write_array(archive: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    archive.writestr(name, buffer.getvalue())
+
+
+def _read_array(archive: zipfile.ZipFile, name: str, path: str) -> np.ndarray:
+    try:
+        with archive.open(name) as member:
+            return np.lib.format.read_array(io.BytesIO(member.read()), allow_pickle=False)
+    except KeyError:
+        raise ModelFileError(f"{path}: the model file has no {name!r}; it is incomplete") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise ModelFileError(f"{path}: {name!r} in the model file is corrupted: {error}") from None
+
+
+def save_model(model: Any, path: str | os.PathLike) -> None:
+    """Write ``model`` to ``path`` atomically (see the module documentation)."""
+    path = os.fspath(path)
+    if not path:
+        raise ValueError("save: path is empty")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"save: directory {directory!r} does not exist")
+    metadata: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "numbagrad_version": __version__,
+        "model": model.get_config(),
+        "epoch": int(model.epoch),
+        "rng": model.rng.bit_generator.state,
+        "history": model.history.to_dict() if model.history is not None else None,
+        "compile": None,
+    }
+    slots: dict[str, np.ndarray] = {}
+    if model.training is not None:
+        setup = model.training
+        state = setup.optimizer.state_dict()
+        entry = state["state"].get(0, {})
+        arrays = {k: v for k, v in entry.items() if isinstance(v, np.ndarray)}
+        scalars = {k: v for k, v in entry.items() if not isinstance(v, np.ndarray)}
+        metadata["compile"] = setup.get_config()
+        metadata["optimizer"] = {
+            "name": state["optimizer"],
+            "param_groups": [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in state["param_groups"]],
+            "scalars": scalars,
+            "slots": sorted(arrays),
+        }
+        slots = arrays
+    handle, temporary = tempfile.mkstemp(prefix=".numbagrad-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as raw:
+            with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED) as archive:
+                archive.writestr(_METADATA, json.dumps(metadata, indent=1, sort_keys=True))
+                _write_array(archive, "parameters.npy", model.parameters)
+                for name, array in slots.items():
+                    _write_array(archive, f"optimizer/{name}.npy", array)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def load_model(path: str | os.PathLike):
+    """Read a model written by ``model.save`` (see the module documentation).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ModelFileError: not a numbagrad model, a newer format, truncated or corrupted.
+    """
+    from numbagrad.nn.model import Sequential
+    from numbagrad.train.history import History
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"load_model: no file {path!r}")
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ModelFileError(f"{path}: not a numbagrad model file (not a zip archive: {error})") from None
+    with archive:
+        try:
+            metadata = json.loads(archive.read(_METADATA).decode("utf-8"))
+        except KeyError:
+            raise ModelFileError(f"{path}: not a numbagrad model file (no {_METADATA})") from None
+        except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError, EOFError) as error:
+            raise ModelFileError(f"{path}: the model file is corrupted ({_METADATA}: {error})") from None
+        if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+            raise ModelFileError(f"{path}: not a numbagrad model file (format marker missing)")
+        version = metadata.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ModelFileError(
+                f"{path}: model file format {version!r} is newer than this numbagrad ({__version__}) reads "
+                f"(up to {FORMAT_VERSION}); upgrade numbagrad"
+            )
+        try:
+            model = Sequential.from_config(metadata["model"])
+            parameters = _read_array(archive, "parameters.npy", path)
+            if parameters.shape != model.parameters.shape or parameters.dtype != model.parameters.dtype:
+                raise ModelFileError(
+                    f"{path}: parameters.npy has shape {parameters.shape} and dtype {parameters.dtype}; "
+                    f"the architecture needs {model.parameters.shape} of {model.parameters.dtype}"
+                )
+            model.parameters[...] = parameters
+            model.epoch = int(metadata["epoch"])
+            model.rng.bit_generator.state = metadata["rng"]
+            if metadata.get("history") is not None:
+                model.history = History.from_dict(metadata["history"])
+            if metadata.get("compile") is not None:
+                model.compile(**metadata["compile"])
+                saved = metadata["optimizer"]
+                entry: dict[str, Any] = dict(saved["scalars"])
+                for name in saved["slots"]:
+                    entry[name] = _read_array(archive, f"optimizer/{name}.npy", path)
+                state = {"optimizer": saved["name"], "param_groups": saved["param_groups"], "state": {0: entry} if entry else {}}
+                model.training.optimizer.load_state_dict(state)
+        except (ModelFileError, UnknownNameError):
+            raise
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelFileError(f"{path}: the model file's contents are invalid: {type(error).__name__}: {error}") from None
+    return model

@@ -1,0 +1,251 @@
+"""``fit`` and ``evaluate``: the Python around the compiled epoch.
+
+An epoch runs in compiled segments of whole batches, sized to take a fraction
+of a second, so that a progress bar moves and Ctrl-C is honoured between two
+batches; between segments Python only counts. Callbacks, validation and
+history happen at epoch boundaries.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+from typing import Any, Sequence
+
+import numba
+import numpy as np
+
+from numbagrad import config
+from numbagrad.data import as_inputs
+from numbagrad.errors import NonFiniteLossError
+from numbagrad.kernels.cpu.training import evaluate_batches, train_batches
+from numbagrad.train.callbacks import Callback
+from numbagrad.train.history import History
+from numbagrad.train.interrupts import deferred_interrupts
+from numbagrad.train.progress import Progress
+
+__all__ = ["fit", "evaluate", "SEGMENT_SECONDS"]
+
+#: Target duration of one compiled segment of an epoch.
+SEGMENT_SECONDS = 0.2
+
+
+def _integer(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"fit: {name} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"fit: {name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def _prepare(model: Any, X: Any, y: Any, name: str = "") -> tuple[np.ndarray, np.ndarray]:
+    setup = model.training
+    inputs = as_inputs(X, model.dtype, model.input_dim, name="X" + name)
+    targets = setup.loss.targets(y, inputs.shape[0], model.output_dim, model.dtype)
+    return inputs, targets
+
+
+def _split_validation(model, X, y, validation_split, validation_data):
+    if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real) or not 0 <= validation_split < 1:
+        raise ValueError(f"fit: validation_split must be a number in [0, 1); got {validation_split!r}")
+    if validation_data is not None and validation_split:
+        raise ValueError("fit: give validation_data or validation_split, not both")
+    inputs, targets = _prepare(model, X, y)
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise TypeError(f"fit: validation_data must be a pair (X_val, y_val); got {type(validation_data).__name__}")
+        return inputs, targets, _prepare(model, *validation_data, name="_val")
+    if validation_split:
+        # As Keras: the last fraction of the rows, taken before any shuffling.
+        held = int(math.floor(inputs.shape[0] * validation_split))
+        if held == 0 or held == inputs.shape[0]:
+            raise ValueError(
+                f"fit: validation_split={validation_split} of {inputs.shape[0]} samples leaves "
+                f"{inputs.shape[0] - held} for training and {held} for validation; both need at least one"
+            )
+        cut = inputs.shape[0] - held
+        return inputs[:cut], targets[:cut], (inputs[cut:], targets[cut:])
+    return inputs, targets, None
+
+
+def evaluate(model: Any, X: Any, y: Any, batch_size: int | None = None) -> dict[str, float]:
+    """Loss and metrics of the compiled model on ``(X, y)``, nothing updated."""
+    model.require_compiled("evaluate")
+    inputs, targets = _prepare(model, X, y)
+    size = inputs.shape[0] if batch_size is None else _integer(batch_size, "batch_size", 1)
+    return _evaluate_arrays(model, inputs, targets, min(size, inputs.shape[0]))
+
+
+def _evaluate_arrays(model, inputs, targets, batch_size):
+    setup = model.training
+    workspace, offsets = model._workspace(batch_size, targets.shape[1])
+    totals = setup.new_totals()
+    loss = evaluate_batches(
+        model.parameters, model.layer_table, model.activation_table, model.activation_params,
+        workspace, offsets, inputs, targets, batch_size,
+        setup.loss.table, setup.loss.params, not setup.loss.fused,
+        setup.metric_tables, setup.metric_params, totals,
+    )
+    return {"loss": float(loss), **setup.metric_values(totals)}
+
+
+def fit(
+    model: Any,
+    X: Any,
+    y: Any,
+    batch_size: int = 32,
+    epochs: int = 1,
+    validation_split: float = 0.0,
+    validation_data: tuple[Any, Any] | None = None,
+    shuffle: bool = True,
+    seed: int | None = None,
+    callbacks: Sequence[Callback] | None = None,
+    verbose: int = 1,
+    drop_last: bool = False,
+) -> History:
+    """Train ``model`` (see :meth:`numbagrad.nn.Sequential.fit`)."""
+    model.require_compiled("fit")
+    setup = model.training
+    batch_size = _integer(batch_size, "batch_size", 1)
+    epochs = _integer(epochs, "epochs", 0)
+    shuffle = _flag(shuffle, "shuffle")
+    drop_last = _flag(drop_last, "drop_last")
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"fit: verbose must be 0, 1 or 2; got {verbose!r}")
+    if seed is not None:
+        _integer(seed, "seed", 0)
+    callbacks = list(callbacks or [])
+    for i, callback in enumerate(callbacks):
+        if not isinstance(callback, Callback):
+            raise TypeError(f"fit: callbacks[{i}] must be a numbagrad.train.Callback; got {type(callback).__name__}")
+    inputs, targets, validation = _split_validation(model, X, y, validation_split, validation_data)
+    samples = inputs.shape[0]
+    batches = samples // batch_size if drop_last else -(-samples // batch_size)
+    if batches == 0:
+        raise ValueError(f"fit: drop_last=True with batch_size={batch_size} leaves no batch of {samples} samples")
+
+    if seed is not None:
+        model.reseed(seed)
+    optimizer = setup.optimizer
+    optimizer.refresh()
+    partition = optimizer._flat_partition()
+    history = History()
+    model.history = history
+    model.stop_training = False
+    every = [history, *callbacks]
+    for callback in every:
+        callback.set_model(model)
+    progress = Progress(verbose, model.epoch + epochs)
+    capacity = min(batch_size, samples)
+    workspace, offsets = model._workspace(capacity, targets.shape[1])
+    grads = model.gradients
+    lr_index = setup.lr_index
+    threads = numba.get_num_threads()
+    # The update runs on the calling thread: BLAS's threads own the cores during training.
+    serial = 1 << 62
+
+    for callback in every:
+        callback.on_train_begin({})
+    with deferred_interrupts() as interrupt:
+        try:
+            for _ in range(epochs):
+                optimizer.refresh()  # callbacks may have changed param_groups
+                partition = optimizer._flat_partition()
+                epoch = model.epoch
+                order = model.rng.permutation(samples) if shuffle else np.arange(samples)
+                order = order.astype(np.int64)
+                for callback in every:
+                    callback.on_epoch_begin(epoch, {})
+                progress.begin_epoch(epoch, batches)
+                totals = setup.new_totals()
+                losses = np.empty(batches)
+                done = 0
+                segment = max(1, min(batches, 4096 // batch_size))
+                while done < batches:
+                    interrupt.check()
+                    stop = min(batches, done + segment)
+                    rates = _learning_rates(setup, partition.step, epoch, stop - done)
+                    began = time.perf_counter()
+                    completed = train_batches(
+                        model.parameters, grads, model.layer_table, model.activation_table, model.activation_params,
+                        workspace, offsets, inputs, targets, order, batch_size, done, stop,
+                        setup.loss.table, setup.loss.params, not setup.loss.fused,
+                        partition.kernels, partition.slot_view(0), partition.hyper, lr_index, rates, partition.step,
+                        config.CHUNK_SIZE, serial, threads, setup.clip_value, setup.clip_norm,
+                        setup.metric_tables, setup.metric_params, totals, losses[done:stop],
+                    )
+                    partition.step += completed
+                    done += completed
+                    if done < stop:
+                        _sync_learning_rate(setup, partition)
+                        model.epoch_losses = losses[:done].copy()
+                        raise NonFiniteLossError(
+                            f"the loss became {losses[done]} at epoch {epoch + 1}, batch {done + 1} of {batches}; "
+                            "training stopped and the model keeps the weights of the last finite step "
+                            "(lower the learning rate, or check the data)"
+                        )
+                    elapsed = time.perf_counter() - began
+                    segment = max(1, int(segment * SEGMENT_SECONDS / max(elapsed, 1e-6)))
+                    progress.advance(completed, _running_logs(losses[:done], batch_size, samples, drop_last, setup, totals))
+                _sync_learning_rate(setup, partition)
+                logs = {"loss": _epoch_loss(losses, batch_size, samples, drop_last)}
+                logs.update(setup.metric_values(totals))
+                if validation is not None:
+                    evaluated = _evaluate_arrays(model, validation[0], validation[1], min(max(batch_size, 256), validation[0].shape[0]))
+                    logs.update({"val_" + key: value for key, value in evaluated.items()})
+                if lr_index >= 0:
+                    logs["lr"] = float(partition.hyper[lr_index])
+                model.epoch += 1
+                progress.end_epoch(epoch, logs)
+                for callback in every:
+                    callback.on_epoch_end(epoch, logs)
+                interrupt.check()
+                if model.stop_training:
+                    break
+        finally:
+            progress.close()
+    for callback in every:
+        callback.on_train_end({})
+    return history
+
+
+def _learning_rates(setup, step: int, epoch: int, count: int) -> np.ndarray:
+    """The learning rate of each of the next ``count`` batches."""
+    schedule = setup.schedule
+    if schedule is None:
+        lr = setup.optimizer.param_groups[0]["lr"] if setup.lr_index >= 0 else 0.0
+        return np.full(count, float(lr))
+    if schedule.per == "epoch":
+        return np.full(count, float(schedule(epoch)))
+    return np.asarray(schedule(np.arange(step, step + count, dtype=np.int64)), dtype=np.float64)
+
+
+def _sync_learning_rate(setup, partition) -> None:
+    """Show the learning rate the loop last used in ``param_groups`` (as Keras's optimizer.learning_rate)."""
+    if setup.lr_index >= 0 and setup.schedule is not None:
+        setup.optimizer.param_groups[0]["lr"] = float(partition.hyper[setup.lr_index])
+        setup.optimizer._group_keys[0] = setup.optimizer._group_key(setup.optimizer.param_groups[0])
+
+
+def _batch_rows(count: int, batch_size: int, samples: int, drop_last: bool) -> np.ndarray:
+    rows = np.full(count, batch_size, dtype=np.float64)
+    if not drop_last and count and count * batch_size > samples:
+        rows[-1] = samples - (count - 1) * batch_size
+    return rows
+
+
+def _epoch_loss(losses, batch_size, samples, drop_last) -> float:
+    """The epoch's loss: the mean over its samples (each batch weighted by its rows)."""
+    rows = _batch_rows(len(losses), batch_size, samples, drop_last)
+    return float(np.dot(losses, rows) / rows.sum())
+
+
+def _running_logs(losses, batch_size, samples, drop_last, setup, totals) -> dict[str, float]:
+    logs = {"loss": _epoch_loss(losses, batch_size, samples, drop_last)} if len(losses) else {}
+    logs.update(setup.metric_values(totals))
+    return logs
