@@ -14,6 +14,7 @@ their logic without a GPU.
 from __future__ import annotations
 
 import functools
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,12 +83,12 @@ def cuda_status() -> CudaStatus:
     """Import ``numba.cuda`` and find out whether kernels can run; cached for the process."""
     if simulator_enabled():
         try:
-            import numba.cuda  # noqa: F401
+            importlib.import_module("numba.cuda")
         except ImportError as error:
             return CudaStatus(False, True, f"numba.cuda cannot be imported ({error}); {INSTALL_HINT}")
         return CudaStatus(True, True, device="CUDA simulator")
     try:
-        from numba import cuda
+        cuda = importlib.import_module("numba.cuda")
     except ImportError as error:
         return CudaStatus(False, False, f"numba-cuda is not installed (import numba.cuda failed: {error}); {INSTALL_HINT}")
     if not cuda.is_available():
@@ -138,6 +139,4 @@ def require_cuda(purpose: str, allow_simulator: bool = True):
             f"{purpose}, but NUMBA_ENABLE_CUDASIM=1 makes numba.cuda Numba's CUDA simulator, which runs "
             "kernels as Python on the CPU; unset NUMBA_ENABLE_CUDASIM to use the GPU"
         )
-    from numba import cuda
-
-    return cuda
+    return importlib.import_module("numba.cuda")

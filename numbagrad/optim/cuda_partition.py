@@ -39,6 +39,11 @@ def as_device_array(value: Any):
     if getattr(value, "__cuda_ndarray__", False):
         return value
     cuda = require_cuda(f"a {type(value).__name__} in CUDA device memory was given")
+    if not hasattr(cuda, "as_cuda_array"):
+        raise TypeError(
+            f"Numba's CUDA simulator cannot wrap a {type(value).__name__} (a __cuda_array_interface__ exporter); "
+            "give it numba.cuda device arrays"
+        )
     return cuda.as_cuda_array(value)
 
 
