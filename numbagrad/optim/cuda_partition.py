@@ -201,4 +201,5 @@ class CudaPartition:
             self.uploaded = self.hyper.copy()
         threads, blocks = config.CUDA_THREADS_PER_BLOCK, config.CUDA_MAX_BLOCKS
         for param, grad, state in zip(self.flat, grads, self.states):
-            launch_update(self.kernel, param, grad.reshape(param.size), state, self.device_hyper, self.step, threads, blocks)
+            flat_grad = grad if len(grad.shape) == 1 else grad.reshape(param.size)
+            launch_update(self.kernel, param, flat_grad, state, self.device_hyper, self.step, threads, blocks)
