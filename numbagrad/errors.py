@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["UnknownNameError", "PluginError", "PluginWarning", "NonFiniteLossError"]
+__all__ = ["UnknownNameError", "PluginError", "PluginWarning", "NonFiniteLossError", "CudaUnavailableError"]
 
 
 class UnknownNameError(ValueError):
@@ -26,3 +26,13 @@ class PluginWarning(UserWarning):
 
 class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss; the model keeps its last finite weights."""
+
+
+class CudaUnavailableError(RuntimeError):
+    """CUDA was asked for (a CUDA device array given to an optimizer, a GPU
+    benchmark) but cannot be used here.
+
+    The message says what is missing: the ``numba-cuda`` package (the
+    ``numbagrad[cuda]`` extra), a CUDA driver and GPU, the CUDA compiler
+    library (NVVM), or that Numba's CUDA simulator stands in for the GPU.
+    """

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 from numbagrad import config
+from numbagrad.device import simulator_enabled
 from numbagrad.registry import get_registry
+
+# tests/cuda runs in its own process: under Numba's CUDA simulator
+# (NUMBA_ENABLE_CUDASIM=1, which must be set before Numba is imported, as
+# .ci/run does) or on a GPU (NUMBAGRAD_TEST_CUDA=1, as asv_bench/gpu_suite.py
+# does). A plain run leaves it out rather than initialise CUDA in this process.
+if not (simulator_enabled() or os.environ.get("NUMBAGRAD_TEST_CUDA") == "1"):
+    collect_ignore = ["cuda"]
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ __all__ = [
     "numba_float",
     "update_signature",
     "update_function_type",
+    "cuda_update_signature",
     "PREPARE_SIGNATURE",
     "PREPARE_FUNCTION_TYPE",
     "activation_forward_signature",
@@ -72,6 +73,29 @@ def update_signature(dtype) -> types.Signature:
 def update_function_type(dtype) -> types.FunctionType:
     """``FunctionType`` of :func:`update_signature` for ``dtype``."""
     return types.FunctionType(update_signature(dtype))
+
+
+@functools.cache
+def _cuda_update_signature(dtype: np.dtype) -> types.Signature:
+    element = numba_float(dtype)
+    return types.void(element[::1], element[::1], element[:, ::1], types.float64[::1], types.int64)
+
+
+def cuda_update_signature(dtype) -> types.Signature:
+    """Signature of an optimizer's ``@cuda.jit`` update kernel for parameters of ``dtype``::
+
+        update(param: T[::1], grad: T[::1], state: T[:, ::1],
+               hyper: float64[::1], step: int64) -> None
+
+    The CUDA twin of :func:`update_signature`, over whole device arrays: it
+    is launched once per array and step on a one-dimensional grid of any
+    size, and each thread updates elements ``cuda.grid(1)``,
+    ``cuda.grid(1) + cuda.gridsize(1)``, ... (a grid-stride loop). ``hyper``
+    is a device copy of the host vector, taken after the optimizer's
+    ``prepare`` ran on the host; see :mod:`numbagrad.kernels.cuda` for the
+    whole contract.
+    """
+    return _cuda_update_signature(np.dtype(dtype))
 
 
 #: Signature of an optimizer's once-per-step ``prepare(hyper, step)`` kernel,

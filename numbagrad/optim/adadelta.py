@@ -14,6 +14,7 @@ ADADELTA_SPEC = OptimizerSpec(
     name="adadelta",
     title="Adadelta",
     update=adadelta_update,
+    cuda_update="numbagrad.kernels.cuda.optimizers:adadelta_update",
     hyperparameters=(
         lr(1.0),
         Hyperparameter("rho", 0.9, minimum=0.0, maximum=1.0, doc="decay rate of the running averages"),

@@ -14,6 +14,7 @@ ADAGRAD_SPEC = OptimizerSpec(
     name="adagrad",
     title="Adagrad",
     update=adagrad_update,
+    cuda_update="numbagrad.kernels.cuda.optimizers:adagrad_update",
     hyperparameters=(
         lr(1e-2),
         Hyperparameter("lr_decay", 0.0, minimum=0.0, doc="learning-rate decay: lr / (1 + (t - 1) lr_decay)"),

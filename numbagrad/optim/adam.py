@@ -25,6 +25,7 @@ ADAM_SPEC = OptimizerSpec(
     name="adam",
     title="Adam",
     update=adam_update,
+    cuda_update="numbagrad.kernels.cuda.optimizers:adam_update",
     hyperparameters=(
         lr(1e-3), betas((0.9, 0.999)), eps(1e-8), WEIGHT_DECAY, AMSGRAD, MAXIMIZE, DECOUPLED_WEIGHT_DECAY, EPS_HAT,
     ),
@@ -36,6 +37,7 @@ ADAMW_SPEC = OptimizerSpec(
     name="adamw",
     title="AdamW",
     update=adamw_update,
+    cuda_update="numbagrad.kernels.cuda.optimizers:adamw_update",
     hyperparameters=(
         lr(1e-3), betas((0.9, 0.999)), eps(1e-8),
         Hyperparameter("weight_decay", 1e-2, minimum=0.0, doc="decoupled weight decay: shrinks p by lr * weight_decay"),

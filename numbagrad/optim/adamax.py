@@ -13,6 +13,7 @@ ADAMAX_SPEC = OptimizerSpec(
     name="adamax",
     title="Adamax",
     update=adamax_update,
+    cuda_update="numbagrad.kernels.cuda.optimizers:adamax_update",
     hyperparameters=(lr(2e-3), betas((0.9, 0.999)), eps(1e-8), WEIGHT_DECAY, MAXIMIZE),
     state=("exp_avg", "exp_inf"),
 )

@@ -14,6 +14,7 @@ NADAM_SPEC = OptimizerSpec(
     name="nadam",
     title="NAdam",
     update=nadam_update,
+    cuda_update="numbagrad.kernels.cuda.optimizers:nadam_update",
     prepare=nadam_prepare,
     hyperparameters=(
         lr(2e-3),

@@ -4,6 +4,13 @@
 validates everything a user can get wrong, keeps each parameter group's state
 for all its parameters of one dtype in one block, and runs a step as one
 compiled call per such block, however many arrays it holds.
+
+Parameters may also be CUDA device arrays (Numba's, or anything exporting
+``__cuda_array_interface__``): their state then lives on the GPU and each
+step launches the optimizer's CUDA kernel (see
+:mod:`numbagrad.optim.cuda_partition`). One optimizer may hold host and
+device parameters together; each (group, dtype, placement) is stepped where
+its arrays live.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import numba
 import numpy as np
 
 from numbagrad import config
+from numbagrad.device import is_cuda_array
 from numbagrad.kernels.cpu.update import apply_update, apply_update_arrays, array_address, plan_tasks
 from numbagrad.kernels.signatures import FLOAT_DTYPES
 from numbagrad.memory import aligned_empty
@@ -28,14 +36,32 @@ __all__ = ["Optimizer", "optimizer_class"]
 _CLASSES: dict[int, type] = {}
 
 
+def _memory_span(array: Any) -> tuple[tuple[str, int], int, int]:
+    """``((space, device), first byte, end)`` of an array's memory."""
+    if is_cuda_array(array):
+        from numbagrad.optim.cuda_partition import memory_span
+
+        return memory_span(array)
+    start = array.__array_interface__["data"][0]
+    return ("host", 0), start, start + array.nbytes
+
+
 def optimizer_class(spec: OptimizerSpec) -> type:
     """The :class:`Optimizer` subclass declared with ``spec``, else :class:`Optimizer`."""
     return _CLASSES.get(id(spec), Optimizer)
 
 
 def _data(value: Any) -> Any:
-    """The array behind a parameter: the array itself, or a Tensor's data."""
-    return getattr(value, "data", value) if not isinstance(value, np.ndarray) else value
+    """The array behind a parameter: the array itself, or a Tensor's data (CUDA arrays as Numba device arrays)."""
+    if isinstance(value, np.ndarray):
+        return value
+    if not is_cuda_array(value):
+        value = getattr(value, "data", value)
+    if is_cuda_array(value):
+        from numbagrad.optim.cuda_partition import as_device_array
+
+        return as_device_array(value)
+    return value
 
 
 @dataclass
@@ -67,6 +93,8 @@ class _Partition:
             self.last_grads = list(grads)
         return self.grad_addresses
 
+    on_device = False
+
     @property
     def dtype(self) -> np.dtype:
         return self.state_block.dtype
@@ -76,6 +104,12 @@ class _Partition:
         n = int(self.sizes[local])
         offset = int(self.state_offsets[local])
         return self.state_block[offset : offset + len(self.slots) * n].reshape(len(self.slots), n)
+
+    # The same interface as CudaPartition's.
+    read_state = slot_view
+
+    def write_state(self, local: int, values: np.ndarray) -> None:
+        self.slot_view(local)[...] = values
 
 
 class Optimizer:
@@ -172,7 +206,7 @@ class Optimizer:
 
     def _parse_params(self, params: Any) -> tuple[list[dict[str, Any]], list[Any]]:
         title = self.title
-        if isinstance(params, np.ndarray) or hasattr(params, "requires_grad") or isinstance(params, (dict, str, bytes)):
+        if isinstance(params, np.ndarray) or hasattr(params, "requires_grad") or isinstance(params, (dict, str, bytes)) or is_cuda_array(params):
             raise TypeError(
                 f"{title}: params must be a list of arrays or of parameter-group dicts; got a single "
                 f"{type(params).__name__} (wrap it in a list)"
@@ -194,7 +228,7 @@ class Optimizer:
             if "params" not in raw:
                 raise ValueError(f"{title}: parameter group {g} has no 'params' entry")
             members = raw.pop("params")
-            if isinstance(members, np.ndarray) or hasattr(members, "requires_grad"):
+            if isinstance(members, np.ndarray) or hasattr(members, "requires_grad") or is_cuda_array(members):
                 members = [members]
             members = list(members)
             if not members:
@@ -205,12 +239,22 @@ class Optimizer:
                 sources.append(member)
             group["params"] = members
             groups.append(group)
-        self._check_disjoint([_data(s) for s in sources])
+        arrays = [_data(s) for s in sources]
+        self._check_disjoint(arrays)
+        if any(is_cuda_array(a) for a in arrays):
+            from numbagrad.optim.cuda_partition import check_devices
+
+            check_devices(self.title, arrays)
         return groups, sources
 
     def _check_param(self, value: Any, index: int) -> None:
-        array = _data(value)
         title = self.title
+        if is_cuda_array(value) or is_cuda_array(getattr(value, "data", None)):
+            from numbagrad.optim.cuda_partition import check_param
+
+            check_param(title, self.spec, value if is_cuda_array(value) else value.data, index)
+            return
+        array = _data(value)
         if not isinstance(array, np.ndarray):
             raise TypeError(f"{title}: params[{index}] must be a NumPy array or a Tensor; got {type(value).__name__}")
         if array.dtype not in FLOAT_DTYPES:
@@ -225,12 +269,10 @@ class Optimizer:
 
     def _check_disjoint(self, arrays: Sequence[np.ndarray]) -> None:
         spans = sorted(
-            (a.__array_interface__["data"][0], a.__array_interface__["data"][0] + a.nbytes, i)
-            for i, a in enumerate(arrays)
-            if a.nbytes
+            (*_memory_span(a), i) for i, a in enumerate(arrays) if a.size
         )
-        for (start, end, i), (next_start, _, j) in zip(spans, spans[1:]):
-            if next_start < end:
+        for (space, start, end, i), (next_space, next_start, _, j) in zip(spans, spans[1:]):
+            if space == next_space and next_start < end:
                 first, second = sorted((i, j))
                 raise ValueError(
                     f"{self.title}: params[{first}] and params[{second}] share memory; "
@@ -251,13 +293,19 @@ class Optimizer:
             members = list(range(index, index + count))
             index += count
             for dtype in FLOAT_DTYPES:
-                chosen = [i for i in members if self._params[i].dtype == dtype]
-                if chosen:
-                    self._partitions.append(self._new_partition(g, chosen, dict(group)))
+                for on_device in (False, True):
+                    chosen = [i for i in members if self._params[i].dtype == dtype and is_cuda_array(self._params[i]) == on_device]
+                    if chosen:
+                        self._partitions.append(self._new_partition(g, chosen, dict(group)))
             self._group_keys.append(self._group_key(group))
 
-    def _new_partition(self, g: int, indices: list[int], hyperparameters: Mapping[str, Any]) -> _Partition:
+    def _new_partition(self, g: int, indices: list[int], hyperparameters: Mapping[str, Any]):
         arrays = [self._params[i] for i in indices]
+        hyper = self.spec.encode(hyperparameters, [s.initial_value(hyperparameters) for s in self.spec.scalars])
+        if is_cuda_array(arrays[0]):
+            from numbagrad.optim.cuda_partition import CudaPartition
+
+            return CudaPartition.create(self.spec, g, indices, arrays, hyperparameters, hyper)
         slots = self.spec.slots(hyperparameters)
         sizes = np.array([a.size for a in arrays], dtype=np.int64)
         offsets = np.zeros(len(arrays), dtype=np.int64)
@@ -276,7 +324,7 @@ class Optimizer:
             param_addresses=np.array([a.__array_interface__["data"][0] for a in arrays], dtype=np.int64),
             tasks=tasks,
             parallel=parallel,
-            hyper=self.spec.encode(hyperparameters, [s.initial_value(hyperparameters) for s in self.spec.scalars]),
+            hyper=hyper,
             kernels=self.spec.kernel_table(arrays[0].dtype),
         )
         self._reset_state(partition, hyperparameters)
@@ -339,9 +387,9 @@ class Optimizer:
                         f"{title}.step() needs grads: pass one gradient array per parameter, "
                         f"or optimize Tensors whose .grad is set (params[{i}] has none)"
                     )
-                collected.append(np.asarray(grad))
+                collected.append(grad if is_cuda_array(grad) else np.asarray(grad))
             grads = collected
-        elif isinstance(grads, np.ndarray):
+        elif isinstance(grads, np.ndarray) or is_cuda_array(grads):
             grads = [grads]
         elif isinstance(grads, (str, bytes, Mapping)):
             raise TypeError(f"{title}.step(): grads must be a list of arrays; got {type(grads).__name__}")
@@ -357,6 +405,11 @@ class Optimizer:
             )
         checked = []
         for i, (param, grad) in enumerate(zip(self._params, grads)):
+            if is_cuda_array(param):
+                from numbagrad.optim.cuda_partition import check_grad
+
+                checked.append(check_grad(title, i, grad, param))
+                continue
             if not isinstance(grad, np.ndarray):
                 raise TypeError(f"{title}.step(): grads[{i}] must be a NumPy array; got {type(grad).__name__}")
             if grad.shape != param.shape:
@@ -383,7 +436,9 @@ class Optimizer:
         self._apply_refreshed(refreshed)
         for partition in self._partitions:
             partition.step += 1
-            if len(partition.arrays) == 1:
+            if partition.on_device:
+                partition.run([grads[i] for i in partition.indices])
+            elif len(partition.arrays) == 1:
                 apply_update(
                     partition.kernels,
                     partition.arrays[0].reshape(-1),
@@ -456,10 +511,10 @@ class Optimizer:
             if partition.step == 0:
                 continue
             for local, index in enumerate(partition.indices):
-                view = partition.slot_view(local)
+                values = partition.read_state(local)
                 entry: dict[str, Any] = {"step": partition.step}
                 for k, slot in enumerate(partition.slots):
-                    entry[slot.name] = view[k].reshape(self._params[index].shape).copy()
+                    entry[slot.name] = values[k].reshape(self._params[index].shape).copy()
                 for k, scalar in enumerate(spec.scalars):
                     entry[scalar.name] = float(partition.hyper[scalar_start + k])
                 state[index] = entry
@@ -574,8 +629,8 @@ class Optimizer:
             raise ValueError(f"{title}.load_state_dict(): parameters of one group have different step counts {sorted(steps)}")
         for local, index in enumerate(partition.indices):
             entry = entries[index]
-            shape = self._params[index].shape
-            view = partition.slot_view(local)
+            shape = tuple(self._params[index].shape)
+            values = np.empty((len(partition.slots), self._params[index].size), dtype=partition.dtype)
             for k, slot in enumerate(partition.slots):
                 if slot.name not in entry:
                     raise ValueError(f"{title}.load_state_dict(): state[{index}] has no {slot.name!r}")
@@ -589,7 +644,8 @@ class Optimizer:
                     raise TypeError(
                         f"{title}.load_state_dict(): state[{index}][{slot.name!r}] has dtype {value.dtype}; expected numbers"
                     )
-                view[k] = value.reshape(-1)
+                values[k] = value.reshape(-1)
+            partition.write_state(local, values)
         scalar_start = len(spec.encode(hyperparameters))
         first = entries[present[0]]
         for k, scalar in enumerate(spec.scalars):

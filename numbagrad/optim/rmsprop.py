@@ -24,6 +24,7 @@ RMSPROP_SPEC = OptimizerSpec(
     name="rmsprop",
     title="RMSprop",
     update=rmsprop_update,
+    cuda_update="numbagrad.kernels.cuda.optimizers:rmsprop_update",
     hyperparameters=(
         lr(1e-2),
         Hyperparameter("alpha", 0.99, minimum=0.0, maximum=1.0, doc="smoothing constant of the squared-gradient average"),

@@ -25,6 +25,7 @@ SGD_SPEC = OptimizerSpec(
     name="sgd",
     title="SGD",
     update=sgd_update,
+    cuda_update="numbagrad.kernels.cuda.optimizers:sgd_update",
     hyperparameters=(
         lr(1e-3),
         Hyperparameter("momentum", 0.0, minimum=0.0, doc="momentum factor (0 turns momentum off)"),

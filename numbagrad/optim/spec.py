@@ -31,6 +31,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+import importlib
+
 import numpy as np
 
 from numbagrad.hyperparameters import Hyperparameter, validate_hyperparameters
@@ -85,7 +87,12 @@ class OptimizerSpec:
         presets: other registry names for preset hyperparameters
             (``{"amsgrad": {"amsgrad": True}}``).
         title: the name in messages and documentation (``"Adam"``).
-        cuda_update: the ``@cuda.jit`` twin of ``update``, when there is one.
+        cuda_update: the ``@cuda.jit`` twin of ``update``, used for CUDA
+            device arrays (contract in :mod:`numbagrad.kernels.cuda`): the
+            kernel itself, or preferably its import path
+            ``"package.module:kernel"``, imported on first use so that
+            declaring it does not import ``numba.cuda``. ``None``: the
+            optimizer runs on the host only.
         override: a plugin's declaration replaces a built-in of the same name
             only when this is true.
     """
@@ -165,6 +172,23 @@ class OptimizerSpec:
         prepare = kernel_addresses(self.prepare if self.prepare is not None else no_prepare, PREPARE_SIGNATURE)
         return np.array(update + prepare, dtype=np.int64)
 
+    def cuda_kernel(self):
+        """The ``@cuda.jit`` update kernel, imported if declared by path; ``None`` when there is none.
+
+        Raises ``TypeError`` naming the optimizer when the path cannot be
+        imported or names nothing.
+        """
+        kernel = self.cuda_update
+        if not isinstance(kernel, str):
+            return kernel
+        module_name, _, attribute = kernel.partition(":")
+        try:
+            return getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError) as error:
+            raise TypeError(
+                f"optimizer {self.name!r}: cuda_update {kernel!r} cannot be imported: {type(error).__name__}: {error}"
+            ) from None
+
     def check_declaration(self) -> None:
         """Check the declaration itself: kernels, names, defaults, slots and presets.
 
@@ -177,6 +201,13 @@ class OptimizerSpec:
             raise TypeError(f"{label}: update must be an @njit function; got {self.update!r}")
         if self.prepare is not None and not isinstance(self.prepare, CPUDispatcher):
             raise TypeError(f"{label}: prepare must be an @njit function or None; got {self.prepare!r}")
+        cuda_update = self.cuda_update
+        if isinstance(cuda_update, str):
+            module_name, colon, attribute = cuda_update.partition(":")
+            if not colon or not attribute.isidentifier() or not all(p.isidentifier() for p in module_name.split(".")):
+                raise TypeError(f"{label}: cuda_update must be 'package.module:kernel'; got {cuda_update!r}")
+        elif cuda_update is not None and not callable(cuda_update):
+            raise TypeError(f"{label}: cuda_update must be a @cuda.jit kernel, its import path or None; got {cuda_update!r}")
         names = []
         for h in self.hyperparameters:
             if not isinstance(h, Hyperparameter):

@@ -1,0 +1,205 @@
+"""Optimizer state on a CUDA GPU, for parameters that are CUDA device arrays.
+
+:class:`~numbagrad.optim.Optimizer` keeps one partition per parameter group,
+dtype and placement. Host partitions step through the CPU drivers; a
+:class:`CudaPartition` keeps its state in device memory, allocated once, and
+steps by launching the optimizer's ``cuda_update`` kernel once per array:
+
+1. the optimizer's ``prepare`` (a CPU kernel) advances the scalar state in
+   the host ``hyper`` vector (NAdam's ``mu_product``);
+2. ``hyper`` is copied to the device when it changed (a schedule's new
+   ``lr``, NAdam's every step): a few float64s, on the default stream, so it
+   is ordered after the previous step's kernels, which still read the old
+   copy;
+3. one launch per array over its flat buffer (one in all for a model whose
+   parameters are views of one buffer).
+
+Nothing here runs before a CUDA device array is given to an optimizer;
+``numba.cuda`` is imported then. All parameters on the GPU of one optimizer
+must live on one device, with their gradients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from numbagrad import config
+from numbagrad.device import is_cuda_array, require_cuda
+from numbagrad.kernels.signatures import FLOAT_DTYPES
+from numbagrad.optim.spec import OptimizerSpec, StateSlot
+
+__all__ = ["CudaPartition", "as_device_array", "device_id", "memory_span", "check_param", "check_devices", "check_grad"]
+
+
+def as_device_array(value: Any):
+    """A Numba device array for ``value``: itself, or a zero-copy view of a ``__cuda_array_interface__`` exporter."""
+    if getattr(value, "__cuda_ndarray__", False):
+        return value
+    cuda = require_cuda(f"a {type(value).__name__} in CUDA device memory was given")
+    if not hasattr(cuda, "as_cuda_array"):
+        raise TypeError(
+            f"Numba's CUDA simulator cannot wrap a {type(value).__name__} (a __cuda_array_interface__ exporter); "
+            "give it numba.cuda device arrays"
+        )
+    return cuda.as_cuda_array(value)
+
+
+def device_id(array: Any) -> int:
+    """The ordinal of the GPU holding ``array`` (0 under the simulator, which has one)."""
+    context = getattr(getattr(array, "gpu_data", None), "context", None)
+    device = getattr(context, "device", None)
+    return int(getattr(device, "id", 0) or 0)
+
+
+def memory_span(array: Any) -> tuple[tuple[str, int], int, int]:
+    """``((space, device), first byte, end)`` of a device array, to find parameters that overlap."""
+    interface = getattr(array, "__cuda_array_interface__", None)
+    # The simulator's arrays wrap NumPy arrays and export the host interface.
+    start = interface["data"][0] if interface is not None else array.__array_interface__["data"][0]
+    return ("cuda", device_id(array)), start, start + array.size * array.dtype.itemsize
+
+
+def _provider(spec: OptimizerSpec) -> str:
+    from numbagrad.registry import BUILTIN_SOURCE, CODE_SOURCE, get_registry
+
+    try:
+        entry = get_registry().lookup("optimizer", spec.name)
+    except Exception:
+        return "a declaration that is not registered"
+    if entry.spec is not spec:
+        return "a declaration that is not registered"
+    if entry.source == BUILTIN_SOURCE:
+        return "numbagrad itself"
+    if entry.source == CODE_SOURCE:
+        return "a plugin registered in code"
+    return f"the distribution {entry.source!r}"
+
+
+def check_param(title: str, spec: OptimizerSpec, value: Any, index: int) -> None:
+    """Check that ``value``, a CUDA array, can be optimized by ``spec`` here; raises naming ``params[index]``."""
+    require_cuda(f"{title}: params[{index}] is a CUDA device array")
+    if spec.cuda_update is None:
+        provider = _provider(spec)
+        raise TypeError(
+            f"{title}: params[{index}] is a CUDA device array, but optimizer {spec.name!r} (provided by {provider}) "
+            "has no CUDA kernel (its declaration's cuda_update is None); give it NumPy arrays on the host, "
+            "or use an optimizer that declares a cuda_update"
+        )
+    spec.cuda_kernel()  # a declared path that does not import fails here, before anything changes
+    array = as_device_array(value)
+    if array.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{title}: params[{index}] has dtype {array.dtype}; only float32 and float64 arrays can be optimized")
+    if not array.is_c_contiguous():
+        raise ValueError(
+            f"{title}: params[{index}] is a CUDA device array that is not C-contiguous; the optimizer updates "
+            "arrays in place, so pass the array itself rather than a strided view"
+        )
+    interface = getattr(value, "__cuda_array_interface__", None)
+    if interface is not None and interface["data"][1]:
+        raise ValueError(f"{title}: params[{index}] is a read-only CUDA array; the optimizer updates arrays in place")
+
+
+def check_devices(title: str, arrays: Sequence[Any]) -> None:
+    """All CUDA parameters of one optimizer must share a GPU."""
+    devices = [(i, device_id(a)) for i, a in enumerate(arrays) if is_cuda_array(a)]
+    for i, device in devices[1:]:
+        if device != devices[0][1]:
+            raise ValueError(
+                f"{title}: params[{devices[0][0]}] is on CUDA device {devices[0][1]} and params[{i}] on device {device}; "
+                "one optimizer steps the parameters of one GPU (create one optimizer per device)"
+            )
+
+
+def check_grad(title: str, index: int, grad: Any, param: Any):
+    """``grad`` as a flat-able device array matching the device array ``param``; raises naming ``grads[index]``."""
+    if not is_cuda_array(grad):
+        where = "a NumPy array on the host" if isinstance(grad, np.ndarray) else type(grad).__name__
+        raise TypeError(
+            f"{title}.step(): grads[{index}] must be a CUDA device array, like params[{index}]; got {where} "
+            "(copy it with numba.cuda.to_device)"
+        )
+    grad = as_device_array(grad)
+    if tuple(grad.shape) != tuple(param.shape):
+        raise ValueError(f"{title}.step(): grads[{index}] has shape {tuple(grad.shape)}; params[{index}] has shape {tuple(param.shape)}")
+    if grad.dtype != param.dtype:
+        raise TypeError(f"{title}.step(): grads[{index}] has dtype {grad.dtype}; params[{index}] has dtype {param.dtype}")
+    if not grad.is_c_contiguous():
+        raise ValueError(f"{title}.step(): grads[{index}] is a CUDA device array that is not C-contiguous")
+    if device_id(grad) != device_id(param):
+        raise ValueError(
+            f"{title}.step(): grads[{index}] is on CUDA device {device_id(grad)}; params[{index}] is on device {device_id(param)}"
+        )
+    return grad
+
+
+@dataclass
+class CudaPartition:
+    """The CUDA parameters of one group with one dtype, and their state in device memory."""
+
+    group: int
+    indices: list[int]
+    arrays: list[Any]
+    slots: tuple[StateSlot, ...]
+    hyper: np.ndarray
+    kernel: Any
+    prepare: Any
+    # (n,) views of the parameters and their (slots, n) state, on the device.
+    flat: list[Any] = field(default_factory=list)
+    states: list[Any] = field(default_factory=list)
+    step: int = 0
+    device_hyper: Any = None
+    # The hyper vector last copied to the device.
+    uploaded: np.ndarray | None = None
+
+    on_device = True
+
+    @classmethod
+    def create(cls, spec: OptimizerSpec, group: int, indices: list[int], arrays: list[Any], hyperparameters, hyper: np.ndarray) -> "CudaPartition":
+        """Allocate the state of ``arrays`` on their GPU, filled with each slot's initial value."""
+        cuda = require_cuda(f"{spec.title}: CUDA parameters")
+        from numbagrad.kernels.cuda.optimizers import fill_rows
+        from numbagrad.kernels.cuda.update import launch_configuration
+
+        slots = spec.slots(hyperparameters)
+        partition = cls(group, indices, arrays, slots, hyper, spec.cuda_kernel(), spec.prepare)
+        initial = cuda.to_device(np.array([s.initial_value(hyperparameters) for s in slots], dtype=np.float64))
+        for array in arrays:
+            partition.flat.append(array.reshape(array.size))
+            state = cuda.device_array((len(slots), array.size), dtype=array.dtype)
+            if len(slots) and array.size:
+                blocks, threads = launch_configuration(array.size, config.CUDA_THREADS_PER_BLOCK, config.CUDA_MAX_BLOCKS)
+                fill_rows[blocks, threads](state, initial)
+            partition.states.append(state)
+        partition.device_hyper = cuda.to_device(hyper)
+        partition.uploaded = hyper.copy()
+        return partition
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.arrays[0].dtype)
+
+    def read_state(self, local: int) -> np.ndarray:
+        """A host copy of the state of the ``local``-th array, shape (slots, size)."""
+        return self.states[local].copy_to_host()
+
+    def write_state(self, local: int, values: np.ndarray) -> None:
+        """Copy host ``values`` of shape (slots, size) into the state of the ``local``-th array."""
+        if values.size:
+            self.states[local].copy_to_device(np.ascontiguousarray(values, dtype=self.dtype))
+
+    def run(self, grads: Sequence[Any]) -> None:
+        """One step (``self.step`` already counts it) from the checked device gradients of ``indices``."""
+        from numbagrad.kernels.cuda.update import launch_update
+
+        if self.prepare is not None:
+            self.prepare(self.hyper, self.step)
+        if not np.array_equal(self.hyper, self.uploaded):
+            self.device_hyper.copy_to_device(self.hyper)
+            self.uploaded = self.hyper.copy()
+        threads, blocks = config.CUDA_THREADS_PER_BLOCK, config.CUDA_MAX_BLOCKS
+        for param, grad, state in zip(self.flat, grads, self.states):
+            flat_grad = grad if len(grad.shape) == 1 else grad.reshape(param.size)
+            launch_update(self.kernel, param, flat_grad, state, self.device_hyper, self.step, threads, blocks)

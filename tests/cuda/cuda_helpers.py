@@ -1,0 +1,22 @@
+"""Comparisons of CUDA results with the CPU kernels' results."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Relative agreement on a GPU, where the CUDA compiler fuses multiply-adds:
+#: a few ulps of float32, and far below 1e-12 in float64.
+GPU_TOLERANCE = {np.dtype(np.float32): 4e-6, np.dtype(np.float64): 1e-12}
+
+
+def assert_agrees(got, expected, simulator: bool, what: str) -> None:
+    """Bit for bit under the simulator; on a GPU within :data:`GPU_TOLERANCE` of the array's scale."""
+    got = np.asarray(got)
+    expected = np.asarray(expected)
+    assert got.dtype == expected.dtype and got.shape == expected.shape, what
+    if simulator:
+        np.testing.assert_array_equal(got, expected, err_msg=what)
+        return
+    tolerance = GPU_TOLERANCE[expected.dtype]
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance * scale, err_msg=what)
