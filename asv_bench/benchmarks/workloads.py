@@ -68,3 +68,103 @@ def torch_optimizer_step(key: str, size: int, mode: str | None = None, arrays: i
     flags = {"fused": {"fused": True}, "foreach": {"foreach": True}, "single": {"foreach": False}}[mode]
     opt = getattr(torch.optim, cls)(params, **options, **flags)
     return _warm(opt.step)
+
+
+# --- MLP training ------------------------------------------------------------------------
+
+#: The network of the training benchmarks: 784-256-10, ReLU, softmax cross-entropy, Adam.
+MLP_SIZES = (784, 256, 10)
+
+
+def mlp_data(samples: int, seed: int = 0):
+    """MNIST-shaped data: float32 inputs in [0, 1) and integer labels."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((samples, MLP_SIZES[0]), dtype=np.float32)
+    labels = rng.integers(0, MLP_SIZES[-1], samples)
+    return X, labels
+
+
+def numbagrad_mlp_epoch(batch_size: int, samples: int):
+    """One epoch of ``fit`` (no validation, silent): returns a callable."""
+    from numbagrad import Dense, Sequential
+
+    X, labels = mlp_data(samples)
+    model = Sequential([Dense(MLP_SIZES[1], activation="relu"), Dense(MLP_SIZES[2], activation="softmax")], input_dim=MLP_SIZES[0])
+    model.compile("adam", "categorical_crossentropy")
+    return _warm(lambda: model.fit(X, labels, batch_size=batch_size, epochs=1, verbose=0))
+
+
+def torch_mlp_epoch(batch_size: int, samples: int):
+    """The same epoch as a PyTorch eager loop (fused Adam, its fastest CPU optimizer)."""
+    try:
+        import torch
+    except ImportError:
+        raise NotImplementedError("PyTorch is not installed") from None
+    X, labels = mlp_data(samples)
+    inputs = torch.from_numpy(X)
+    targets = torch.from_numpy(labels)
+    net = torch.nn.Sequential(torch.nn.Linear(MLP_SIZES[0], MLP_SIZES[1]), torch.nn.ReLU(), torch.nn.Linear(MLP_SIZES[1], MLP_SIZES[2]))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused=True)
+    criterion = torch.nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(0)
+
+    def epoch():
+        order = torch.randperm(samples, generator=generator)
+        for start in range(0, samples, batch_size):
+            rows = order[start : start + batch_size]
+            opt.zero_grad(set_to_none=True)
+            loss = criterion(net(inputs[rows]), targets[rows])
+            loss.backward()
+            opt.step()
+
+    return _warm(epoch)
+
+
+def jax_mlp_epoch(batch_size: int, samples: int):
+    """The same epoch compiled by JAX: ``jax.lax.scan`` over the batches, optax's Adam."""
+    try:
+        import jax
+        import jax.numpy as jnp
+        import optax
+    except ImportError:
+        raise NotImplementedError("JAX and optax are not installed") from None
+    X, labels = mlp_data(samples)
+    batches = samples // batch_size
+    key = jax.random.PRNGKey(0)
+    k1, k2 = jax.random.split(key)
+    params = {
+        "W1": jax.random.normal(k1, MLP_SIZES[:2]) * 0.05, "b1": jnp.zeros(MLP_SIZES[1]),
+        "W2": jax.random.normal(k2, MLP_SIZES[1:]) * 0.05, "b2": jnp.zeros(MLP_SIZES[2]),
+    }
+    optimizer = optax.adam(1e-3)
+    state = optimizer.init(params)
+
+    def loss(p, x, y):
+        hidden = jax.nn.relu(x @ p["W1"] + p["b1"])
+        logits = hidden @ p["W2"] + p["b2"]
+        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+
+    def step(carry, batch):
+        p, s = carry
+        value, grads = jax.value_and_grad(loss)(p, *batch)
+        updates, s = optimizer.update(grads, s, p)
+        return (optax.apply_updates(p, updates), s), value
+
+    @jax.jit
+    def epoch(p, s, x, y, permutation):
+        x = x[permutation].reshape(batches, batch_size, -1)
+        y = y[permutation].reshape(batches, batch_size)
+        (p, s), values = jax.lax.scan(step, (p, s), (x, y))
+        return p, s, values.mean()
+
+    inputs, targets = jnp.asarray(X[: batches * batch_size]), jnp.asarray(labels[: batches * batch_size])
+    carry = {"params": params, "state": state, "key": key}
+
+    def run():
+        carry["key"], sub = jax.random.split(carry["key"])
+        permutation = jax.random.permutation(sub, batches * batch_size)
+        p, s, value = epoch(carry["params"], carry["state"], inputs, targets, permutation)
+        value.block_until_ready()
+        carry["params"], carry["state"] = p, s
+
+    return _warm(run)
