@@ -10,7 +10,7 @@ from numbagrad import _cache
 _cache.install()
 
 from numbagrad._version import __version__  # noqa: E402
-from numbagrad import activations, losses, metrics, optim  # noqa: E402
+from numbagrad import activations, autodiff, losses, metrics, optim  # noqa: E402
 from numbagrad.errors import NonFiniteLossError, PluginError, PluginWarning, UnknownNameError  # noqa: E402
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "activations",
     "losses",
     "metrics",
+    "autodiff",
     "UnknownNameError",
     "PluginError",
     "PluginWarning",

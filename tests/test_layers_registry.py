@@ -103,6 +103,15 @@ def test_register_helpers_and_unregister(fresh_registry):
     assert "scaled_mae" in losses.available()
 
 
+def test_every_primitive_runs_a_plugin_activation_and_loss(fresh_registry):
+    import numbagrad.autodiff as ad
+
+    fresh_registry.register(Plugin([SOFTSIGN], [SCALED_MAE]))
+    x = ad.Tensor(np.array([[0.5, -2.0]]), requires_grad=True)
+    ad.loss("scaled_mae", ad.activation("softsign", x), np.zeros((1, 2))).backward()
+    np.testing.assert_allclose(x.grad, [[1 / 1.5**2, -1 / 9]])
+
+
 # --- declarations that are wrong ---------------------------------------------------------
 
 
