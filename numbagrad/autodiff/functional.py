@@ -46,10 +46,13 @@ def value_and_grad(f: Callable[..., Tensor], argnums: int | tuple[int, ...] = 0)
         array shaped like its argument (a tuple of arrays when ``argnums`` is
         a tuple). An argument ``f`` does not use gets zeros.
 
-    Raises (when the returned function is called):
-        TypeError: ``f`` does not return a Tensor, or fewer positional
-            arguments than ``argnums`` needs were passed.
-        ValueError: ``f`` returns a Tensor of several elements.
+    Raises:
+        TypeError: ``argnums`` is not an integer or a tuple of integers; or,
+            when the returned function is called, ``f`` does not return a
+            Tensor or fewer positional arguments than ``argnums`` needs
+            were passed.
+        ValueError: ``argnums`` is negative, empty or repeats a position;
+            or ``f`` returns a Tensor of several elements.
     """
     positions, single = _positions(argnums)
     name = getattr(f, "__name__", type(f).__name__)

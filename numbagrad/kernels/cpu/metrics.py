@@ -149,7 +149,7 @@ def top_k_accuracy_update(prediction, target, totals, params):
 
 @metric_kernel
 def mae_update(prediction, target, totals, params):
-    """Mean absolute error over every element. params = []; totals = [sum |p - y|, elements]."""
+    """Mean absolute error over every element. params = []; ``totals = [sum |p - y|, elements]``."""
     rows, columns = prediction.shape
     total = 0.0
     for i in range(rows):
