@@ -317,7 +317,7 @@ def categorical_crossentropy_loss(prediction, target, grad, params):
             for j in range(columns):
                 e = math.exp(np.float64(prediction[i, j]) - row_max)
                 exp_sum += e
-                if j != label:
+                if labels and j != label:
                     others += e
             lse = row_max + math.log(exp_sum)
             if labels:

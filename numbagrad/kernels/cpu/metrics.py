@@ -102,9 +102,11 @@ def categorical_accuracy_update(prediction, target, totals, params):
 
 @metric_kernel
 def binary_accuracy_update(prediction, target, totals, params):
-    """Share of elements with ``(p > threshold) == (y == 1)``, Keras's ``binary_accuracy``.
+    """Share of elements with ``(p > threshold) == (y > 0.5)``, Keras's ``binary_accuracy``.
 
-    params = [threshold]; totals = [correct, elements].
+    For 0/1 targets, ``y > 0.5`` is Keras's ``y == 1``; a soft target (which
+    ``accuracy`` accepts for a one-column prediction) counts as its nearer
+    label. params = [threshold]; totals = [correct, elements].
     """
     _binary(prediction, target, totals, params[0])
 
