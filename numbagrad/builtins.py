@@ -16,3 +16,24 @@ def numbagrad_optimizers():
     from numbagrad.optim.sgd import SGD_SPEC
 
     return [SGD_SPEC, ADAM_SPEC, ADAMW_SPEC, RMSPROP_SPEC, ADAGRAD_SPEC, ADADELTA_SPEC, ADAMAX_SPEC, NADAM_SPEC]
+
+
+@hookimpl
+def numbagrad_activations():
+    from numbagrad.activations.builtin import BUILTIN_ACTIVATIONS
+
+    return list(BUILTIN_ACTIVATIONS)
+
+
+@hookimpl
+def numbagrad_losses():
+    from numbagrad.losses.builtin import BUILTIN_LOSSES
+
+    return list(BUILTIN_LOSSES)
+
+
+@hookimpl
+def numbagrad_metrics():
+    from numbagrad.metrics.builtin import BUILTIN_METRICS
+
+    return list(BUILTIN_METRICS)

@@ -20,8 +20,8 @@ from numba import njit
 
 __all__ = ["kernel", "parallel_kernel", "inline", "FASTMATH"]
 
-#: LLVM fast-math flags that keep NaN and infinity semantics.
-FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+#: LLVM fast-math flags that keep NaN and infinity semantics (a set, as Numba requires).
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 #: Decorator for a serial kernel.
 kernel = functools.partial(njit, cache=True, error_model="numpy", nogil=True)

@@ -1,0 +1,61 @@
+"""Activations: Numba kernels for the forward and backward pass, found by name.
+
+    >>> import numpy as np
+    >>> from numbagrad import activations
+    >>> relu = activations.get("relu")
+    >>> relu(np.array([-1.0, 0.0, 2.0]))
+    array([0., 0., 2.])
+
+Built-ins follow PyTorch's definitions, including the derivative chosen at
+kinks (``relu'(0) = 0``, ``leaky_relu'(0) = alpha``, ``elu'(0) = alpha``).
+Activations are found through the plugin registry, so a plugin's activation
+is used exactly like a built-in one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from numbagrad.activations.activation import Activation
+from numbagrad.activations.spec import ActivationSpec, check_kernels
+from numbagrad.declarations import code_plugin
+from numbagrad.registry import get_registry
+
+__all__ = ["Activation", "ActivationSpec", "available", "get", "register", "unregister", "check_kernels"]
+
+
+def available() -> dict[str, str]:
+    """Every activation name, sorted, mapped to the distribution that provides it."""
+    return get_registry().available("activation")
+
+
+def get(name: str | Activation, **hyperparameters: Any) -> Activation:
+    """The activation registered as ``name`` (case-insensitive), with these hyperparameters.
+
+    An :class:`Activation` is returned as it is (hyperparameters then are an error).
+
+    Raises:
+        numbagrad.errors.UnknownNameError: no such activation; the message
+            lists the available ones and the closest match.
+        TypeError, ValueError: a bad hyperparameter, named with its value.
+    """
+    if isinstance(name, Activation):
+        if hyperparameters:
+            raise TypeError(f"get(): hyperparameters {sorted(hyperparameters)} given with an Activation object; set them when creating it")
+        return name
+    entry = get_registry().lookup("activation", name)
+    return Activation(entry.spec, **{**entry.preset, **hyperparameters})
+
+
+def register(*specs: ActivationSpec) -> str:
+    """Register activation declarations in code; returns the plugin's name.
+
+    The declarations are validated and their kernels compiled and run once,
+    exactly as an installed plugin's; errors are raised.
+    """
+    return get_registry().register(code_plugin("numbagrad_activations", specs))
+
+
+def unregister(plugin_name: str) -> None:
+    """Remove activations registered with :func:`register`."""
+    get_registry().unregister(plugin_name)

@@ -1,0 +1,215 @@
+"""Metric kernels: ``<name>_update``.
+
+Every kernel has the contract of :func:`numbagrad.kernels.signatures.metric_signature`::
+
+    <name>_update(prediction, target, totals, params) -> None
+
+and adds one batch to the running ``totals`` (float64), so that an epoch's
+value is the same however the epoch is cut into batches; each metric's
+``result(totals)`` (in :mod:`numbagrad.metrics.builtin`) turns the totals into
+its value. The layout of ``totals`` is in each docstring. ``target`` has
+``prediction``'s shape, except that the classification metrics also take one
+column of integer class labels (stored as floats).
+
+Kernels use :data:`FASTMATH` (sums may be re-associated; NaN and infinity
+still propagate). A class label outside ``[0, columns)`` that reaches a kernel
+despite the Python-side validation counts as a wrong prediction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numbagrad.kernels.cpu.jit import FASTMATH, inline, kernel
+
+__all__ = [
+    "accuracy_update",
+    "binary_accuracy_update",
+    "categorical_accuracy_update",
+    "top_k_accuracy_update",
+    "mae_update",
+    "mse_update",
+    "r2_update",
+]
+
+# Numba wants a mutable set; FASTMATH is frozen so that nobody changes it.
+metric_kernel = kernel(fastmath=set(FASTMATH))
+
+
+@inline
+def _true_class(target, i, columns):
+    """Row ``i``'s class: its integer label (one column of labels), or the argmax of its target row.
+
+    -1 when a label is not an integer in ``[0, columns)``.
+    """
+    if target.shape[1] == 1 and columns > 1:
+        value = np.float64(target[i, 0])
+        if not (value >= 0.0 and value < columns):
+            return -1
+        label = int(value)
+        return label if label == value else -1
+    return _argmax(target, i)
+
+
+@inline
+def _argmax(matrix, i):
+    """Index of the first largest entry of row ``i``, as ``np.argmax`` for rows without NaN."""
+    best = 0
+    best_value = matrix[i, 0]
+    for j in range(1, matrix.shape[1]):
+        if matrix[i, j] > best_value:
+            best = j
+            best_value = matrix[i, j]
+    return best
+
+
+@inline
+def _categorical(prediction, target, totals):
+    rows, columns = prediction.shape
+    correct = 0.0
+    for i in range(rows):
+        label = _true_class(target, i, columns)
+        if label >= 0 and _argmax(prediction, i) == label:
+            correct += 1.0
+    totals[0] += correct
+    totals[1] += rows
+
+
+@inline
+def _binary(prediction, target, totals, threshold):
+    rows, columns = prediction.shape
+    correct = 0.0
+    for i in range(rows):
+        for j in range(columns):
+            predicted = np.float64(prediction[i, j]) > threshold
+            actual = np.float64(target[i, j]) > 0.5
+            if predicted == actual:
+                correct += 1.0
+    totals[0] += correct
+    totals[1] += rows * columns
+
+
+@metric_kernel
+def categorical_accuracy_update(prediction, target, totals, params):
+    """Share of rows whose largest prediction is the true class. params = []; totals = [correct, rows].
+
+    The true class is the row's integer label, or the argmax of its target
+    row (one-hot); ties go to the first largest entry, as ``np.argmax`` and
+    Keras's ``categorical_accuracy``.
+    """
+    _categorical(prediction, target, totals)
+
+
+@metric_kernel
+def binary_accuracy_update(prediction, target, totals, params):
+    """Share of elements with ``(p > threshold) == (y > 0.5)``, Keras's ``binary_accuracy``.
+
+    For 0/1 targets, ``y > 0.5`` is Keras's ``y == 1``; a soft target (which
+    ``accuracy`` accepts for a one-column prediction) counts as its nearer
+    label. params = [threshold]; totals = [correct, elements].
+    """
+    _binary(prediction, target, totals, params[0])
+
+
+@metric_kernel
+def accuracy_update(prediction, target, totals, params):
+    """Binary accuracy for one output column, categorical accuracy for several.
+
+    params = [threshold] (used with one column); totals = [correct, count].
+    """
+    if prediction.shape[1] == 1:
+        _binary(prediction, target, totals, params[0])
+    else:
+        _categorical(prediction, target, totals)
+
+
+@metric_kernel
+def top_k_accuracy_update(prediction, target, totals, params):
+    """Share of rows whose true class is among the ``k`` largest predictions. params = [k]; totals = [correct, rows].
+
+    As ``tf.math.in_top_k`` (Keras's ``top_k_categorical_accuracy``): the
+    true class counts as in the top ``k`` when fewer than ``k`` classes have
+    a strictly larger prediction, so ties at the boundary count in its favour.
+    """
+    k = params[0]
+    rows, columns = prediction.shape
+    correct = 0.0
+    for i in range(rows):
+        label = _true_class(target, i, columns)
+        if label < 0:
+            continue
+        score = prediction[i, label]
+        larger = 0
+        for j in range(columns):
+            if prediction[i, j] > score:
+                larger += 1
+        if larger < k and score == score:
+            correct += 1.0
+    totals[0] += correct
+    totals[1] += rows
+
+
+@metric_kernel
+def mae_update(prediction, target, totals, params):
+    """Mean absolute error over every element. params = []; ``totals = [sum |p - y|, elements]``."""
+    rows, columns = prediction.shape
+    total = 0.0
+    for i in range(rows):
+        for j in range(columns):
+            total += abs(np.float64(prediction[i, j]) - np.float64(target[i, j]))
+    totals[0] += total
+    totals[1] += rows * columns
+
+
+@metric_kernel
+def mse_update(prediction, target, totals, params):
+    """Mean squared error (and its root) over every element. params = []; totals = [sum (p - y)^2, elements]."""
+    rows, columns = prediction.shape
+    total = 0.0
+    for i in range(rows):
+        for j in range(columns):
+            d = np.float64(prediction[i, j]) - np.float64(target[i, j])
+            total += d * d
+    totals[0] += total
+    totals[1] += rows * columns
+
+
+@metric_kernel
+def r2_update(prediction, target, totals, params):
+    """Running sums of the coefficient of determination, per output column. params = [].
+
+    totals = [n, mean_0 .. mean_{m-1}, M2_0 .. M2_{m-1}, SSres_0 .. SSres_{m-1}]:
+    the number of rows so far, each column's target mean, its sum of squared
+    deviations from that mean, and the sum of squared residuals ``(y - p)^2``.
+    Batches are merged with Chan et al.'s update (as Welford's): with the
+    batch's own ``n_b``, ``mean_b`` and ``M2_b`` and ``delta = mean_b - mean``::
+
+        mean += delta n_b / (n + n_b)
+        M2   += M2_b + delta^2 n n_b / (n + n_b)
+
+    which is exact in exact arithmetic and, unlike ``sum y^2 - (sum y)^2 / n``,
+    does not cancel when the targets' mean is large next to their spread.
+    """
+    rows, columns = prediction.shape
+    if rows == 0:
+        return
+    n = totals[0]
+    merged = n + rows
+    for j in range(columns):
+        batch_mean = 0.0
+        for i in range(rows):
+            batch_mean += np.float64(target[i, j])
+        batch_mean /= rows
+        batch_m2 = 0.0
+        residuals = 0.0
+        for i in range(rows):
+            y = np.float64(target[i, j])
+            deviation = y - batch_mean
+            batch_m2 += deviation * deviation
+            r = y - np.float64(prediction[i, j])
+            residuals += r * r
+        delta = batch_mean - totals[1 + j]
+        totals[1 + j] += delta * rows / merged
+        totals[1 + columns + j] += batch_m2 + delta * delta * n * rows / merged
+        totals[1 + 2 * columns + j] += residuals
+    totals[0] = merged

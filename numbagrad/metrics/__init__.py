@@ -1,0 +1,60 @@
+"""Metrics: Numba kernels that add each batch to running totals, found by name.
+
+    >>> import numpy as np
+    >>> from numbagrad import metrics
+    >>> metrics.get("mae")(np.array([[1.0, 2.0]]), np.array([[1.0, 0.0]]))
+    1.0
+
+``"accuracy"`` is binary accuracy for a prediction with one column and
+categorical accuracy for several, as Keras picks between them. Metrics are
+found through the plugin registry, so a plugin's metric is used exactly like
+a built-in one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from numbagrad.declarations import code_plugin
+from numbagrad.metrics.metric import Metric
+from numbagrad.metrics.spec import MetricSpec, check_kernels
+from numbagrad.registry import get_registry
+
+__all__ = ["Metric", "MetricSpec", "available", "get", "register", "unregister", "check_kernels"]
+
+
+def available() -> dict[str, str]:
+    """Every metric name, sorted, mapped to the distribution that provides it."""
+    return get_registry().available("metric")
+
+
+def get(name: str | Metric, **hyperparameters: Any) -> Metric:
+    """A new metric registered as ``name`` (case-insensitive), with these hyperparameters.
+
+    A :class:`Metric` is returned as it is (hyperparameters then are an error).
+
+    Raises:
+        numbagrad.errors.UnknownNameError: no such metric; the message lists
+            the available ones and the closest match.
+        TypeError, ValueError: a bad hyperparameter, named with its value.
+    """
+    if isinstance(name, Metric):
+        if hyperparameters:
+            raise TypeError(f"get(): hyperparameters {sorted(hyperparameters)} given with a Metric object; set them when creating it")
+        return name
+    entry = get_registry().lookup("metric", name)
+    return Metric(entry.spec, **{**entry.preset, **hyperparameters})
+
+
+def register(*specs: MetricSpec) -> str:
+    """Register metric declarations in code; returns the plugin's name.
+
+    The declarations are validated and their kernels compiled and run once,
+    exactly as an installed plugin's; errors are raised.
+    """
+    return get_registry().register(code_plugin("numbagrad_metrics", specs))
+
+
+def unregister(plugin_name: str) -> None:
+    """Remove metrics registered with :func:`register`."""
+    get_registry().unregister(plugin_name)

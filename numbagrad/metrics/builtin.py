@@ -1,0 +1,102 @@
+"""numbagrad's built-in metrics, declared as a plugin declares its own."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from numbagrad.hyperparameters import Hyperparameter
+from numbagrad.kernels.cpu import metrics as k
+from numbagrad.metrics.spec import MetricSpec
+
+__all__ = ["BUILTIN_METRICS", "ratio", "root_ratio", "r2_result"]
+
+
+def ratio(totals: np.ndarray) -> float:
+    """``totals[0] / totals[1]``: a sum over a count; NaN before any update."""
+    return float(totals[0] / totals[1]) if totals[1] else math.nan
+
+
+def root_ratio(totals: np.ndarray) -> float:
+    """``sqrt(totals[0] / totals[1])``."""
+    return math.sqrt(ratio(totals)) if totals[1] else math.nan
+
+
+def r2_result(totals: np.ndarray) -> float:
+    """The mean over columns of ``1 - SSres / SStot`` (scikit-learn's ``r2_score``, ``"uniform_average"``).
+
+    A column whose targets are all equal (``SStot = 0``) scores 1.0 when it
+    is predicted exactly and 0.0 otherwise, as scikit-learn's
+    ``force_finite=True``. See :func:`numbagrad.kernels.cpu.metrics.r2_update`
+    for the layout of ``totals``.
+    """
+    if totals[0] == 0:
+        return math.nan
+    columns = (len(totals) - 1) // 3
+    total_squares = totals[1 + columns : 1 + 2 * columns]
+    residual_squares = totals[1 + 2 * columns :]
+    scores = np.where(
+        total_squares > 0,
+        1.0 - residual_squares / np.where(total_squares > 0, total_squares, 1.0),
+        np.where(residual_squares == 0, 1.0, 0.0),
+    )
+    return float(scores.mean())
+
+
+THRESHOLD = Hyperparameter("threshold", 0.5, doc="a prediction above it counts as 1")
+
+ACCURACY = MetricSpec(
+    name="accuracy",
+    title="Accuracy",
+    update=k.accuracy_update,
+    totals=2,
+    result=ratio,
+    hyperparameters=(THRESHOLD,),
+    target="labels",
+    presets={"acc": {}},
+)
+CATEGORICAL_ACCURACY = MetricSpec(
+    name="categorical_accuracy",
+    title="CategoricalAccuracy",
+    update=k.categorical_accuracy_update,
+    totals=2,
+    result=ratio,
+    target="labels",
+    presets={"sparse_categorical_accuracy": {}},
+)
+BINARY_ACCURACY = MetricSpec(
+    name="binary_accuracy",
+    title="BinaryAccuracy",
+    update=k.binary_accuracy_update,
+    totals=2,
+    result=ratio,
+    hyperparameters=(THRESHOLD,),
+    target="binary",
+)
+TOP_K_ACCURACY = MetricSpec(
+    name="top_k_accuracy",
+    title="TopKCategoricalAccuracy",
+    update=k.top_k_accuracy_update,
+    totals=2,
+    result=ratio,
+    hyperparameters=(Hyperparameter("k", 5, kind="int", minimum=1, doc="how many of the largest predictions count"),),
+    target="labels",
+    presets={"top_k_categorical_accuracy": {}, "sparse_top_k_categorical_accuracy": {}},
+)
+MAE = MetricSpec(
+    name="mae", title="MeanAbsoluteError", update=k.mae_update, totals=2, result=ratio, higher_is_better=False,
+    presets={"mean_absolute_error": {}},
+)
+MSE = MetricSpec(
+    name="mse", title="MeanSquaredError", update=k.mse_update, totals=2, result=ratio, higher_is_better=False,
+    presets={"mean_squared_error": {}},
+)
+RMSE = MetricSpec(
+    name="rmse", title="RootMeanSquaredError", update=k.mse_update, totals=2, result=root_ratio,
+    higher_is_better=False, presets={"root_mean_squared_error": {}},
+)
+R2 = MetricSpec(name="r2", title="R2Score", update=k.r2_update, totals=lambda columns: 1 + 3 * columns, result=r2_result)
+
+#: Every built-in metric, in the order of the documentation.
+BUILTIN_METRICS = (ACCURACY, CATEGORICAL_ACCURACY, BINARY_ACCURACY, TOP_K_ACCURACY, MAE, MSE, RMSE, R2)

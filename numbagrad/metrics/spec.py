@@ -1,0 +1,144 @@
+"""The declaration of a metric: what users and plugins see.
+
+A metric is data plus one kernel with the contract of
+:func:`numbagrad.kernels.signatures.metric_signature`, which adds one batch to
+running float64 ``totals``, and a plain Python ``result(totals)`` run once per
+epoch. Because batches only add to totals, an epoch's value does not depend
+on how the epoch was cut into batches. Built-in metrics are declared exactly
+as a plugin declares one::
+
+    from numba import njit
+    from numbagrad.metrics import MetricSpec
+
+    @njit(cache=True, error_model="numpy")
+    def max_error_update(prediction, target, totals, params):
+        for i in range(prediction.shape[0]):
+            for j in range(prediction.shape[1]):
+                totals[0] = max(totals[0], abs(prediction[i, j] - target[i, j]))
+
+    MAX_ERROR = MetricSpec(
+        name="max_error", update=max_error_update, totals=1,
+        result=lambda totals: float(totals[0]), higher_is_better=False,
+    )
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from numbagrad.declarations import Declaration, first_line, require_kernel
+from numbagrad.hyperparameters import Hyperparameter
+from numbagrad.targets import TARGET_KINDS
+
+__all__ = ["MetricSpec", "check_kernels"]
+
+
+@dataclass(frozen=True)
+class MetricSpec(Declaration):
+    """Declaration of a metric.
+
+    Attributes:
+        name: registry name, lower case (``"accuracy"``); looked up case-insensitively.
+        update: ``@njit`` ``update(prediction, target, totals, params)`` adding
+            one batch to ``totals``.
+        totals: the length of ``totals``: a number, or a function of the
+            prediction's number of columns (a per-column metric such as r2).
+            Totals start at zero.
+        result: ``result(totals) -> float``, the metric's value (plain Python,
+            run once per epoch).
+        hyperparameters: declarations in the order the kernel reads them
+            from ``params``.
+        target: the kind of targets it accepts, one of
+            :data:`numbagrad.targets.TARGET_KINDS`.
+        higher_is_better: whether larger values are better (accuracy) or
+            worse (errors), for callbacks that watch the metric.
+        title: the name in messages and documentation (``"Accuracy"``).
+        presets: other registry names for preset hyperparameters, or plain aliases.
+        cuda_update: the ``@cuda.jit`` twin, when there is one.
+        override: a plugin's declaration replaces a built-in of the same name
+            only when this is true.
+    """
+
+    name: str
+    update: Any
+    totals: int | Callable[[int], int]
+    result: Callable[[np.ndarray], float]
+    hyperparameters: tuple[Hyperparameter, ...] = ()
+    target: str = "real"
+    higher_is_better: bool = True
+    title: str = ""
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    cuda_update: Any = None
+    override: bool = False
+
+    kind = "metric"
+
+    def __post_init__(self):
+        self._normalize()
+
+    def total_count(self, columns: int) -> int:
+        """The length of ``totals`` for a prediction with ``columns`` columns."""
+        count = self.totals(columns) if callable(self.totals) else self.totals
+        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 1:
+            raise ValueError(f"{self.label}: totals must give an integer >= 1; got {count!r} for {columns} columns")
+        return int(count)
+
+    def kernel_table(self, dtype) -> np.ndarray:
+        """The int64 addresses ``[update C, update JIT]`` of the kernel compiled for ``dtype``."""
+        from numbagrad.kernels.pointers import kernel_addresses
+        from numbagrad.kernels.signatures import metric_signature
+
+        return np.array(kernel_addresses(self.update, metric_signature(dtype)), dtype=np.int64)
+
+    def check_declaration(self) -> None:
+        """Check the declaration itself: kernel, totals, result, target kind, hyperparameters.
+
+        Raises ``TypeError`` or ``ValueError`` saying what is wrong.
+        """
+        label = self.label
+        require_kernel(label, "update", self.update)
+        if not callable(self.totals):
+            self.total_count(1)
+        if not callable(self.result):
+            raise TypeError(f"{label}: result must be a function of the totals; got {self.result!r}")
+        if self.target not in TARGET_KINDS:
+            raise ValueError(f"{label}: target must be one of {', '.join(TARGET_KINDS)}; got {self.target!r}")
+        if not isinstance(self.higher_is_better, bool):
+            raise TypeError(f"{label}: higher_is_better must be True or False; got {self.higher_is_better!r}")
+        self._check_common()
+
+
+_CONTRACT = "update(prediction: T[:, ::1], target: T[:, ::1], totals: float64[::1], params: float64[::1])"
+
+
+def check_kernels(spec: MetricSpec) -> None:
+    """Compile ``spec``'s kernel for the contract, run it once on a tiny batch, then ``result``.
+
+    Raises ``TypeError`` naming the metric when the kernel does not fit the
+    contract of :func:`numbagrad.kernels.signatures.metric_signature` or
+    ``result`` does not return a number.
+    """
+    from numbagrad.kernels.cpu.calls import call_metric
+
+    params = spec.encode(spec.validate({}))
+    for dtype in (np.dtype(np.float64), np.dtype(np.float32)):
+        prediction = np.array([[0.75, 0.25, 0.0], [0.0, 0.25, 0.75]], dtype=dtype)
+        target = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=dtype)
+        totals = np.zeros(spec.total_count(3))
+        try:
+            call_metric(spec.kernel_table(dtype), prediction, target, totals, params)
+        except Exception as error:
+            raise TypeError(
+                f"metric {spec.name!r}: its kernel does not fit the contract {_CONTRACT} "
+                f"for T = {dtype}: {type(error).__name__}: {first_line(error)}"
+            ) from None
+        try:
+            value = spec.result(totals)
+        except Exception as error:
+            raise TypeError(f"metric {spec.name!r}: result(totals) failed: {type(error).__name__}: {first_line(error)}") from None
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"metric {spec.name!r}: result(totals) must return a number; got {value!r}")
