@@ -1,4 +1,4 @@
-"""Checking and converting the arrays users pass in: inputs and targets.
+"""Checking and converting the inputs users pass to a model (targets: :mod:`numbagrad.targets`).
 
 Every check runs before anything changes and names the argument and the
 offending value, so that a mistake never surfaces as a Numba typing error.
@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_inputs", "as_targets", "first_non_finite"]
+__all__ = ["as_inputs", "first_non_finite"]
 
 
 def first_non_finite(array: np.ndarray) -> tuple[int, ...] | None:
@@ -61,23 +61,3 @@ def as_inputs(X: Any, dtype: np.dtype, columns: int, name: str = "X") -> np.ndar
         raise ValueError(f"{name} has {array.shape[1]} columns; the model expects input_dim={columns}")
     _check_finite(array, name)
     return np.ascontiguousarray(array, dtype=dtype)
-
-
-def as_targets(y: Any, rows: int, name: str = "y") -> np.ndarray:
-    """``y`` as a 2-D numeric array with ``rows`` rows (a 1-D ``y`` becomes one column).
-
-    The loss then checks what its targets must look like (labels, probabilities...).
-
-    Raises:
-        TypeError: not numbers.
-        ValueError: more than 2-D, the wrong number of rows, NaN or inf.
-    """
-    array = _numeric(y, name)
-    if array.ndim == 1:
-        array = array.reshape(-1, 1)
-    if array.ndim != 2:
-        raise ValueError(f"{name} must be 1-D or 2-D (samples, outputs); got shape {array.shape}")
-    if array.shape[0] != rows:
-        raise ValueError(f"{name} has {array.shape[0]} rows; X has {rows}")
-    _check_finite(array, name)
-    return array

@@ -15,8 +15,8 @@ __all__ = ["Dense", "resolve_component"]
 
 def resolve_component(kind: str, value: Any, owner: str) -> tuple[Any, dict[str, Any]]:
     """``(spec, validated options)`` for a registered component given as a name,
-    a config dict ``{"name": ..., **options}`` or an object with ``spec`` and
-    ``options`` attributes."""
+    a config dict ``{"name": ..., **options}`` or a bound object such as
+    ``numbagrad.losses.get("huber", delta=2.0)``."""
     if isinstance(value, str):
         name, options = value, {}
     elif isinstance(value, Mapping):
@@ -24,8 +24,9 @@ def resolve_component(kind: str, value: Any, owner: str) -> tuple[Any, dict[str,
         if "name" not in config:
             raise ValueError(f"{owner}: {kind} config {value!r} has no 'name'")
         name, options = config.pop("name"), config
-    elif hasattr(value, "spec") and hasattr(value, "options"):
-        return value.spec, dict(value.options)
+    elif hasattr(value, "spec") and hasattr(value, "hyperparameters"):
+        # A bound object: numbagrad.losses.get("huber", delta=2.0) and the like.
+        return value.spec, dict(value.hyperparameters)
     else:
         raise TypeError(f"{owner}: {kind} must be a name or a config dict {{'name': ..., **options}}; got {value!r}")
     entry = get_registry().lookup(kind, name)

@@ -7,11 +7,12 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from numbagrad.data import as_inputs, as_targets
+from numbagrad.data import as_inputs
 from numbagrad.kernels.cpu.network import network_predict, network_value_and_grad, workspace_offsets
 from numbagrad.kernels.signatures import FLOAT_DTYPES
 from numbagrad.memory import aligned_empty, aligned_zeros
 from numbagrad.nn.layers import Dense, resolve_component
+from numbagrad.targets import check_targets
 
 __all__ = ["Sequential", "LossChoice"]
 
@@ -28,23 +29,16 @@ class LossChoice:
 
     def __init__(self, loss: Any, model: "Sequential"):
         self.spec, self.options = resolve_component("loss", loss, "loss")
-        last = model.layers[-1]
-        fused = getattr(self.spec, "fused_activation", None)
-        self.fused = bool(
-            fused is not None
-            and fused == last.activation
-            and "from_logits" in self.spec.hyperparameter_names
-            and not self.options.get("from_logits", False)
-        )
+        self.fused = self.spec.fuses(model.layers[-1].activation, self.options)
         kernel_options = dict(self.options, from_logits=True) if self.fused else self.options
         self.params = self.spec.encode(kernel_options)
         self.table = self.spec.kernel_table(model.dtype)
         self.name = self.spec.name
 
     def targets(self, y: Any, rows: int, outputs: int, dtype: np.dtype) -> np.ndarray:
-        """``y`` checked against this loss and converted to the kernels' target matrix."""
-        matrix = as_targets(y, rows)
-        return np.ascontiguousarray(self.spec.prepare_targets(matrix, outputs, self.options), dtype=dtype)
+        """``y`` checked against this loss and converted to the kernels' target matrix
+        (C-ordered, ``dtype``; one column of labels or the prediction's shape)."""
+        return check_targets(y, (rows, outputs), self.spec.target, owner=f"loss {self.name!r}", argument="y", dtype=dtype)
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, **self.options}

@@ -47,6 +47,7 @@ def _prepare(model: Any, X: Any, y: Any, name: str = "") -> tuple[np.ndarray, np
     setup = model.training
     inputs = as_inputs(X, model.dtype, model.input_dim, name="X" + name)
     targets = setup.loss.targets(y, inputs.shape[0], model.output_dim, model.dtype)
+    setup.check_metric_targets(targets, inputs.shape[0], model.output_dim)
     return inputs, targets
 
 

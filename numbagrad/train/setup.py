@@ -17,6 +17,7 @@ import numpy as np
 from numbagrad import optim
 from numbagrad.nn.layers import resolve_component
 from numbagrad.nn.model import LossChoice
+from numbagrad.targets import check_targets
 
 __all__ = ["TrainingSetup", "MetricChoice", "resolve_optimizer"]
 
@@ -30,10 +31,7 @@ class MetricChoice:
     options: dict[str, Any]
     table: np.ndarray
     params: np.ndarray
-
-    @property
-    def totals(self) -> int:
-        return int(self.spec.totals)
+    totals: int
 
     def result(self, totals: np.ndarray) -> float:
         return float(self.spec.result(totals))
@@ -98,7 +96,9 @@ class TrainingSetup:
             name = metric if isinstance(metric, str) else spec.name
             if any(m.name == name for m in self.metrics):
                 raise ValueError(f"compile: metric {name!r} is given twice")
-            self.metrics.append(MetricChoice(name, spec, options, spec.kernel_table(model.dtype), spec.encode(options)))
+            self.metrics.append(
+                MetricChoice(name, spec, options, spec.kernel_table(model.dtype), spec.encode(options), spec.total_count(model.output_dim))
+            )
         self.clip_norm = _non_negative(clip_norm, "clip_norm")
         self.clip_value = _non_negative(clip_value, "clip_value")
         self.schedule = self._resolve_schedule(schedule)
@@ -143,6 +143,11 @@ class TrainingSetup:
     def new_totals(self) -> np.ndarray:
         width = max([1] + [m.totals for m in self.metrics])
         return np.zeros((len(self.metrics), width))
+
+    def check_metric_targets(self, y: Any, rows: int, outputs: int) -> None:
+        """Check ``y`` against every metric's target kind (the loss checked its own)."""
+        for metric in self.metrics:
+            check_targets(y, (rows, outputs), metric.spec.target, owner=f"metric {metric.name!r}", argument="y")
 
     def metric_values(self, totals: np.ndarray) -> dict[str, float]:
         return {m.name: m.result(totals[i, : m.totals]) for i, m in enumerate(self.metrics)}

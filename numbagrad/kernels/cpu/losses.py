@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 # Numba wants a mutable set; FASTMATH is frozen so that nobody changes it.
-loss_kernel = kernel(fastmath=set(FASTMATH))
+loss_kernel = kernel(fastmath=FASTMATH)
 
 
 @inline

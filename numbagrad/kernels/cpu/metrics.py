@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 # Numba wants a mutable set; FASTMATH is frozen so that nobody changes it.
-metric_kernel = kernel(fastmath=set(FASTMATH))
+metric_kernel = kernel(fastmath=FASTMATH)
 
 
 @inline
