@@ -97,6 +97,30 @@ def optimizers(arguments) -> list[str]:
     return rows
 
 
+def mlp(arguments) -> list[str]:
+    """Training throughput of the 784-256-10 MLP (Adam, softmax cross-entropy, float32)."""
+    rows = [
+        "| batch | samples | numbagrad (samples/s) | PyTorch eager | ratio | JAX scan | ratio |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for batch in [int(b) for b in arguments.batches.split(",")]:
+        samples = max(batch * 16, min(32768, batch * 1024))
+        ours = workloads.numbagrad_mlp_epoch(batch, samples)
+        cells = []
+        for builder in (workloads.torch_mlp_epoch, workloads.jax_mlp_epoch):
+            try:
+                peer = builder(batch, samples)
+            except NotImplementedError:
+                cells.append(("-", "-"))
+                continue
+            mine, theirs = interleaved(ours, peer, arguments.rounds, arguments.seconds)
+            cells.append((f"{samples / theirs:,.0f}", f"{theirs / mine:.2f}x"))
+        own = _time(ours, arguments.seconds)
+        rows.append(f"| {batch} | {samples} | {samples / own:,.0f} | {cells[0][0]} | {cells[0][1]} | {cells[1][0]} | {cells[1][1]} |")
+        print(rows[-1], file=sys.stderr, flush=True)
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -105,6 +129,11 @@ def main(argv=None) -> int:
     command.add_argument("--rounds", type=int, default=7)
     command.add_argument("--seconds", type=float, default=0.2, help="seconds of calls per round")
     command.add_argument("--threads", type=int, default=None, help="threads for both sides (default: all cores)")
+    command = commands.add_parser("mlp", help="MLP training throughput against PyTorch eager and a JAX scan epoch")
+    command.add_argument("--batches", default="1,32,256")
+    command.add_argument("--rounds", type=int, default=5)
+    command.add_argument("--seconds", type=float, default=1.0, help="seconds of epochs per round")
+    command.add_argument("--threads", type=int, default=None)
     arguments = parser.parse_args(argv)
     if arguments.threads:
         import numba
@@ -116,7 +145,7 @@ def main(argv=None) -> int:
             torch.set_num_threads(arguments.threads)
         except ImportError:
             pass
-    rows = {"optimizers": optimizers}[arguments.command](arguments)
+    rows = {"optimizers": optimizers, "mlp": mlp}[arguments.command](arguments)
     print(f"Measured on: {machine()}")
     print()
     print("\n".join(rows))

@@ -23,6 +23,7 @@ from numbagrad.kernels.cpu.training import evaluate_batches, train_batches
 from numbagrad.train.callbacks import Callback
 from numbagrad.train.history import History
 from numbagrad.train.interrupts import deferred_interrupts
+from numbagrad.threads import single_threaded_blas
 from numbagrad.train.progress import Progress
 
 __all__ = ["fit", "evaluate", "SEGMENT_SECONDS"]
@@ -146,13 +147,14 @@ def fit(
     workspace, offsets = model._workspace(capacity, targets.shape[1])
     grads = model.gradients
     lr_index = setup.lr_index
-    threads = numba.get_num_threads()
-    # The update runs on the calling thread: BLAS's threads own the cores during training.
-    serial = 1 << 62
 
     for callback in every:
         callback.on_train_begin({})
-    with deferred_interrupts() as interrupt:
+    with deferred_interrupts() as interrupt, single_threaded_blas() as blas_limited:
+        # Numba's threads own the cores when BLAS can be kept to one thread;
+        # otherwise BLAS does and the compiled loop stays on this thread.
+        threads = numba.get_num_threads() if blas_limited else 1
+        update_threshold = config.PARALLEL_THRESHOLD if threads > 1 else 1 << 62
         try:
             for _ in range(epochs):
                 optimizer.refresh()  # callbacks may have changed param_groups
@@ -177,8 +179,8 @@ def fit(
                         workspace, offsets, inputs, targets, order, batch_size, done, stop,
                         setup.loss.table, setup.loss.params, not setup.loss.fused,
                         partition.kernels, partition.slot_view(0), partition.hyper, lr_index, rates, partition.step,
-                        config.CHUNK_SIZE, serial, threads, setup.clip_value, setup.clip_norm,
-                        setup.metric_tables, setup.metric_params, totals, losses[done:stop],
+                        config.CHUNK_SIZE, update_threshold, threads, setup.clip_value, setup.clip_norm,
+                        setup.metric_tables, setup.metric_params, totals, losses[done:stop], setup.flush_subnormals,
                     )
                     partition.step += completed
                     done += completed

@@ -84,7 +84,11 @@ class TrainingSetup:
         schedule: Any = None,
         clip_norm: float | None = None,
         clip_value: float | None = None,
+        flush_subnormals: bool = True,
     ):
+        if not isinstance(flush_subnormals, (bool, np.bool_)):
+            raise TypeError(f"compile: flush_subnormals must be True or False; got {flush_subnormals!r}")
+        self.flush_subnormals = bool(flush_subnormals)
         self.loss = LossChoice(loss, model)
         if metrics is None:
             metrics = []
@@ -162,4 +166,5 @@ class TrainingSetup:
             "schedule": None if self.schedule is None else self.schedule.get_config(),
             "clip_norm": self.clip_norm or None,
             "clip_value": self.clip_value or None,
+            "flush_subnormals": self.flush_subnormals,
         }

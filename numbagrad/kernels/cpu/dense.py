@@ -8,48 +8,63 @@ addresses, from ``ActivationSpec.kernel_table``) with its float64 parameters.
 
 from __future__ import annotations
 
-from numbagrad.kernels.cpu.blas import gemm
+from numbagrad.kernels.cpu.blas import parallel_gemm
 from numbagrad.kernels.cpu.jit import inline, kernel
 from numbagrad.kernels.pointers import activation_backward_function, activation_forward_function
 
 __all__ = ["dense_forward", "dense_backward", "fill_rows", "add_column_sums"]
 
 
+# Explicit loops throughout: Numba's slice assignments and in-place array
+# operators are several times slower than these on small matrices.
+
+
 @inline
 def fill_rows(matrix, row):
     """Every row of ``matrix`` set to ``row``, or to zeros when ``row`` is empty."""
+    columns = matrix.shape[1]
     if row.size == 0:
-        matrix[:] = 0
+        for i in range(matrix.shape[0]):
+            target = matrix[i]
+            for j in range(columns):
+                target[j] = 0
         return
     for i in range(matrix.shape[0]):
-        matrix[i, :] = row
+        target = matrix[i]
+        for j in range(columns):
+            target[j] = row[j]
 
 
 @inline
 def add_column_sums(total, matrix, accumulate):
     """``total = sum(matrix, axis=0)`` (``+=`` when ``accumulate``)."""
+    columns = matrix.shape[1]
     if not accumulate:
-        total[:] = 0
+        for j in range(columns):
+            total[j] = 0
     for i in range(matrix.shape[0]):
-        total += matrix[i]
+        source = matrix[i]
+        for j in range(columns):
+            total[j] += source[j]
 
 
 @inline
-def dense_forward_pass(x, weight, bias, z, out, activation, activation_params, apply_activation):
+def dense_forward_pass(x, weight, bias, z, out, activation, activation_params, apply_activation, threads):
     """``z = x @ weight + bias``; ``out = f(z)`` when ``apply_activation``.
 
     The bias is written first and BLAS adds ``x @ weight`` to it (beta = 1),
-    so adding the bias costs no pass of its own.
+    so adding the bias costs no pass of its own. The product is split over
+    ``threads`` threads (see :func:`numbagrad.kernels.cpu.blas.parallel_gemm`).
     """
     fill_rows(z, bias)
-    gemm(1.0, x, weight, 1.0, z, False, False)
+    parallel_gemm(1.0, x, weight, 1.0, z, False, False, threads)
     if apply_activation:
         forward = activation_forward_function(z, activation[0], activation[1])
         forward(z, out, activation_params)
 
 
 @inline
-def dense_backward_pass(x, weight, z, out, grad_out, grad_weight, grad_bias, grad_x, activation, activation_params, apply_activation, accumulate):
+def dense_backward_pass(x, weight, z, out, grad_out, grad_weight, grad_bias, grad_x, activation, activation_params, apply_activation, accumulate, threads):
     """From ``grad_out`` = dL/d out: ``grad_out`` becomes dL/dz in place, then
 
     ``grad_weight (+)= x.T @ dz``, ``grad_bias (+)= sum(dz, axis=0)`` (skipped when
@@ -60,11 +75,11 @@ def dense_backward_pass(x, weight, z, out, grad_out, grad_weight, grad_bias, gra
     if apply_activation:
         backward = activation_backward_function(z, activation[2], activation[3])
         backward(z, out, grad_out, grad_out, activation_params)
-    gemm(1.0, x, grad_out, 1.0 if accumulate else 0.0, grad_weight, True, False)
+    parallel_gemm(1.0, x, grad_out, 1.0 if accumulate else 0.0, grad_weight, True, False, threads)
     if grad_bias.size != 0:
         add_column_sums(grad_bias, grad_out, accumulate)
     if grad_x.size != 0:
-        gemm(1.0, grad_out, weight, 0.0, grad_x, False, True)
+        parallel_gemm(1.0, grad_out, weight, 0.0, grad_x, False, True, threads)
 
 
 @kernel
@@ -74,7 +89,7 @@ def dense_forward(x, weight, bias, z, out, activation, activation_params):
     ``z`` keeps the pre-activation values for the backward pass; ``out`` may
     be ``z`` itself when they are not needed.
     """
-    dense_forward_pass(x, weight, bias, z, out, activation, activation_params, True)
+    dense_forward_pass(x, weight, bias, z, out, activation, activation_params, True, 1)
 
 
 @kernel
@@ -86,4 +101,4 @@ def dense_backward(x, weight, z, out, grad_out, grad_weight, grad_bias, grad_x, 
         grad_bias   = sum(dz, axis=0)       (+= when accumulate; skipped when empty)
         grad_x      = dz @ weight.T         (skipped when empty)
     """
-    dense_backward_pass(x, weight, z, out, grad_out, grad_weight, grad_bias, grad_x, activation, activation_params, True, accumulate)
+    dense_backward_pass(x, weight, z, out, grad_out, grad_weight, grad_bias, grad_x, activation, activation_params, True, accumulate, 1)

@@ -61,7 +61,7 @@ def output(workspace, offsets, layers, l, rows):
 
 
 @inline
-def forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation):
+def forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads):
     """Forward pass of ``rows`` rows of ``x``; every layer's z and output land in the workspace."""
     count = layers.shape[0]
     inputs = x
@@ -69,7 +69,7 @@ def forward_rows(params, layers, activations, activation_params, workspace, offs
         z = pre_activation(workspace, offsets, layers, l, rows)
         out = output(workspace, offsets, layers, l, rows)
         apply = final_activation or l < count - 1
-        dense_forward_pass(inputs, weight_of(params, layers, l), bias_of(params, layers, l), z, out, activations[l], activation_params[l], apply)
+        dense_forward_pass(inputs, weight_of(params, layers, l), bias_of(params, layers, l), z, out, activations[l], activation_params[l], apply, threads)
         inputs = out
 
 
@@ -93,7 +93,7 @@ def loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_acti
 
 
 @inline
-def backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation):
+def backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads):
     """Backward pass from dL/d(output) in gradient buffer A; writes every weight's and bias's gradient."""
     count = layers.shape[0]
     current = offsets[GRADIENT_A]
@@ -117,6 +117,7 @@ def backward_rows(params, grads, layers, activations, activation_params, workspa
             activation_params[l],
             final_activation or l < count - 1,
             False,
+            threads,
         )
         current, spare = spare, current
 
@@ -129,7 +130,7 @@ def network_predict(params, layers, activations, activation_params, workspace, o
     for start in range(0, n, capacity):
         stop = min(n, start + capacity)
         rows = stop - start
-        forward_rows(params, layers, activations, activation_params, workspace, offsets, X[start:stop], rows, True)
+        forward_rows(params, layers, activations, activation_params, workspace, offsets, X[start:stop], rows, True, 1)
         out[start:stop] = output(workspace, offsets, layers, last, rows)
 
 
@@ -137,9 +138,9 @@ def network_predict(params, layers, activations, activation_params, workspace, o
 def network_value_and_grad(params, grads, layers, activations, activation_params, workspace, offsets, X, Y, loss, loss_params, final_activation):
     """The loss of the whole of ``X`` (one batch) against ``Y``, and its gradient in ``grads``."""
     rows = X.shape[0]
-    forward_rows(params, layers, activations, activation_params, workspace, offsets, X, rows, final_activation)
+    forward_rows(params, layers, activations, activation_params, workspace, offsets, X, rows, final_activation, 1)
     value = loss_rows(loss, loss_params, workspace, offsets, layers, Y, rows, final_activation)
-    backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, X, rows, final_activation)
+    backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, X, rows, final_activation, 1)
     return value
 
 

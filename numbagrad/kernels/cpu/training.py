@@ -6,17 +6,22 @@ loss, the metrics and the optimizer arrive as kernel tables of addresses, so
 one cached compilation per dtype runs any architecture with any registered
 components.
 
-Threads: the matrix products run on BLAS's thread pool; everything else in
-these loops runs on the calling thread (the optimizer update is given a
-parallel threshold the caller chooses). Running Numba's pool and BLAS's pool
-in the same step makes them compete for the cores.
+Threads (see :mod:`numbagrad.threads`): with ``threads`` > 1 the caller has
+limited BLAS to one thread, and the matrix products and the optimizer update
+are split over Numba's threads; with ``threads`` = 1 everything here runs on
+the calling thread and BLAS may thread its products itself. The two pools
+never work in the same step.
 """
 
 from __future__ import annotations
 
 import math
 
-from numbagrad.kernels.cpu.jit import FASTMATH, inline, kernel
+import numpy as np
+from numba import prange
+
+from numbagrad.kernels.cpu.floating import flush_subnormals, restore
+from numbagrad.kernels.cpu.jit import FASTMATH, inline, kernel, parallel_kernel
 from numbagrad.kernels.cpu.network import (
     INPUT,
     TARGET,
@@ -30,20 +35,34 @@ from numbagrad.kernels.cpu.network import (
 from numbagrad.kernels.cpu.update import apply_update
 from numbagrad.kernels.pointers import activation_forward_function, metric_function
 
-__all__ = ["train_batches", "evaluate_batches", "gradient_norm"]
+__all__ = ["train_batches", "evaluate_batches", "gradient_norm", "sum_of_squares"]
 
 
 @kernel(fastmath=FASTMATH)
-def gradient_norm(grads):
-    """``sqrt(sum(grads ** 2))``: the global L2 norm (NaN or inf when any gradient is)."""
+def sum_of_squares(values):
+    """``sum(values ** 2)`` in float64 (NaN or inf when any value is)."""
     total = 0.0
-    for i in range(grads.size):
-        total += grads[i] * grads[i]
-    return math.sqrt(total)
+    for i in range(values.size):
+        total += values[i] * values[i]
+    return total
 
 
 @inline
-def clip_gradients(grads, clip_value, clip_norm):
+def gradient_norm(grads, threads):
+    """``sqrt(sum(grads ** 2))``: the global L2 norm (NaN or inf when any gradient is),
+    summed in ``threads`` slices (the slices' order of summation is fixed)."""
+    n = grads.size
+    if threads <= 1 or n < 1 << 15:
+        return math.sqrt(sum_of_squares(grads))
+    width = (n + threads - 1) // threads
+    partial = np.zeros(threads)
+    for t in prange(threads):
+        partial[t] = sum_of_squares(grads[t * width : min(n, (t + 1) * width)])
+    return math.sqrt(partial.sum())
+
+
+@inline
+def clip_gradients(grads, clip_value, clip_norm, threads):
     """Clip in place, as ``torch.nn.utils.clip_grad_value_`` then ``clip_grad_norm_``;
     returns whether every gradient is finite."""
     if clip_value > 0:
@@ -53,7 +72,7 @@ def clip_gradients(grads, clip_value, clip_norm):
                 grads[i] = limit
             elif grads[i] < -limit:
                 grads[i] = -limit
-    norm = gradient_norm(grads)
+    norm = gradient_norm(grads, threads)
     if not math.isfinite(norm):
         return False
     if clip_norm > 0:
@@ -67,9 +86,16 @@ def clip_gradients(grads, clip_value, clip_norm):
 
 @inline
 def gather_rows(source, order, start, stop, destination):
-    """``destination[k] = source[order[start + k]]`` for the batch's rows."""
+    """``destination[k] = source[order[start + k]]`` for the batch's rows.
+
+    Explicit loops: Numba's slice assignment is several times slower here.
+    """
+    columns = source.shape[1]
     for k in range(stop - start):
-        destination[k, :] = source[order[start + k]]
+        row = source[order[start + k]]
+        target = destination[k]
+        for j in range(columns):
+            target[j] = row[j]
 
 
 @inline
@@ -90,8 +116,8 @@ def final_output(workspace, offsets, layers, activations, activation_params, row
     return out
 
 
-@kernel
-def train_batches(
+@parallel_kernel
+def train_batches_inner(
     params,
     grads,
     layers,
@@ -146,13 +172,13 @@ def train_batches(
         y = view(workspace, offsets[TARGET], rows, Y.shape[1])
         gather_rows(X, order, start, stop, x)
         gather_rows(Y, order, start, stop, y)
-        forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation)
+        forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads)
         value = loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation)
         if not math.isfinite(value):
             batch_losses[b - first_batch] = value
             return b - first_batch
-        backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation)
-        if not clip_gradients(grads, clip_value, clip_norm):
+        backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads)
+        if not clip_gradients(grads, clip_value, clip_norm, threads):
             batch_losses[b - first_batch] = math.inf
             return b - first_batch
         if lr_index >= 0:
@@ -166,6 +192,26 @@ def train_batches(
             prediction = final_output(workspace, offsets, layers, activations, activation_params, rows, final_activation)
             update_metrics(metrics, metric_params, metric_totals, prediction, y)
     return last_batch - first_batch
+
+
+@kernel
+def train_batches(
+    params, grads, layers, activations, activation_params, workspace, offsets, X, Y, order, batch_size,
+    first_batch, last_batch, loss, loss_params, final_activation, optimizer, optimizer_state, optimizer_hyper,
+    lr_index, learning_rates, step, chunk_size, parallel_threshold, threads, clip_value, clip_norm,
+    metrics, metric_params, metric_totals, batch_losses, flush,
+):
+    """:func:`train_batches_inner` with subnormal numbers flushed to zero on this
+    thread when ``flush`` (see :mod:`numbagrad.kernels.cpu.floating`)."""
+    previous = flush_subnormals(flush)
+    completed = train_batches_inner(
+        params, grads, layers, activations, activation_params, workspace, offsets, X, Y, order, batch_size,
+        first_batch, last_batch, loss, loss_params, final_activation, optimizer, optimizer_state, optimizer_hyper,
+        lr_index, learning_rates, step, chunk_size, parallel_threshold, threads, clip_value, clip_norm,
+        metrics, metric_params, metric_totals, batch_losses,
+    )
+    restore(previous)
+    return completed
 
 
 @kernel
@@ -195,7 +241,7 @@ def evaluate_batches(
         rows = stop - start
         x = X[start:stop]
         y = Y[start:stop]
-        forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation)
+        forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, 1)
         # The loss kernel writes its gradient too; the buffer is scratch here.
         total += loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation) * rows
         if metrics.shape[0] > 0:
