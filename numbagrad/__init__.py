@@ -10,7 +10,7 @@ from numbagrad import _cache
 _cache.install()
 
 from numbagrad._version import __version__  # noqa: E402
-from numbagrad import optim  # noqa: E402
+from numbagrad import optim, schedules  # noqa: E402
 from numbagrad.errors import NonFiniteLossError, PluginError, PluginWarning, UnknownNameError  # noqa: E402
 
-__all__ = ["__version__", "optim", "UnknownNameError", "PluginError", "PluginWarning", "NonFiniteLossError"]
+__all__ = ["__version__", "optim", "schedules", "UnknownNameError", "PluginError", "PluginWarning", "NonFiniteLossError"]

@@ -16,3 +16,21 @@ def numbagrad_optimizers():
     from numbagrad.optim.sgd import SGD_SPEC
 
     return [SGD_SPEC, ADAM_SPEC, ADAMW_SPEC, RMSPROP_SPEC, ADAGRAD_SPEC, ADADELTA_SPEC, ADAMAX_SPEC, NADAM_SPEC]
+
+
+@hookimpl
+def numbagrad_schedules():
+    from numbagrad.schedules.cosine import COSINE_SPEC, COSINE_WARM_RESTARTS_SPEC, ONE_CYCLE_SPEC
+    from numbagrad.schedules.decay import (
+        CONSTANT_SPEC,
+        EXPONENTIAL_SPEC,
+        INVERSE_TIME_SPEC,
+        MULTISTEP_SPEC,
+        POLYNOMIAL_SPEC,
+        STEP_SPEC,
+    )
+
+    return [
+        CONSTANT_SPEC, STEP_SPEC, MULTISTEP_SPEC, EXPONENTIAL_SPEC, INVERSE_TIME_SPEC, POLYNOMIAL_SPEC,
+        COSINE_SPEC, COSINE_WARM_RESTARTS_SPEC, ONE_CYCLE_SPEC,
+    ]
