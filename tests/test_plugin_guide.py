@@ -9,7 +9,6 @@ a comment must print what the comment says.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -17,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import pip_install
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 GUIDE = REPOSITORY / "docs" / "plugins.md"
@@ -67,10 +67,7 @@ def example(tmp_path_factory):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(block["body"], encoding="utf-8")
     target = root / "site-packages"
-    command = ["-m", "pip", "install", "--quiet", "--no-deps", "--no-input", "--target", str(target)]
-    if importlib.util.find_spec("setuptools") is not None:
-        command.append("--no-build-isolation")  # build offline with the setuptools at hand
-    result = run(command + [str(root / "numbagrad-myopt")], cwd=root)
+    result = pip_install(root / "numbagrad-myopt", target, cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
     return root, target
 

@@ -8,7 +8,6 @@ installation (``.ci/run``).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from helpers import pip_install
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 PLUGINS = sorted(p.parent for p in (REPOSITORY / "plugins").glob("*/pyproject.toml"))
@@ -40,10 +40,7 @@ def test_plugin_installs_and_registers_in_strict_mode(plugin, tmp_path):
     # Built from a copy: an in-tree build would leave build/ and *.egg-info in the repository.
     source = shutil.copytree(plugin, tmp_path / plugin.name, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     target = tmp_path / "site-packages"
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-input", "--target", str(target)]
-    if importlib.util.find_spec("setuptools") is not None:
-        command.append("--no-build-isolation")
-    built = subprocess.run(command + [str(source)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    built = pip_install(source, target, cwd=tmp_path)
     assert built.returncode == 0, built.stdout + built.stderr
     environment = {k: v for k, v in os.environ.items() if not k.startswith("NUMBAGRAD_")}
     environment.update(NUMBAGRAD_STRICT_PLUGINS="1", PYTHONPATH=os.pathsep.join([str(target), str(REPOSITORY)]))
