@@ -179,18 +179,23 @@ def _resolve(plugins: Iterable[_Plugin]) -> _Table:
                 override = bool(getattr(entry.spec, "override", False))
                 current = owners.get(name)
                 holders = contested.get(name, (current,) if current is not None else ())
-                if not holders or (override and (in_code or current is not None and current.source == BUILTIN_SOURCE)):
+                builtin_held = current is not None and current.source == BUILTIN_SOURCE
+                if not holders or (override and (in_code or builtin_held)):
+                    # A free name; or an explicit override of a built-in, or of anything from code.
                     contested.pop(name, None)
                     owners[name] = entry
                 elif in_code:
                     who = " and ".join(h.describe() for h in holders)
-                    refusals.append((entry, f"the {kind} name {name!r} is already provided by {who}; "
-                                            "declare override=True to replace it"))
-                elif current is not None and current.source == BUILTIN_SOURCE:
-                    refusals.append((entry, f"it declares the {kind} {name!r}, which numbagrad already provides; "
-                                            "the built-in is kept (a plugin replaces a built-in only with "
-                                            "override=True in its declaration)"))
+                    reason = f"the {kind} name {name!r} is already provided by {who}; declare override=True to replace it"
+                    refusals.append((entry, reason))
+                elif builtin_held:
+                    reason = (
+                        f"it declares the {kind} {name!r}, which numbagrad already provides; the built-in is kept "
+                        "(a plugin replaces a built-in only with override=True in its declaration)"
+                    )
+                    refusals.append((entry, reason))
                 else:
+                    # Two distributions want the name: neither gets it.
                     owners.pop(name, None)
                     contested[name] = holders + (entry,)
     return _Table(entries, conflicts, refusals)
