@@ -10,7 +10,7 @@ from numbagrad import _cache
 _cache.install()
 
 from numbagrad._version import __version__  # noqa: E402
-from numbagrad import activations, autodiff, losses, metrics, optim  # noqa: E402
+from numbagrad import activations, autodiff, losses, metrics, optim, schedules  # noqa: E402
 from numbagrad.errors import NonFiniteLossError, PluginError, PluginWarning, UnknownNameError  # noqa: E402
 from numbagrad.nn import Dense, Sequential  # noqa: E402
 from numbagrad.train import load_model  # noqa: E402
@@ -18,6 +18,7 @@ from numbagrad.train import load_model  # noqa: E402
 __all__ = [
     "__version__",
     "optim",
+    "schedules",
     "activations",
     "losses",
     "metrics",

@@ -37,3 +37,21 @@ def numbagrad_metrics():
     from numbagrad.metrics.builtin import BUILTIN_METRICS
 
     return list(BUILTIN_METRICS)
+
+
+@hookimpl
+def numbagrad_schedules():
+    from numbagrad.schedules.cosine import COSINE_SPEC, COSINE_WARM_RESTARTS_SPEC, ONE_CYCLE_SPEC
+    from numbagrad.schedules.decay import (
+        CONSTANT_SPEC,
+        EXPONENTIAL_SPEC,
+        INVERSE_TIME_SPEC,
+        MULTISTEP_SPEC,
+        POLYNOMIAL_SPEC,
+        STEP_SPEC,
+    )
+
+    return [
+        CONSTANT_SPEC, STEP_SPEC, MULTISTEP_SPEC, EXPONENTIAL_SPEC, INVERSE_TIME_SPEC, POLYNOMIAL_SPEC,
+        COSINE_SPEC, COSINE_WARM_RESTARTS_SPEC, ONE_CYCLE_SPEC,
+    ]

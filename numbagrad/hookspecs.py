@@ -2,14 +2,16 @@
 
 numbagrad registers its own components through these hooks, exactly as a
 third-party package does. A plugin is any module or object with functions
-marked ``@numbagrad.registry.hookimpl`` whose names are the hooks below; a
+marked ``@numbagrad.plugin.hookimpl`` whose names are the hooks below; a
 distribution exposes it through an entry point in the group ``numbagrad``::
 
     # pyproject.toml of the plugin
     [project.entry-points.numbagrad]
     lion = "numbagrad_lion.plugin"
 
-Each hook takes no arguments and returns a sequence of declarations.
+Each hook takes no arguments and returns a sequence of declarations. The
+registry calls each plugin's hooks on their own (never through pluggy's
+combined call), so that one plugin's failure cannot hide another's.
 """
 
 from __future__ import annotations

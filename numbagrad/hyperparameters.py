@@ -13,6 +13,9 @@ hyperparameter, the value received and what is allowed::
 
 Kernels receive hyperparameters as one float64 vector
 (:meth:`Hyperparameter.encode`): booleans as 0.0/1.0, pairs as two entries.
+The other kinds (lists of numbers, a choice among names) are for components
+evaluated in Python, such as learning-rate schedules; a hyperparameter whose
+default is :data:`REQUIRED` must be given by the user.
 """
 
 from __future__ import annotations
@@ -25,10 +28,38 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-__all__ = ["Hyperparameter", "KINDS", "validate_hyperparameters", "closest_names"]
+__all__ = ["Hyperparameter", "KINDS", "KERNEL_KINDS", "REQUIRED", "validate_hyperparameters", "closest_names"]
 
-#: The kinds of value a hyperparameter can hold.
-KINDS = ("float", "int", "bool", "pair")
+#: The kinds of value a hyperparameter can hold: a float, an integer, a
+#: boolean, a pair of floats, a list of floats or of integers, or one string
+#: among declared ``choices``.
+KINDS = ("float", "int", "bool", "pair", "floats", "ints", "choice")
+
+#: The kinds a compiled kernel can read from its float64 vector.
+KERNEL_KINDS = ("float", "int", "bool", "pair")
+
+_ELEMENT_KIND = {"pair": "float", "floats": "float", "ints": "int"}
+
+
+class _Required:
+    """The default of a hyperparameter that has none: the user must give it."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+    def __reduce__(self):
+        return (_Required, ())
+
+
+#: Marks a hyperparameter without a default (``Hyperparameter("T_max", REQUIRED, kind="int")``).
+REQUIRED = _Required()
 
 
 def closest_names(name: str, candidates: Iterable[str]) -> list[str]:
@@ -47,12 +78,19 @@ class Hyperparameter:
     Attributes:
         name: the keyword users pass (``lr``, ``betas``, ``momentum``...).
         default: the value used when none is given.
-        kind: ``"float"``, ``"int"``, ``"bool"`` or ``"pair"`` (two floats,
-            such as Adam's ``betas``; the range applies to each).
+        kind: ``"float"``, ``"int"``, ``"bool"``, ``"pair"`` (two floats,
+            such as Adam's ``betas``), ``"floats"`` or ``"ints"`` (a list of
+            any length, such as a schedule's ``milestones``; the range applies
+            to each element), or ``"choice"`` (one of ``choices``).
         minimum, maximum: inclusive bounds unless ``exclusive_minimum`` /
             ``exclusive_maximum``; ``None`` for unbounded. Floats must always
             be finite.
         doc: one line for documentation and ``--help``.
+        choices: the allowed strings of a ``"choice"``.
+        increasing: a ``"floats"`` or ``"ints"`` list must be strictly increasing.
+
+    A default of :data:`REQUIRED` means there is none: leaving the
+    hyperparameter out is an error.
     """
 
     name: str
@@ -63,33 +101,76 @@ class Hyperparameter:
     exclusive_minimum: bool = False
     exclusive_maximum: bool = False
     doc: str = ""
+    choices: tuple[str, ...] = ()
+    increasing: bool = False
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
             raise ValueError(f"hyperparameter name must be a Python identifier; got {self.name!r}")
         if self.kind not in KINDS:
             raise ValueError(f"hyperparameter {self.name!r}: kind must be one of {KINDS}; got {self.kind!r}")
+        choices = self.choices
+        if isinstance(choices, str) or not all(isinstance(c, str) for c in choices):
+            raise TypeError(f"hyperparameter {self.name!r}: choices must be a tuple of strings; got {choices!r}")
+        object.__setattr__(self, "choices", tuple(choices))
+        if (self.kind == "choice") != bool(self.choices):
+            raise ValueError(
+                f"hyperparameter {self.name!r}: choices must be given for kind 'choice' and only for it; "
+                f"got kind {self.kind!r} with choices {self.choices!r}"
+            )
+        if self.increasing and self.kind not in ("floats", "ints"):
+            raise ValueError(f"hyperparameter {self.name!r}: increasing applies to kinds 'floats' and 'ints'; got kind {self.kind!r}")
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError(
+                f"hyperparameter {self.name!r}: minimum {self.minimum!r} is greater than maximum {self.maximum!r}"
+            )
+
+    @property
+    def required(self) -> bool:
+        """Whether the hyperparameter has no default (:data:`REQUIRED`)."""
+        return self.default is REQUIRED
 
     @property
     def width(self) -> int:
         """Number of float64 entries this hyperparameter takes in a kernel's vector."""
+        self._check_kernel_kind()
         return 2 if self.kind == "pair" else 1
+
+    def _check_kernel_kind(self) -> None:
+        if self.kind not in KERNEL_KINDS:
+            raise TypeError(
+                f"hyperparameter {self.name!r} of kind {self.kind!r} cannot be passed to a kernel; "
+                f"kernels read kinds {', '.join(KERNEL_KINDS)}"
+            )
 
     def allowed(self) -> str:
         """What values are allowed, in words (used in error messages)."""
-        if self.kind == "bool":
+        if self.kind == "choice":
+            return "one of " + ", ".join(map(repr, self.choices))
+        if self.kind in ("floats", "ints"):
+            noun = "integers" if self.kind == "ints" else "finite numbers"
+            order = ", strictly increasing" if self.increasing else ""
+            return f"a list of {noun}{self._range()}{order}"
+        return self._element_allowed()
+
+    def _element_allowed(self) -> str:
+        kind = _ELEMENT_KIND.get(self.kind, self.kind)
+        if kind == "bool":
             return "True or False"
-        noun = "an integer" if self.kind == "int" else "a finite number"
+        noun = "an integer" if kind == "int" else "a finite number"
+        return noun + self._range()
+
+    def _range(self) -> str:
         low, high = self.minimum, self.maximum
         if low is not None and high is not None:
             left = "(" if self.exclusive_minimum else "["
             right = ")" if self.exclusive_maximum else "]"
-            return f"{noun} in {left}{_format_number(low)}, {_format_number(high)}{right}"
+            return f" in {left}{_format_number(low)}, {_format_number(high)}{right}"
         if low is not None:
-            return f"{noun} {'>' if self.exclusive_minimum else '>='} {_format_number(low)}"
+            return f" {'>' if self.exclusive_minimum else '>='} {_format_number(low)}"
         if high is not None:
-            return f"{noun} {'<' if self.exclusive_maximum else '<='} {_format_number(high)}"
-        return noun
+            return f" {'<' if self.exclusive_maximum else '<='} {_format_number(high)}"
+        return ""
 
     def _in_range(self, value: float) -> bool:
         if self.minimum is not None:
@@ -101,40 +182,71 @@ class Hyperparameter:
         return True
 
     def _scalar(self, value: Any, label: str, owner: str):
-        if self.kind == "bool":
+        kind = _ELEMENT_KIND.get(self.kind, self.kind)
+        allowed = self._element_allowed()
+        if kind == "bool":
             if isinstance(value, (bool, np.bool_)):
                 return bool(value)
             raise TypeError(f"{owner}: {label} must be True or False; got {value!r}")
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{owner}: {label} must be {self.allowed()}; got {value!r} of type {type(value).__name__}")
-        if self.kind == "int":
+            raise TypeError(f"{owner}: {label} must be {allowed}; got {value!r} of type {type(value).__name__}")
+        if kind == "int":
             if not isinstance(value, numbers.Integral):
-                raise TypeError(f"{owner}: {label} must be {self.allowed()}; got {value!r}")
+                raise TypeError(f"{owner}: {label} must be {allowed}; got {value!r}")
             number = int(value)
         else:
             number = float(value)
             if not math.isfinite(number):
-                raise ValueError(f"{owner}: {label} must be {self.allowed()}; got {value!r}")
+                raise ValueError(f"{owner}: {label} must be {allowed}; got {value!r}")
         if not self._in_range(number):
-            raise ValueError(f"{owner}: {label} must be {self.allowed()}; got {value!r}")
+            raise ValueError(f"{owner}: {label} must be {allowed}; got {value!r}")
         return number
 
     def validate(self, value: Any, owner: str = "") -> Any:
-        """Return ``value`` normalised (float, int, bool or a tuple of two floats).
+        """Return ``value`` normalised: a float, int, bool or str, or a tuple for
+        pairs and lists.
 
         Raises:
-            TypeError: the value has the wrong type.
-            ValueError: the value is out of range, NaN or infinite.
+            TypeError: the value has the wrong type, or a required
+                hyperparameter was not given.
+            ValueError: the value is out of range, NaN or infinite, not one
+                of the choices, or a list that should increase does not.
         """
         owner = owner or "hyperparameter"
-        if self.kind != "pair":
-            return self._scalar(value, self.name, owner)
-        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
-            raise TypeError(f"{owner}: {self.name} must be a pair of numbers, each {self.allowed()}; got {value!r}")
-        return tuple(self._scalar(v, f"{self.name}[{i}]", owner) for i, v in enumerate(value))
+        if value is REQUIRED:
+            raise TypeError(f"{owner}: missing required hyperparameter {self.name!r} ({self.allowed()})")
+        if self.kind == "choice":
+            if not isinstance(value, str):
+                raise TypeError(f"{owner}: {self.name} must be {self.allowed()}; got {value!r} of type {type(value).__name__}")
+            if value not in self.choices:
+                raise ValueError(f"{owner}: {self.name} must be {self.allowed()}; got {value!r}")
+            return value
+        if self.kind == "pair":
+            if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+                raise TypeError(f"{owner}: {self.name} must be a pair of numbers, each {self._element_allowed()}; got {value!r}")
+            return tuple(self._scalar(v, f"{self.name}[{i}]", owner) for i, v in enumerate(value))
+        if self.kind in ("floats", "ints"):
+            if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (list, tuple, np.ndarray)):
+                raise TypeError(f"{owner}: {self.name} must be {self.allowed()}; got {value!r}")
+            if isinstance(value, np.ndarray) and value.ndim != 1:
+                raise TypeError(f"{owner}: {self.name} must be {self.allowed()}; got an array of shape {value.shape}")
+            items = tuple(self._scalar(v, f"{self.name}[{i}]", owner) for i, v in enumerate(value))
+            if self.increasing:
+                for i in range(1, len(items)):
+                    if items[i] <= items[i - 1]:
+                        raise ValueError(
+                            f"{owner}: {self.name} must be strictly increasing; got {list(items)} "
+                            f"({self.name}[{i}] = {items[i]!r} follows {items[i - 1]!r})"
+                        )
+            return items
+        return self._scalar(value, self.name, owner)
 
     def encode(self, value: Any) -> tuple[float, ...]:
-        """The float64 entries a kernel sees for an already validated ``value``."""
+        """The float64 entries a kernel sees for an already validated ``value``.
+
+        Raises ``TypeError`` for the kinds a kernel cannot read (lists, choices).
+        """
+        self._check_kernel_kind()
         if self.kind == "pair":
             return (float(value[0]), float(value[1]))
         return (float(value),)
@@ -149,8 +261,8 @@ def validate_hyperparameters(
     """Check ``values`` against ``declared``; fill the rest from ``base`` or the defaults.
 
     Raises:
-        TypeError: an undeclared name (with the closest declared ones) or a
-            value of the wrong type.
+        TypeError: an undeclared name (with the closest declared ones), a
+            value of the wrong type or a missing required hyperparameter.
         ValueError: a value out of range.
     """
     declared = tuple(declared)

@@ -27,7 +27,6 @@ __all__ = [
     "activation_backward_signature",
     "loss_signature",
     "metric_signature",
-    "schedule_signature",
 ]
 
 #: The parameter dtypes numbagrad computes in.
@@ -104,8 +103,10 @@ PREPARE_SIGNATURE = types.void(types.float64[::1], types.int64)
 PREPARE_FUNCTION_TYPE = types.FunctionType(PREPARE_SIGNATURE)
 
 
-# --- layers, losses, metrics, schedules -----------------------------------------
+# --- layers, losses, metrics -----------------------------------------------
 #
+# (Learning-rate schedules have no kernel: they are evaluated in Python,
+# vectorised over an epoch's steps, and the compiled loop receives the array.)
 # Matrices are C-ordered (batch, features). ``params`` holds the component's
 # hyperparameters encoded as for optimizers (declaration order, booleans as
 # 0.0/1.0, pairs as two entries).
@@ -174,9 +175,3 @@ def metric_signature(dtype) -> types.Signature:
     the metric's ``result(totals)`` turns them into the value.
     """
     return _metric_signature(np.dtype(dtype))
-
-
-@functools.cache
-def schedule_signature() -> types.Signature:
-    """``schedule(step: int64, params: float64[::1]) -> float64``: the learning rate at ``step`` (0-based)."""
-    return types.float64(types.int64, types.float64[::1])

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from numbagrad.hookspecs import hookimpl
 from numbagrad.optim.adadelta import Adadelta
 from numbagrad.optim.adagrad import Adagrad
 from numbagrad.optim.adam import Adam, AdamW
@@ -72,27 +71,21 @@ def get(name: str, params: Iterable[Any] | None = None, **hyperparameters: Any) 
     return Optimizer.from_spec(entry.spec, params, **{**entry.preset, **hyperparameters})
 
 
-class _CodePlugin:
-    """A plugin made in code from optimizer declarations."""
-
-    def __init__(self, specs):
-        self.specs = list(specs)
-        self.__name__ = "+".join(spec.name for spec in self.specs)
-
-    @hookimpl
-    def numbagrad_optimizers(self):
-        return self.specs
-
-
 def register(*specs: OptimizerSpec) -> str:
     """Register optimizer declarations in code (a notebook, a test); returns the plugin's name.
 
     The declarations are validated and their kernels compiled and run once,
-    exactly as an installed plugin's; errors are raised.
+    exactly as an installed plugin's. A name already in use is refused
+    unless the declaration says ``override=True``.
+
+    Raises:
+        numbagrad.errors.PluginError: a declaration is invalid or its name
+            is taken; nothing is registered.
     """
-    return get_registry().register(_CodePlugin(specs))
+    return get_registry().register_specs("optimizer", specs)
 
 
 def unregister(plugin_name: str) -> None:
-    """Remove optimizers registered with :func:`register`."""
+    """Remove the optimizers registered with :func:`register` under ``plugin_name``
+    (what it returned); names they had replaced come back."""
     get_registry().unregister(plugin_name)

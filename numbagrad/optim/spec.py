@@ -35,7 +35,7 @@ import importlib
 
 import numpy as np
 
-from numbagrad.hyperparameters import Hyperparameter, validate_hyperparameters
+from numbagrad.hyperparameters import KERNEL_KINDS, Hyperparameter, validate_hyperparameters
 
 __all__ = ["StateSlot", "OptimizerSpec", "check_kernels"]
 
@@ -212,6 +212,13 @@ class OptimizerSpec:
         for h in self.hyperparameters:
             if not isinstance(h, Hyperparameter):
                 raise TypeError(f"{label}: hyperparameters must be Hyperparameter instances; got {h!r}")
+            if h.kind not in KERNEL_KINDS:
+                raise ValueError(
+                    f"{label}: hyperparameter {h.name!r} has kind {h.kind!r}; an update kernel reads only "
+                    f"kinds {', '.join(KERNEL_KINDS)}"
+                )
+            if h.required:
+                raise ValueError(f"{label}: hyperparameter {h.name!r} has no default; every optimizer hyperparameter needs one")
             names.append(h.name)
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
