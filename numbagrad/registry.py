@@ -90,17 +90,7 @@ class Kind:
         self._module().check_kernels(spec)
 
     def _module(self):
-        try:
-            return importlib.import_module(self.spec_module)
-        except ModuleNotFoundError as error:
-            if error.name is None or not self.spec_module.startswith(error.name):
-                raise
-            from numbagrad import __version__
-
-            raise TypeError(
-                f"numbagrad {__version__} has no {self.plural} yet ({self.spec_module} is missing); "
-                f"upgrade numbagrad to use {self.hook}()"
-            ) from None
+        return importlib.import_module(self.spec_module)
 
 
 KINDS: dict[str, Kind] = {

@@ -521,13 +521,6 @@ def test_plugin_schedule_with_a_bad_function_is_rejected(installed):
     assert "negative" not in available and "scalar" not in available
 
 
-def test_hook_of_a_kind_this_version_lacks_is_reported(installed, monkeypatch):
-    monkeypatch.setitem(KINDS, "metric", KINDS["metric"].__class__("metric", "metrics", "numbagrad_metrics", "numbagrad.no_such_module.spec", "MetricSpec"))
-    installed.add("numbagrad-metrics", "metrics", plugin("metrics", numbagrad_metrics=[object()]))
-    with pytest.warns(PluginWarning, match=r"is invalid: numbagrad .* has no metrics yet \(numbagrad.no_such_module.spec is missing\)"):
-        optim.available()
-
-
 def test_cli_prints_every_name_and_its_distribution(installed, capsys):
     installed.add("numbagrad-signsgd", "sign_sgd", plugin("signsgd", numbagrad_optimizers=[sign_sgd()], numbagrad_schedules=[HALVING]))
     installed.add("numbagrad-broken", "broken", error=ImportError("cannot import name 'x'"))
