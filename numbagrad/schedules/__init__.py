@@ -20,7 +20,7 @@ rate, which a trainer fills in with :meth:`Schedule.with_lr`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from numbagrad.registry import get_registry
 from numbagrad.schedules.combinators import Join, Warmup, join, warmup
@@ -40,6 +40,7 @@ __all__ = [
     "unregister",
     "warmup",
     "join",
+    "from_config",
     "check_kernels",
 ]
 
@@ -70,6 +71,27 @@ def get(name: str, lr: float | None = None, *, per: str = "step", **hyperparamet
     """
     entry = get_registry().lookup("schedule", name)
     return NamedSchedule(entry.spec, lr, per, **{**entry.preset, **hyperparameters})
+
+
+def from_config(config: Mapping[str, Any]) -> Schedule:
+    """The schedule a ``get_config()`` described: ``{"name": ..., **options}``,
+    ``{"warmup": {...}}`` or ``{"join": {...}}``.
+
+    Raises:
+        TypeError, ValueError: a malformed config; UnknownNameError: an unknown name.
+    """
+    if not isinstance(config, Mapping):
+        raise TypeError(f"schedule config must be a dict; got {config!r}")
+    if "warmup" in config:
+        inner = dict(config["warmup"])
+        return warmup(from_config(inner.pop("schedule")), **inner)
+    if "join" in config:
+        inner = dict(config["join"])
+        return join([from_config(c) for c in inner["schedules"]], inner["boundaries"])
+    options = dict(config)
+    if "name" not in options:
+        raise ValueError(f"schedule config {config!r} has no 'name', 'warmup' or 'join'")
+    return get(options.pop("name"), **options)
 
 
 def register(*specs: ScheduleSpec) -> str:

@@ -77,6 +77,9 @@ class Warmup(Schedule):
             values[~rising] = self.schedule._values(steps[~rising] - n)
         return values
 
+    def get_config(self) -> dict[str, Any]:
+        return {"warmup": {"schedule": self.schedule.get_config(), "warmup_steps": self.warmup_steps, "start_factor": self.start_factor}}
+
     def __repr__(self) -> str:
         return f"warmup({self.schedule!r}, warmup_steps={self.warmup_steps}, start_factor={self.start_factor!r})"
 
@@ -129,6 +132,9 @@ class Join(Schedule):
                 schedule._require_lr()
             except RuntimeError as error:
                 raise RuntimeError(f"join: schedules[{i}]: {error}") from None
+
+    def get_config(self) -> dict[str, Any]:
+        return {"join": {"schedules": [s.get_config() for s in self.schedules], "boundaries": list(self.boundaries)}}
 
     def _values(self, steps: np.ndarray) -> np.ndarray:
         values = np.empty(steps.shape, dtype=np.float64)

@@ -98,6 +98,10 @@ class Schedule:
     def _require_lr(self) -> None:
         raise NotImplementedError
 
+    def get_config(self) -> dict[str, Any]:
+        """The schedule as plain data, accepted back by :func:`numbagrad.schedules.from_config`."""
+        raise NotImplementedError
+
     def _values(self, steps: np.ndarray) -> np.ndarray:
         """The learning rates at ``steps``, a flat int64 array of non-negative steps."""
         raise NotImplementedError
@@ -168,6 +172,10 @@ class NamedSchedule(Schedule):
 
     def _values(self, steps: np.ndarray) -> np.ndarray:
         return self.spec.evaluate(steps, self.lr, self.hyperparameters)
+
+    def get_config(self) -> dict[str, Any]:
+        values = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.hyperparameters.items()}
+        return {"name": self.name, "lr": self.lr, "per": self.per, **values}
 
     def __repr__(self) -> str:
         arguments = [f"lr={self.lr!r}"] + [f"{k}={v!r}" for k, v in self.hyperparameters.items()]

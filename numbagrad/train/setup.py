@@ -112,7 +112,7 @@ class TrainingSetup:
         self.lr_index = layout.index("lr") if "lr" in layout else -1
         if self.schedule is not None and self.lr_index < 0:
             raise ValueError(f"compile: optimizer {self.optimizer.spec.name!r} has no 'lr' hyperparameter for a schedule to set")
-        if self.schedule is not None and getattr(self.schedule, "lr", None) is None:
+        if self.schedule is not None and not self.schedule.resolved:
             self.schedule = self.schedule.with_lr(self.optimizer.param_groups[0]["lr"])
 
     @staticmethod
@@ -126,10 +126,7 @@ class TrainingSetup:
         if isinstance(schedule, str):
             return schedules.get(schedule)
         if isinstance(schedule, Mapping):
-            config = dict(schedule)
-            if "name" not in config:
-                raise ValueError(f"compile: schedule config {schedule!r} has no 'name'")
-            return schedules.get(config.pop("name"), **config)
+            return schedules.from_config(schedule)
         raise TypeError(f"compile: schedule must be a name, a config dict or a numbagrad.schedules.Schedule; got {schedule!r}")
 
     @property
