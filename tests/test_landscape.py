@@ -128,12 +128,19 @@ def test_registry_and_tables_know_the_same_optimizers():
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_every_default_learning_rate_stays_finite_for_the_suggested_steps(name):
+def test_every_default_learning_rate_makes_a_picture_inside_the_window(name):
+    """The documented rule: finite, inside the window for the suggested steps;
+    on the saddle, which has no bottom, out of it along y."""
+    function = FUNCTIONS[name]
+    (x_min, x_max), (y_min, y_max) = function.window
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for trajectory in trajectories(name, BUILTIN_OPTIMIZERS):
             assert trajectory.diverged_at is None, trajectory.label
-            assert trajectory.lr == FUNCTIONS[name].learning_rates[trajectory.optimizer]
+            assert trajectory.lr == function.learning_rates[trajectory.optimizer]
+            x, y = trajectory.path.T
+            inside = x_min <= x.min() and x.max() <= x_max and y_min <= y.min() and y.max() <= y_max
+            assert inside == (name != "saddle"), trajectory.label
 
 
 def test_get_available_and_nearest_minimum():
