@@ -68,7 +68,8 @@ def _point(text: str) -> tuple[float, float]:
 
 
 def _setting(text: str) -> tuple[str, object]:
-    """``NAME=VALUE``: ``true``/``false``, a number, or ``A,B`` (a pair such as Adam's betas)."""
+    """``NAME=VALUE``: ``true``/``false``, an integer, a number, or ``A,B`` (a pair such as Adam's betas).
+    Integers stay integers, for hyperparameters that must be one; float ones accept them."""
     name, equals, value = text.partition("=")
     name, value = name.strip(), value.strip()
     if not equals or not name or not value:
@@ -78,7 +79,10 @@ def _setting(text: str) -> tuple[str, object]:
     try:
         if "," in value:
             return name, tuple(float(part) for part in value.split(","))
-        return name, float(value)
+        try:
+            return name, int(value)
+        except ValueError:
+            return name, float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{name}: expected true, false, a number or numbers separated by commas; got {value!r}") from None
 
@@ -216,7 +220,7 @@ def _add_landscape(commands, common) -> None:
     command.add_argument("--steps", type=int, default=None, help="steps per optimizer (default: the function's suggestion)")
     command.add_argument("--start", type=_point, default=None, metavar="X,Y", help="start point (default: the function's suggestion)")
     command.add_argument("--set", type=_setting, action="append", default=[], metavar="NAME=VALUE",
-                         help="another hyperparameter for every optimizer, such as momentum=0.5 (repeatable)")
+                         help="another hyperparameter, for every optimizer that has it, such as momentum=0.5 (repeatable)")
     command.add_argument("--output", "-o", default=None, metavar="PATH",
                          help="a folder (default: the current one) or a .png/.svg/.pdf file name")
     command.add_argument("--animate", action="store_true", help="also write an animated GIF beside the picture")

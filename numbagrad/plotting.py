@@ -20,6 +20,7 @@ import numbers
 import os
 import secrets
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -35,7 +36,7 @@ PATH_COLORS = ("#ff453a", "#ffffff", "#ff9f0a", "#40c8e0", "#ff6ad5", "#b4f000",
 _INSTALL = "pip install 'numbagrad[plot]'"
 
 
-def _matplotlib() -> dict[str, Any]:
+def _matplotlib() -> SimpleNamespace:
     """matplotlib's pieces, or an ImportError that says how to install them."""
     try:
         import matplotlib  # first, so that a missing matplotlib is reported as such
@@ -44,7 +45,10 @@ def _matplotlib() -> dict[str, Any]:
         from matplotlib.figure import Figure
     except ImportError as error:
         raise ImportError(f"numbagrad.plotting needs matplotlib: {_INSTALL}") from error
-    return {"rc_context": matplotlib.rc_context, "Figure": Figure, "FigureCanvasAgg": FigureCanvasAgg, "colors": colors, "patheffects": patheffects, "ticker": ticker}
+    return SimpleNamespace(
+        rc_context=matplotlib.rc_context, Figure=Figure, FigureCanvasAgg=FigureCanvasAgg,
+        colors=colors, patheffects=patheffects, ticker=ticker,
+    )
 
 
 # --- checking arguments --------------------------------------------------------
@@ -116,23 +120,23 @@ def _view(landscape: Landscape, paths: list[Trajectory]) -> tuple[tuple[float, f
     return (x_min, x_max), (y_min, y_max)
 
 
-def _figure(mpl: dict[str, Any], view, dpi: float):
+def _figure(mpl: SimpleNamespace, view, dpi: float):
     (x_min, x_max), (y_min, y_max) = view
     # Size the figure to the window's shape, so that an equal-aspect plot fills
     # it, within limits that keep titles and legends readable.
     ratio = min(max((y_max - y_min) / (x_max - x_min), 0.45), 1.1)
-    figure = mpl["Figure"](figsize=(8.0, 1.3 + 6.2 * ratio), dpi=dpi, layout="constrained")
-    mpl["FigureCanvasAgg"](figure)
+    figure = mpl.Figure(figsize=(8.0, 1.3 + 6.2 * ratio), dpi=dpi, layout="constrained")
+    mpl.FigureCanvasAgg(figure)
     return figure
 
 
-def _draw_contours(mpl: dict[str, Any], figure, axes, landscape: Landscape, view, resolution: int) -> None:
+def _draw_contours(mpl: SimpleNamespace, figure, axes, landscape: Landscape, view, resolution: int) -> None:
     """Filled contours of the loss: on a log scale above the global minimum when
     it is known (a valley floor and its walls differ by orders of magnitude),
     linear otherwise (the saddle, which has no bottom)."""
     X, Y, Z = landscape.grid(resolution, view)
     minimum = landscape.global_minimum
-    ticker = mpl["ticker"]
+    ticker = mpl.ticker
     if minimum is not None:
         height = np.maximum(Z - minimum.value, 0.0)
         positive = height[height > 0]
@@ -140,7 +144,7 @@ def _draw_contours(mpl: dict[str, Any], figure, axes, landscape: Landscape, view
         # patch around the minimum that would otherwise take half the colours.
         low = max(float(np.percentile(positive, 0.5)), float(positive.max()) * 1e-12)
         levels = np.geomspace(low, float(positive.max()), 28)
-        norm = mpl["colors"].LogNorm(vmin=levels[0], vmax=levels[-1])
+        norm = mpl.colors.LogNorm(vmin=levels[0], vmax=levels[-1])
         filled = axes.contourf(X, Y, np.maximum(height, levels[0]), levels=levels, norm=norm, cmap="viridis", extend="min")
         axes.contour(X, Y, height, levels=levels[::3], colors="white", linewidths=0.4, alpha=0.35)
         # Ticks at 1, 2 and 5 times each power of ten when the colours span
@@ -185,8 +189,8 @@ class _PathArtists:
     marker where it is now. The dots are a separate artist because an outline
     drawn around every marker would cost more than the rest of a frame."""
 
-    def __init__(self, mpl: dict[str, Any], axes, trajectory: Trajectory, color: str):
-        outline = [mpl["patheffects"].withStroke(linewidth=3.2, foreground="black", alpha=0.55)]
+    def __init__(self, mpl: SimpleNamespace, axes, trajectory: Trajectory, color: str):
+        outline = [mpl.patheffects.withStroke(linewidth=3.2, foreground="black", alpha=0.55)]
         self.trajectory = trajectory
         (self.line,) = axes.plot([], [], color=color, linewidth=1.6, path_effects=outline, zorder=7)
         # About 40 dots per path: enough to show the step length, few enough to leave the line visible.
@@ -304,7 +308,7 @@ def plot_landscape(function: str | Landscape, paths: Trajectory | Iterable[Traje
     mpl = _matplotlib()
     target = None
     if path is not None:
-        target = _check_target(path, mpl["FigureCanvasAgg"].get_supported_filetypes())
+        target = _check_target(path, mpl.FigureCanvasAgg.get_supported_filetypes())
     figure, _, _ = _draw(mpl, landscape, paths, resolution, dpi)
     if target is not None:
         suffix = target.suffix.lower().lstrip(".")
@@ -367,7 +371,7 @@ def animate_landscape(function: str | Landscape, paths: Trajectory | Iterable[Tr
         # try to write a GIF even after a failed frame.
         writer = PillowWriter(fps=fps)
         writer.setup(figure, str(temporary), dpi)
-        with mpl["rc_context"]({"savefig.bbox": None}):   # every frame the same size, whatever the user's rc says
+        with mpl.rc_context({"savefig.bbox": None}):   # every frame the same size, whatever the user's rc says
             for step in shown:
                 for path_artists in drawn:
                     path_artists.show_until(int(step))

@@ -106,7 +106,7 @@ ERRORS = [
     (["--set", "momentum"], 2, "argument --set: expected NAME=VALUE, such as momentum=0.5; got 'momentum'"),
     (["--set", "momentum=lots"], 2, "argument --set: momentum: expected true, false, a number or numbers separated by commas; got 'lots'"),
     (["--set", "beta=0.9"], 1, "no optimizer among sgd, momentum, nesterov, adam has a hyperparameter 'beta' (did you mean 'betas'?)"),
-    (["--set", "momentum=-1"], 1, "SGD: momentum must be a finite number >= 0; got -1.0"),
+    (["--set", "momentum=-1"], 1, "SGD: momentum must be a finite number >= 0; got -1"),
     (["-o", "out.gif"], 1, "--output must be a folder or a file ending in .png, .svg, .pdf; got 'out.gif' (--animate writes the GIF beside the picture)"),
     (["-o", "out.txt"], 1, "--output must be a folder or a file ending in .png, .svg, .pdf; got 'out.txt'"),
     (["--speed", "3"], 2, "unrecognized arguments: --speed 3"),

@@ -185,3 +185,18 @@ def test_bad_animation_settings(options, message, ravine_paths, tmp_path):
 def test_an_animation_needs_a_path(tmp_path):
     with pytest.raises(ValueError, match="paths is empty; an animation needs at least one trajectory"):
         plotting.animate_landscape("ravine", [], tmp_path / "r.gif")
+
+
+@needs_matplotlib
+def test_a_user_landscape_can_be_drawn_to_its_own_scale():
+    from numbagrad.landscape import Landscape, Minimum
+
+    wide = Landscape(
+        name="wide", title="A wide bowl", formula="x^2 / 1e4 + y^2", tex="$x^2/10^4 + y^2$",
+        value=lambda x, y: x * x / 1e4 + y * y, gradient=lambda x, y: (x / 5e3, 2 * y),
+        window=((-100.0, 100.0), (-1.0, 1.0)), start=(-90.0, 0.5), steps=5,
+        learning_rates={}, minima=(Minimum((0.0, 0.0), 0.0),), equal_aspect=False,
+    )
+    figure = plotting.plot_landscape(wide, trajectories(wide, ["adam"], lr=1.0), resolution=20)
+    assert figure.axes[0].get_aspect() == "auto"
+    assert plotting.plot_landscape("booth", resolution=20).axes[0].get_aspect() == 1.0
