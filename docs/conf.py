@@ -1,6 +1,13 @@
 """Sphinx configuration of numbagrad's documentation."""
 
+import sys
+from pathlib import Path
+
 import numbagrad
+
+# Local extensions: numbagrad_examples runs docs/examples/*.py before the pages
+# are read, so that the guide's pictures come from the code it shows.
+sys.path.insert(0, str(Path(__file__).parent / "_ext"))
 
 project = "numbagrad"
 author = "The numbagrad developers"
@@ -14,6 +21,7 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
     "sphinx.ext.mathjax",
+    "numbagrad_examples",
 ]
 myst_enable_extensions = ["dollarmath", "colon_fence"]
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}

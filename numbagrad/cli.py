@@ -1,22 +1,39 @@
-"""The ``numbagrad`` command line.
+"""The ``numbagrad`` command line (also ``python -m numbagrad``).
 
 Subcommands:
 
 * ``plugins``: the installed optimizers and where each comes from.
-* ``race``: every optimizer started from the same point of a 2-D test
-  function, a few thousand steps each, with the same kernels that train
-  networks; prints how close each got to the minimum.
+* ``landscape``: optimizers started from the same point of a 2-D test
+  function (:mod:`numbagrad.landscape`) with the same kernels that train
+  networks; prints how close each got to a minimum and draws their paths
+  on the function's contours (a PNG, and a GIF with ``--animate``).
+
+Errors print one line on stderr and exit with status 1 (2 for a malformed
+command line); ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import math
 import sys
-import time
-
-import numpy as np
+from pathlib import Path
 
 __all__ = ["main"]
+
+_INSTALL_PLOT = "pip install 'numbagrad[plot]'"
+_PICTURE_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line, naming the command and pointing at ``--help``."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# --- plugins ---------------------------------------------------------------------
 
 
 def _plugins(arguments) -> int:
@@ -36,54 +53,195 @@ def _plugins(arguments) -> int:
     return 0
 
 
-def rosenbrock(point: np.ndarray) -> tuple[float, np.ndarray]:
-    """Rosenbrock's valley ``(1 - x)^2 + 100 (y - x^2)^2`` and its gradient; minimum 0 at (1, 1)."""
-    x, y = point
-    value = (1 - x) ** 2 + 100 * (y - x * x) ** 2
-    gradient = np.array([-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)])
-    return float(value), gradient
+# --- landscape: reading the options ---------------------------------------------
 
 
-RACE_SETTINGS = {
-    "sgd": {"lr": 1e-3},
-    "momentum": {"lr": 1e-3},
-    "nesterov": {"lr": 1e-3},
-    "rmsprop": {"lr": 1e-3},
-    "adagrad": {"lr": 0.3},
-    "adadelta": {"lr": 1.0},
-    "adam": {"lr": 0.02},
-    "adamw": {"lr": 0.02, "weight_decay": 0.0},
-    "amsgrad": {"lr": 0.02},
-    "adamax": {"lr": 0.02},
-    "nadam": {"lr": 0.02},
-}
+def _point(text: str) -> tuple[float, float]:
+    """``"X,Y"`` as two floats (finiteness is checked by ``trajectories``, which names the value)."""
+    parts = text.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        return float(parts[0]), float(parts[1])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected X,Y (two numbers, such as -1.5,2); got {text!r}") from None
 
 
-def _race(arguments) -> int:
-    from numbagrad import optim
+def _setting(text: str) -> tuple[str, object]:
+    """``NAME=VALUE``: ``true``/``false``, an integer, a number, or ``A,B`` (a pair such as Adam's betas).
+    Integers stay integers, for hyperparameters that must be one; float ones accept them."""
+    name, equals, value = text.partition("=")
+    name, value = name.strip(), value.strip()
+    if not equals or not name or not value:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, such as momentum=0.5; got {text!r}")
+    if value.lower() in ("true", "false"):
+        return name, value.lower() == "true"
+    try:
+        if "," in value:
+            return name, tuple(float(part) for part in value.split(","))
+        try:
+            return name, int(value)
+        except ValueError:
+            return name, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{name}: expected true, false, a number or numbers separated by commas; got {value!r}") from None
 
-    start = np.array([-1.5, 2.0])
-    print(f"Rosenbrock's valley from ({start[0]:g}, {start[1]:g}), {arguments.steps} steps each; the minimum is 0 at (1, 1).")
-    print(f"{'optimizer':<10}{'settings':<40}{'loss':>12}{'distance':>11}{'time':>9}")
-    for name, settings in RACE_SETTINGS.items():
-        point = start.copy()
-        opt = optim.get(name, [point], **settings)
-        began = time.perf_counter()
-        for _ in range(arguments.steps):
-            _, gradient = rosenbrock(point)
-            opt.step([gradient])
-        elapsed = time.perf_counter() - began
-        loss, _ = rosenbrock(point)
-        described = ", ".join(f"{k}={v}" for k, v in opt.defaults.items() if k in settings or k in ("momentum", "nesterov", "amsgrad") and v)
-        print(f"{name:<10}{described:<40}{loss:>12.3g}{np.linalg.norm(point - 1):>11.3g}{elapsed:>8.2f}s")
+
+def _joined_negative_start(argv: list[str]) -> list[str]:
+    """``--start -1.5,2`` as ``--start=-1.5,2``: argparse takes a value that starts
+    with ``-`` and is not a plain number for an option and would refuse it."""
+    joined = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--start" and i + 1 < len(argv) and argv[i + 1].startswith("-"):
+            try:
+                _point(argv[i + 1])
+            except argparse.ArgumentTypeError:
+                pass
+            else:
+                joined.append(f"--start={argv[i + 1]}")
+                i += 2
+                continue
+        joined.append(argv[i])
+        i += 1
+    return joined
+
+
+def _picture_targets(output: str | None, animate: bool, function_name: str) -> tuple[Path, Path | None]:
+    """The PNG (or SVG, PDF) to write and, with ``--animate``, the GIF.
+
+    ``--output`` is a picture file name (the GIF goes beside it) or a folder
+    (``<function>.png`` and ``<function>.gif`` inside it, created if needed);
+    by default the current folder.
+    """
+    where = Path(output) if output is not None else Path(".")
+    if where.is_dir() or not where.suffix:
+        picture = where / f"{function_name}.png"
+    elif where.suffix.lower() in _PICTURE_SUFFIXES:
+        picture = where
+    else:
+        raise ValueError(
+            f"--output must be a folder or a file ending in {', '.join(_PICTURE_SUFFIXES)}; got {output!r}"
+            + (" (--animate writes the GIF beside the picture)" if where.suffix.lower() == ".gif" else "")
+        )
+    return picture, picture.with_suffix(".gif") if animate else None
+
+
+# --- landscape: the report ---------------------------------------------------------
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}" if math.isfinite(value) else str(value)
+
+
+def _table(function, paths) -> list[str]:
+    """One row per optimizer: learning rate, final loss, distance to the nearest known minimum, steps."""
+    header = ("optimizer", "lr", "final loss", "distance", "nearest minimum", "steps")
+    rows = []
+    for trajectory in paths:
+        nearest = function.nearest_minimum(trajectory.final_point)
+        if nearest is None:
+            distance, which = "-", "none (no minimum)"
+        else:
+            minimum, gap = nearest
+            distance = f"{gap:.3g}"
+            which = f"({minimum.point[0]:.4g}, {minimum.point[1]:.4g}) {minimum.kind}"
+        steps = str(trajectory.steps) if trajectory.diverged_at is None else f"diverged at {trajectory.diverged_at}"
+        rows.append((trajectory.optimizer, f"{trajectory.lr:g}", _number(trajectory.final_loss), distance, which, steps))
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
+
+
+def _describe(function, paths, hyperparameters) -> str:
+    start = paths[0].path[0]
+    minima = "; ".join(
+        f"{m.kind} minimum {m.value:.4g} at ({m.point[0]:.4g}, {m.point[1]:.4g})" for m in function.minima
+    ) or "no minimum (unbounded below)"
+    extra = f", with {', '.join(f'{k}={v}' for k, v in hyperparameters.items())} for the optimizers that have them" if hyperparameters else ""
+    return (
+        f"{function.title}: f(x, y) = {function.formula}\n"
+        f"{paths[0].steps} steps from ({start[0]:g}, {start[1]:g}){extra}; {minima}."
+    )
+
+
+def _landscape(arguments) -> int:
+    from numbagrad import landscape
+
+    function = landscape.get(arguments.function)
+    optimizers = [name.strip() for name in arguments.optimizers.split(",")]
+    if not all(optimizers):
+        raise ValueError(f"--optimizers must be names separated by commas, such as sgd,momentum,adam; got {arguments.optimizers!r}")
+    hyperparameters = dict(arguments.set)
+    picture, animation = _picture_targets(arguments.output, arguments.animate, function.name)
+    can_draw = importlib.util.find_spec("matplotlib") is not None
+    if not can_draw and (arguments.output is not None or arguments.animate):
+        raise ImportError(f"writing pictures needs matplotlib: {_INSTALL_PLOT}")
+
+    paths = landscape.trajectories(
+        function, optimizers, start=arguments.start, steps=arguments.steps, lr=arguments.lr, **hyperparameters
+    )
+    print(_describe(function, paths, hyperparameters))
+    print("\n".join(_table(function, paths)))
+
+    if not can_draw:
+        print(f"no picture written: matplotlib is not installed ({_INSTALL_PLOT})", file=sys.stderr)
+        return 0
+    from numbagrad.plotting import animate_landscape, plot_landscape
+
+    picture.parent.mkdir(parents=True, exist_ok=True)
+    plot_landscape(function, paths, picture)
+    print(f"wrote {picture}")
+    if animation is not None:
+        animate_landscape(function, paths, animation)
+        print(f"wrote {animation}")
     return 0
 
 
+def _add_landscape(commands, common) -> None:
+    from numbagrad.landscape import FUNCTIONS
+
+    command = commands.add_parser(
+        "landscape",
+        parents=[common],
+        help="optimizers rolling down a 2-D loss landscape, as a table and a picture",
+        description=(
+            "Run optimizers from the same start on a 2-D test function with numbagrad's kernels, "
+            "print how close each got to a minimum and draw their paths on the function's contours."
+        ),
+        epilog="Examples: numbagrad landscape --function ravine --optimizers momentum,nesterov --animate; "
+        "numbagrad landscape --function saddle --start -1.8,0.01 --set momentum=0.5 -o saddle.png",
+    )
+    command.add_argument("--function", "-f", default="rosenbrock", metavar="NAME",
+                         help="the landscape (default rosenbrock): " + ", ".join(FUNCTIONS))
+    command.add_argument("--optimizers", default="sgd,momentum,nesterov,adam", metavar="A,B,...",
+                         help="registry names separated by commas (default sgd,momentum,nesterov,adam)")
+    command.add_argument("--lr", type=float, default=None,
+                         help="one learning rate for every optimizer (default: a rate per optimizer chosen for each function)")
+    command.add_argument("--steps", type=int, default=None, help="steps per optimizer (default: the function's suggestion)")
+    command.add_argument("--start", type=_point, default=None, metavar="X,Y", help="start point (default: the function's suggestion)")
+    command.add_argument("--set", type=_setting, action="append", default=[], metavar="NAME=VALUE",
+                         help="another hyperparameter, for every optimizer that has it, such as momentum=0.5 (repeatable)")
+    command.add_argument("--output", "-o", default=None, metavar="PATH",
+                         help="a folder (default: the current one) or a .png/.svg/.pdf file name")
+    command.add_argument("--animate", action="store_true", help="also write an animated GIF beside the picture")
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="numbagrad", description="Dense neural networks trained by Numba kernels.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("plugins", help="list installed optimizers and the distribution of each")
-    race = commands.add_parser("race", help="optimizers racing down Rosenbrock's valley")
-    race.add_argument("--steps", type=int, default=3000)
+    """Run the command line with ``argv`` (``sys.argv[1:]`` by default); returns the exit status."""
+    argv = _joined_negative_start(list(sys.argv[1:] if argv is None else argv))
+    common = _Parser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    parser = _Parser(prog="numbagrad", description="Dense neural networks trained by Numba kernels.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("plugins", parents=[common], help="list installed optimizers and the distribution of each")
+    _add_landscape(commands, common)
     arguments = parser.parse_args(argv)
-    return {"plugins": _plugins, "race": _race}[arguments.command](arguments)
+    run = {"plugins": _plugins, "landscape": _landscape}[arguments.command]
+    try:
+        return run(arguments)
+    except (ValueError, TypeError, ImportError, OSError) as error:
+        if arguments.debug:
+            raise
+        message = " ".join(str(error).split())  # one line, whatever the exception's text
+        print(f"numbagrad {arguments.command}: error: {message}", file=sys.stderr)
+        return 1

@@ -1,0 +1,384 @@
+"""Pictures of loss landscapes and of the paths optimizers take across them.
+
+Needs matplotlib (and Pillow for GIFs): ``pip install 'numbagrad[plot]'``.
+matplotlib is imported on the first call, never by ``import numbagrad``.
+
+Figures are drawn with matplotlib's object-oriented API on an Agg canvas,
+not through ``pyplot``: no window opens, nothing needs a display, and the
+global backend (``MPLBACKEND``, a notebook's inline backend) is left exactly
+as it was. The returned :class:`~matplotlib.figure.Figure` displays in a
+notebook and can be saved again with ``figure.savefig``.
+
+Files are written atomically: to a hidden file beside the target, renamed
+over it only once complete, so an error never leaves half an image.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import secrets
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from numbagrad.landscape import Landscape, Trajectory, get
+
+__all__ = ["plot_landscape", "animate_landscape", "PATH_COLORS"]
+
+#: Colours of the paths, in order: bright enough to read on every part of the
+#: viridis background, and distinguishable from one another.
+PATH_COLORS = ("#ff453a", "#ffffff", "#ff9f0a", "#40c8e0", "#ff6ad5", "#b4f000", "#bf5af2", "#ffd60a", "#8e8e93")
+
+_INSTALL = "pip install 'numbagrad[plot]'"
+
+
+def _matplotlib() -> SimpleNamespace:
+    """matplotlib's pieces, or an ImportError that says how to install them."""
+    try:
+        import matplotlib  # first, so that a missing matplotlib is reported as such
+        from matplotlib import colors, patheffects, ticker
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise ImportError(f"numbagrad.plotting needs matplotlib: {_INSTALL}") from error
+    return SimpleNamespace(
+        rc_context=matplotlib.rc_context, Figure=Figure, FigureCanvasAgg=FigureCanvasAgg,
+        colors=colors, patheffects=patheffects, ticker=ticker,
+    )
+
+
+# --- checking arguments --------------------------------------------------------
+
+
+def _check_paths(landscape: Landscape, paths: Trajectory | Iterable[Trajectory]) -> list[Trajectory]:
+    if isinstance(paths, Trajectory):
+        return [paths]
+    if isinstance(paths, (str, bytes)) or not isinstance(paths, Iterable):
+        raise TypeError(f"paths must be a list of Trajectory (from numbagrad.landscape.trajectories); got {type(paths).__name__}")
+    checked = list(paths)
+    for i, trajectory in enumerate(checked):
+        if not isinstance(trajectory, Trajectory):
+            raise TypeError(f"paths[{i}] must be a Trajectory (from numbagrad.landscape.trajectories); got {type(trajectory).__name__}")
+        if trajectory.function != landscape.name:
+            raise ValueError(f"paths[{i}] ran on {trajectory.function!r}, not on {landscape.name!r}; draw each landscape with its own paths")
+    return checked
+
+
+def _check_target(path: str | os.PathLike, allowed: Iterable[str]) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file name (str or pathlib.Path); got {type(path).__name__}")
+    target = Path(path)
+    suffix = target.suffix.lower().lstrip(".")
+    allowed = sorted(allowed)
+    if suffix not in allowed:
+        raise ValueError(f"path must end in {', '.join('.' + a for a in allowed)}; got {str(path)!r}")
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"path {str(path)!r}: the folder {str(target.parent)!r} does not exist")
+    return target
+
+
+def _check_number(name: str, value: Any, allowed: str, accept: Callable[[float], bool]) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {allowed}; got {value!r}")
+    if not (math.isfinite(value) and accept(value)):
+        raise ValueError(f"{name} must be {allowed}; got {value!r}")
+
+
+def _write_atomically(target: Path, write: Callable[[Path], None]) -> Path:
+    """``write(temporary)`` beside ``target``, then rename it over ``target``.
+
+    The rename is atomic on one file system, so readers (and a failed run) see
+    either the old file or the complete new one. The temporary name keeps the
+    suffix, because matplotlib and Pillow choose the format from it.
+    """
+    temporary = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
+    try:
+        write(temporary)
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return target
+
+
+# --- drawing --------------------------------------------------------------------
+
+
+def _view(landscape: Landscape, paths: list[Trajectory]) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The landscape's window, widened where needed so that every start point lies
+    at least 5% of the window inside it (a start marker on the edge would be cut)."""
+    (x_min, x_max), (y_min, y_max) = landscape.window
+    for trajectory in paths:
+        x, y = trajectory.path[0]
+        margin_x, margin_y = 0.05 * (x_max - x_min), 0.05 * (y_max - y_min)
+        x_min, x_max = min(x_min, x - margin_x), max(x_max, x + margin_x)
+        y_min, y_max = min(y_min, y - margin_y), max(y_max, y + margin_y)
+    return (x_min, x_max), (y_min, y_max)
+
+
+def _figure(mpl: SimpleNamespace, view, dpi: float):
+    (x_min, x_max), (y_min, y_max) = view
+    # Size the figure to the window's shape, so that an equal-aspect plot fills
+    # it, within limits that keep titles and legends readable.
+    ratio = min(max((y_max - y_min) / (x_max - x_min), 0.45), 1.1)
+    figure = mpl.Figure(figsize=(8.0, 1.3 + 6.2 * ratio), dpi=dpi, layout="constrained")
+    mpl.FigureCanvasAgg(figure)
+    return figure
+
+
+def _draw_contours(mpl: SimpleNamespace, figure, axes, landscape: Landscape, view, resolution: int) -> None:
+    """Filled contours of the loss: on a log scale above the global minimum when
+    it is known (a valley floor and its walls differ by orders of magnitude),
+    linear otherwise (the saddle, which has no bottom)."""
+    X, Y, Z = landscape.grid(resolution, view)
+    minimum = landscape.global_minimum
+    ticker = mpl.ticker
+    if minimum is not None:
+        height = np.maximum(Z - minimum.value, 0.0)
+        positive = height[height > 0]
+        # The lowest level sits at the 0.5th percentile: below it lies a tiny
+        # patch around the minimum that would otherwise take half the colours.
+        low = max(float(np.percentile(positive, 0.5)), float(positive.max()) * 1e-12)
+        levels = np.geomspace(low, float(positive.max()), 28)
+        norm = mpl.colors.LogNorm(vmin=levels[0], vmax=levels[-1])
+        filled = axes.contourf(X, Y, np.maximum(height, levels[0]), levels=levels, norm=norm, cmap="viridis", extend="min")
+        axes.contour(X, Y, height, levels=levels[::3], colors="white", linewidths=0.4, alpha=0.35)
+        # Ticks at 1, 2 and 5 times each power of ten when the colours span
+        # few decades (Rastrigin), else at the powers of ten alone.
+        if np.log10(levels[-1] / levels[0]) <= 3.5:
+            ticks, labels = ticker.LogLocator(subs=(1.0, 2.0, 5.0)), ticker.FormatStrFormatter("%g")
+        else:
+            ticks, labels = ticker.LogLocator(), ticker.LogFormatterSciNotation()
+        colorbar = figure.colorbar(filled, ax=axes, fraction=0.05, pad=0.02, ticks=ticks, format=labels)
+        colorbar.set_label("loss above the global minimum (log scale)")
+    else:
+        levels = np.linspace(float(Z.min()), float(Z.max()), 28)
+        filled = axes.contourf(X, Y, Z, levels=levels, cmap="viridis")
+        axes.contour(X, Y, Z, levels=levels[::3], colors="white", linewidths=0.4, alpha=0.35)
+        colorbar = figure.colorbar(filled, ax=axes, fraction=0.05, pad=0.02, ticks=ticker.MaxNLocator(8))
+        colorbar.set_label("loss")
+    colorbar.minorticks_off()
+
+
+def _draw_landmarks(axes, landscape: Landscape, paths: list[Trajectory]) -> None:
+    """Minima (stars: filled for global, hollow for local), saddle points and the start."""
+    for kind, face in (("global", "gold"), ("local", "none")):
+        points = [m.point for m in landscape.minima if m.kind == kind]
+        if points:
+            xs, ys = zip(*points)
+            label = "global minimum" if kind == "global" else "local minimum"
+            axes.plot(xs, ys, linestyle="none", marker="*", markersize=17, markerfacecolor=face,
+                      markeredgecolor="gold" if face == "none" else "black", markeredgewidth=1.4, label=label, zorder=5)
+    if landscape.saddle_points:
+        xs, ys = zip(*landscape.saddle_points)
+        axes.plot(xs, ys, linestyle="none", marker="X", markersize=10, color="white",
+                  markeredgecolor="black", label="saddle point", zorder=5)
+    starts = {tuple(trajectory.path[0]) for trajectory in paths}
+    for i, (x, y) in enumerate(sorted(starts)):
+        axes.plot([x], [y], linestyle="none", marker="o", markersize=10, markerfacecolor="white",
+                  markeredgecolor="black", markeredgewidth=1.5, label="start" if i == 0 else None, zorder=6)
+
+
+class _PathArtists:
+    """The artists of one path: a line with a dark outline (readable on any
+    colour), dots every few steps (far apart where the ball moves fast) and a
+    marker where it is now. The dots are a separate artist because an outline
+    drawn around every marker would cost more than the rest of a frame."""
+
+    def __init__(self, mpl: SimpleNamespace, axes, trajectory: Trajectory, color: str):
+        outline = [mpl.patheffects.withStroke(linewidth=3.2, foreground="black", alpha=0.55)]
+        self.trajectory = trajectory
+        (self.line,) = axes.plot([], [], color=color, linewidth=1.6, path_effects=outline, zorder=7)
+        # About 40 dots per path: enough to show the step length, few enough to leave the line visible.
+        (self.dots,) = axes.plot([], [], linestyle="none", marker="o", markersize=3.2, color=color, markeredgecolor="black",
+                                 markeredgewidth=0.5, markevery=max(1, trajectory.steps // 40), zorder=7)
+        (self.end,) = axes.plot([], [], linestyle="none", marker="X" if trajectory.diverged_at else "o", markersize=8,
+                                color=color, markeredgecolor="black", zorder=8)
+        self.label = trajectory.label + (f", diverged at step {trajectory.diverged_at}" if trajectory.diverged_at else "")
+
+    @property
+    def artists(self) -> tuple[Any, Any, Any]:
+        return self.line, self.dots, self.end
+
+    def show_until(self, step: int) -> None:
+        """The path from its start to ``step`` (to its last finite point, if it diverged before)."""
+        shown = self.trajectory.path[: step + 1]
+        self.line.set_data(shown[:, 0], shown[:, 1])
+        self.dots.set_data(shown[:, 0], shown[:, 1])
+        last = self.trajectory.path[min(step, self.trajectory.final_index)]
+        self.end.set_data([last[0]], [last[1]])
+
+
+def _title(landscape: Landscape, paths: list[Trajectory], step: int | None = None) -> str:
+    steps = max((t.steps for t in paths), default=0)
+    if not paths:
+        head = landscape.title
+    elif step is None:
+        head = f"{landscape.title}: {steps} steps"
+    else:
+        head = f"{landscape.title}: step {step} of {steps}"
+    return f"{head}\n{landscape.tex}"
+
+
+def _draw(mpl, landscape: Landscape, paths: list[Trajectory], resolution: int, dpi: float):
+    """The whole figure, every path drawn to its end; returns ``(figure, axes, path artists)``."""
+    view = _view(landscape, paths)
+    figure = _figure(mpl, view, dpi)
+    axes = figure.add_subplot()
+    _draw_contours(mpl, figure, axes, landscape, view, resolution)
+    _draw_landmarks(axes, landscape, paths)
+    drawn = [_PathArtists(mpl, axes, t, PATH_COLORS[i % len(PATH_COLORS)]) for i, t in enumerate(paths)]
+    steps = max((t.steps for t in paths), default=0)
+    for path_artists in drawn:
+        path_artists.show_until(steps)
+    # y=1 fixes the title just above the axes; left to itself, matplotlib
+    # places it from the tick labels, which an animation hides.
+    axes.set_title(_title(landscape, paths), y=1.0)
+    axes.set_xlim(*view[0])
+    axes.set_ylim(*view[1])
+    if landscape.equal_aspect:
+        axes.set_aspect("equal")
+    axes.set_xlabel("x")
+    axes.set_ylabel("y")
+    handles, labels = axes.get_legend_handles_labels()
+    handles += [(p.line, p.dots) for p in drawn]
+    labels += [p.label for p in drawn]
+    # Below the axes, so that it never hides a path or a minimum.
+    figure.legend(handles, labels, loc="outside lower center", ncols=3, fontsize="small", frameon=False)
+    return figure, axes, drawn
+
+
+def _freeze_background(figure, axes, moving: set) -> None:
+    """Render everything except the ``moving`` artists once and show that
+    rendering as one image behind them.
+
+    Every frame of an animation is a full ``savefig``; without this, laying
+    out and drawing the ticks, labels, colour bar and contours again would
+    take most of each frame's time. The layout is fixed first (with the last
+    frame's content), so the picture does not jitter either.
+    """
+    figure.canvas.draw()
+    figure.set_layout_engine("none")
+    for artist in moving:
+        artist.set_visible(False)
+    figure.canvas.draw()
+    background = np.asarray(figure.canvas.buffer_rgba()).copy()
+    for artist in figure.get_children():
+        if artist is not axes:
+            artist.set_visible(False)
+    for artist in axes.get_children():
+        artist.set_visible(artist in moving)
+    figure.figimage(background, origin="upper", zorder=-1)
+
+
+def plot_landscape(function: str | Landscape, paths: Trajectory | Iterable[Trajectory] = (), path: str | os.PathLike | None = None,
+                   *, resolution: int = 300, dpi: float = 110):
+    """Contours of ``function`` with each optimizer's path drawn over them.
+
+    The colours show the loss on a log scale above the global minimum (so
+    that both the walls and the valley floor show), each path is a line with
+    a marker every few steps (far apart where the ball moves fast), the start
+    is a white circle, global minima are gold stars, local minima hollow
+    ones, saddle points white crosses.
+
+    Args:
+        function: a landscape or its name (see :func:`numbagrad.landscape.available`).
+        paths: trajectories on that landscape, from
+            :func:`numbagrad.landscape.trajectories`; none draws the landscape alone.
+        path: a file to write (``.png``, ``.svg``, ``.pdf``...), atomically;
+            ``None`` writes nothing.
+        resolution: grid points per axis for the contours.
+        dpi: pixels per inch of the written file.
+
+    Returns:
+        The matplotlib :class:`~matplotlib.figure.Figure`.
+
+    Raises:
+        ImportError: matplotlib is not installed.
+        TypeError, ValueError: a path that is not a trajectory of ``function``;
+            a file name whose suffix matplotlib cannot write.
+        FileNotFoundError: the folder of ``path`` does not exist.
+    """
+    landscape = get(function)
+    paths = _check_paths(landscape, paths)
+    mpl = _matplotlib()
+    target = None
+    if path is not None:
+        target = _check_target(path, mpl.FigureCanvasAgg.get_supported_filetypes())
+    figure, _, _ = _draw(mpl, landscape, paths, resolution, dpi)
+    if target is not None:
+        suffix = target.suffix.lower().lstrip(".")
+        _write_atomically(target, lambda temporary: figure.savefig(temporary, format=suffix, dpi=dpi))
+    return figure
+
+
+def animate_landscape(function: str | Landscape, paths: Trajectory | Iterable[Trajectory], path: str | os.PathLike,
+                      *, fps: float = 15, frames: int = 60, hold: float = 1.5, resolution: int = 200, dpi: float = 80) -> Path:
+    """An animated GIF of the paths growing over the landscape, step by step.
+
+    The frames sample the steps evenly (``frames`` of them, start and end
+    included), so that the speed of each ball shows as it is; the last frame
+    is held for ``hold`` seconds before the GIF loops.
+
+    Args:
+        function, paths: as for :func:`plot_landscape`.
+        path: the ``.gif`` file to write, atomically.
+        fps: frames per second, ``> 0``.
+        frames: frames before the hold, ``>= 2`` (fewer when there are fewer steps).
+        hold: seconds to show the final frame, ``>= 0``.
+        resolution, dpi: as for :func:`plot_landscape` (smaller defaults keep GIFs small).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ImportError: matplotlib or Pillow is not installed.
+        TypeError, ValueError: as for :func:`plot_landscape`; no paths; a
+            ``path`` not ending in ``.gif``; ``fps``, ``frames`` or ``hold``
+            not a number or out of range.
+    """
+    landscape = get(function)
+    paths = _check_paths(landscape, paths)
+    if not paths:
+        raise ValueError("paths is empty; an animation needs at least one trajectory")
+    _check_number("fps", fps, "a finite number > 0", lambda v: v > 0)
+    _check_number("hold", hold, "a finite number >= 0", lambda v: v >= 0)
+    if isinstance(frames, bool) or not isinstance(frames, numbers.Integral):
+        raise TypeError(f"frames must be an integer >= 2; got {frames!r}")
+    if frames < 2:
+        raise ValueError(f"frames must be an integer >= 2; got {frames!r}")
+    mpl = _matplotlib()
+    try:
+        from matplotlib.animation import PillowWriter
+        import PIL  # noqa: F401
+    except ImportError as error:
+        raise ImportError(f"numbagrad.plotting.animate_landscape needs Pillow: {_INSTALL}") from error
+    target = _check_target(path, ["gif"])
+
+    figure, axes, drawn = _draw(mpl, landscape, paths, resolution, dpi)
+    axes.title.set_text(_title(landscape, paths, max(t.steps for t in paths)))
+    _freeze_background(figure, axes, {axes.title, *(a for p in drawn for a in p.artists)})
+    steps = max(t.steps for t in paths)
+    shown = np.unique(np.linspace(0, steps, min(frames, steps + 1)).round().astype(int))
+    held = int(round(hold * fps))
+
+    def write(temporary: Path) -> None:
+        # setup/finish rather than writer.saving(), whose finally-clause would
+        # try to write a GIF even after a failed frame.
+        writer = PillowWriter(fps=fps)
+        writer.setup(figure, str(temporary), dpi)
+        with mpl.rc_context({"savefig.bbox": None}):   # every frame the same size, whatever the user's rc says
+            for step in shown:
+                for path_artists in drawn:
+                    path_artists.show_until(int(step))
+                axes.title.set_text(_title(landscape, paths, int(step)))
+                writer.grab_frame()
+            for _ in range(held):
+                writer.grab_frame()
+        writer.finish()
+
+    return _write_atomically(target, write)
