@@ -37,7 +37,7 @@ def _check_finite(array: np.ndarray, name: str) -> None:
     where = first_non_finite(array)
     if where is not None:
         position = f"row {where[0]}" + (f", column {where[1]}" if len(where) > 1 else "")
-        raise ValueError(f"{name} contains {array[where]!r} at {position}; every value must be finite")
+        raise ValueError(f"{name} contains {float(array[where])} at {position}; every value must be finite")
 
 
 def as_inputs(X: Any, dtype: np.dtype, columns: int, name: str = "X") -> np.ndarray:
