@@ -10,15 +10,35 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_inputs", "first_non_finite"]
+__all__ = ["as_inputs", "first_where", "first_non_finite"]
+
+#: Elements examined at a time: checks never allocate a temporary as large as the data.
+CHUNK = 1 << 16
 
 
-def first_non_finite(array: np.ndarray) -> tuple[int, ...] | None:
-    """Index of the first NaN or infinity in ``array``, or None."""
-    finite = np.isfinite(array)
-    if finite.all():
-        return None
-    return tuple(int(i) for i in np.argwhere(~finite)[0])
+def first_where(matrix: np.ndarray, predicate) -> tuple[tuple[int, int], float] | None:
+    """``((row, column), value)`` of the first element of a 2-D array where
+    ``predicate`` (applied to float64 chunks of rows) holds, or None."""
+    rows_per_chunk = max(1, CHUNK // max(1, matrix.shape[1]))
+    for start in range(0, matrix.shape[0], rows_per_chunk):
+        chunk = matrix[start : start + rows_per_chunk].astype(np.float64, copy=False)
+        mask = predicate(chunk)
+        if mask.any():
+            row, column = (int(i) for i in np.argwhere(mask)[0])
+            return (start + row, column), float(chunk[row, column])
+    return None
+
+
+def first_non_finite(matrix: np.ndarray) -> tuple[tuple[int, int], float] | None:
+    """The first NaN or infinity of a 2-D float array, or None.
+
+    A sum over the array finds out cheaply that there is none; only when it
+    is not finite (a non-finite value, or an overflow) is the array searched.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(matrix.sum(dtype=np.float64)):
+            return None
+    return first_where(matrix, lambda chunk: ~np.isfinite(chunk))
 
 
 def _numeric(value: Any, name: str) -> np.ndarray:
@@ -34,10 +54,10 @@ def _numeric(value: Any, name: str) -> np.ndarray:
 
 
 def _check_finite(array: np.ndarray, name: str) -> None:
-    where = first_non_finite(array)
-    if where is not None:
-        position = f"row {where[0]}" + (f", column {where[1]}" if len(where) > 1 else "")
-        raise ValueError(f"{name} contains {float(array[where])} at {position}; every value must be finite")
+    found = first_non_finite(array)
+    if found is not None:
+        (row, column), value = found
+        raise ValueError(f"{name} contains {value} at row {row}, column {column}; every value must be finite")
 
 
 def as_inputs(X: Any, dtype: np.dtype, columns: int, name: str = "X") -> np.ndarray:

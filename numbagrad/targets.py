@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from numbagrad.data import first_where
+
 __all__ = ["TARGET_KINDS", "check_targets"]
 
 #: Each kind of target, with what its values must be (used in messages).
@@ -48,12 +50,6 @@ TARGET_KINDS = {
 
 def _format(value: Any) -> str:
     return f"{float(value):g}"
-
-
-def _first(array: np.ndarray, mask: np.ndarray) -> tuple[str, Any]:
-    """``("[i, j]", value)`` of the first entry of ``array`` where ``mask`` is true."""
-    index = tuple(int(i) for i in np.argwhere(mask)[0])
-    return "[" + ", ".join(map(str, index)) + "]", array[index]
 
 
 def check_targets(
@@ -106,41 +102,37 @@ def check_targets(
             expected += f"; or ({rows},) or ({rows}, 1), one integer class label per row"
         raise ValueError(f"{owner}: {argument} has shape {y.shape}; expected {expected}")
 
-    values = y.astype(np.float64, copy=False)
-    finite = np.isfinite(values)
-    if not finite.all():
-        index, value = _first(values, ~finite)
-        raise ValueError(f"{owner}: {argument}{index} is {_format(value)}; targets must be finite")
+    def check(predicate, message):
+        found = first_where(matrix, predicate)
+        if found is not None:
+            (row, column), value = found
+            index = f"[{row}]" if y.ndim == 1 else f"[{row}, {column}]"
+            raise ValueError(message(index, value))
 
+    check(lambda v: ~np.isfinite(v), lambda i, v: f"{owner}: {argument}{i} is {_format(v)}; targets must be finite")
     if kind == "labels":
         if label_column:
-            bad = (values < 0) | (values >= columns) | (values != np.floor(values))
-            if bad.any():
-                index, value = _first(values, bad)
-                raise ValueError(
-                    f"{owner}: {argument}{index} = {_format(value)} is not a class label: labels must be "
+            check(
+                lambda v: (v < 0) | (v >= columns) | (v != np.floor(v)),
+                lambda i, v: (
+                    f"{owner}: {argument}{i} = {_format(v)} is not a class label: labels must be "
                     f"integers in [0, {columns}) for a prediction with {columns} columns"
-                )
+                ),
+            )
         else:
-            bad = (values < 0) | (values > 1)
-            if bad.any():
-                index, value = _first(values, bad)
-                raise ValueError(
-                    f"{owner}: {argument}{index} = {_format(value)}; class probabilities (one-hot rows) must be in [0, 1]"
-                )
+            check(
+                lambda v: (v < 0) | (v > 1),
+                lambda i, v: f"{owner}: {argument}{i} = {_format(v)}; class probabilities (one-hot rows) must be in [0, 1]",
+            )
     elif kind != "real":
-        if kind == "nonnegative":
-            bad = values < 0
-        elif kind == "probability":
-            bad = (values < 0) | (values > 1)
-        elif kind == "binary":
-            bad = (values != 0) & (values != 1)
-        else:  # sign
-            bad = (values != -1) & (values != 0) & (values != 1)
-        if bad.any():
-            index, value = _first(values, bad)
-            raise ValueError(f"{owner}: {argument}{index} = {_format(value)}; targets must be {TARGET_KINDS[kind]}")
-        if kind == "sign" and (values == -1).any() and (values == 0).any():
+        predicates = {
+            "nonnegative": lambda v: v < 0,
+            "probability": lambda v: (v < 0) | (v > 1),
+            "binary": lambda v: (v != 0) & (v != 1),
+            "sign": lambda v: (v != -1) & (v != 0) & (v != 1),
+        }
+        check(predicates[kind], lambda i, v: f"{owner}: {argument}{i} = {_format(v)}; targets must be {TARGET_KINDS[kind]}")
+        if kind == "sign" and (matrix == -1).any() and (matrix == 0).any():
             raise ValueError(f"{owner}: {argument} holds both -1 and 0; use -1 and 1, or 0 and 1")
 
     if dtype is not None:

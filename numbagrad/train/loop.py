@@ -161,7 +161,7 @@ def fit(
                 partition = optimizer._flat_partition()
                 epoch = model.epoch
                 order = model.rng.permutation(samples) if shuffle else np.arange(samples)
-                order = order.astype(np.int64)
+                order = order.astype(np.int64, copy=False)
                 for callback in every:
                     callback.on_epoch_begin(epoch, {})
                 progress.begin_epoch(epoch, batches)
