@@ -1,4 +1,4 @@
-"""Pictures of loss landscapes and of the paths optimizers take across them.
+"""Pictures: loss landscapes with the paths optimizers take across them, and training curves.
 
 Needs matplotlib (and Pillow for GIFs): ``pip install 'numbagrad[plot]'``.
 matplotlib is imported on the first call, never by ``import numbagrad``.
@@ -27,7 +27,7 @@ import numpy as np
 
 from numbagrad.landscape import Landscape, Trajectory, get
 
-__all__ = ["plot_landscape", "animate_landscape", "PATH_COLORS"]
+__all__ = ["plot_landscape", "animate_landscape", "plot_curves", "plot_history", "PATH_COLORS"]
 
 #: Colours of the paths, in order: bright enough to read on every part of the
 #: viridis background, and distinguishable from one another.
@@ -382,3 +382,77 @@ def animate_landscape(function: str | Landscape, paths: Trajectory | Iterable[Tr
         writer.finish()
 
     return _write_atomically(target, write)
+
+
+# --- curves ------------------------------------------------------------------------
+
+
+def _curve_figure(mpl: SimpleNamespace, panels: int, dpi: float):
+    figure = mpl.Figure(figsize=(4.6 * panels, 3.6), dpi=dpi, layout="constrained")
+    mpl.FigureCanvasAgg(figure)
+    return figure, figure.subplots(1, panels, squeeze=False)[0]
+
+
+def _save(figure, path: str | os.PathLike | None, dpi: float) -> None:
+    if path is not None:
+        target = _check_target(path, ("png", "svg", "pdf"))
+        _write_atomically(target, lambda temporary: figure.savefig(temporary, dpi=dpi))
+
+
+def plot_curves(
+    series: dict[str, Iterable[float]],
+    path: str | os.PathLike | None = None,
+    xlabel: str = "epoch",
+    ylabel: str = "",
+    title: str = "",
+    log_y: bool = False,
+    dpi: float = 110,
+):
+    """One line per entry of ``series`` (label -> values, plotted against 1, 2, ...).
+
+    Writes ``path`` (PNG, SVG or PDF, atomically) when given; returns the figure.
+    """
+    if not isinstance(series, dict) or not series:
+        raise TypeError(f"series must be a non-empty dict of label -> values; got {series!r}")
+    mpl = _matplotlib()
+    figure, (axes,) = _curve_figure(mpl, 1, dpi)
+    for label, values in series.items():
+        values = np.asarray(list(values), dtype=float)
+        axes.plot(np.arange(1, values.size + 1), values, label=str(label), linewidth=1.6)
+    if log_y:
+        axes.set_yscale("log")
+    axes.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    _save(figure, path, dpi)
+    return figure
+
+
+def plot_history(history: dict[str, list[float]], path: str | os.PathLike | None = None, keys: Iterable[str] | None = None, dpi: float = 110):
+    """A panel per recorded value (``loss``, each metric, ``lr``), its ``val_`` twin beside it;
+    the learning rate on a log scale. Writes ``path`` when given; returns the figure."""
+    names = [k for k in (keys if keys is not None else history) if not str(k).startswith("val_")]
+    unknown = [k for k in names if k not in history]
+    if unknown:
+        raise KeyError(f"no values named {unknown}; recorded: {sorted(history)}")
+    if not names:
+        raise ValueError("nothing recorded yet")
+    mpl = _matplotlib()
+    figure, panels = _curve_figure(mpl, len(names), dpi)
+    for axes, name in zip(panels, names):
+        epochs = np.arange(1, len(history[name]) + 1)
+        axes.plot(epochs, history[name], marker="o", markersize=3, label=name)
+        if "val_" + name in history:
+            axes.plot(epochs, history["val_" + name], marker="o", markersize=3, label="val_" + name)
+        if name == "lr":
+            axes.set_yscale("log")
+        axes.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
+        axes.set_xlabel("epoch")
+        axes.set_title(name)
+        axes.grid(alpha=0.3)
+        axes.legend()
+    _save(figure, path, dpi)
+    return figure

@@ -8,16 +8,16 @@ generator seeded once, so the same seed gives the same weights.
 The variance-scaling initializers follow PyTorch's ``torch.nn.init``
 definitions (plain, not truncated, normals):
 
-======================  ==============================================
-``glorot_uniform``      U(-a, a), a = sqrt(6 / (fan_in + fan_out))
-``glorot_normal``       N(0, 2 / (fan_in + fan_out))
-``he_uniform``          U(-a, a), a = sqrt(6 / fan_in)
-``he_normal``           N(0, 2 / fan_in)
-``lecun_normal``        N(0, 1 / fan_in)
-``zeros``, ``ones``     constants
-``normal(std=0.05)``    N(0, std^2)
-``uniform(limit=0.05)`` U(-limit, limit)
-======================  ==============================================
+=========================  ==============================================
+``glorot_uniform``         U(-a, a), a = sqrt(6 / (fan_in + fan_out))
+``glorot_normal``          N(0, 2 / (fan_in + fan_out))
+``he_uniform``             U(-a, a), a = sqrt(6 / fan_in)
+``he_normal``              N(0, 2 / fan_in)
+``lecun_normal``           N(0, 1 / fan_in)
+``zeros``, ``ones``        constants
+``normal(std=0.05)``       N(0, std^2)
+``uniform(limit=0.05)``    U(-limit, limit)
+=========================  ==============================================
 
 Keras draws its normal variants from a normal truncated at two standard
 deviations (and rescaled); numbagrad does not.
