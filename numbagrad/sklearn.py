@@ -105,7 +105,10 @@ def _naming(owner: str, name: str, value: Any) -> Iterator[None]:
 
 def _hidden_layer_sizes(value: Any, owner: str) -> tuple[int, ...]:
     sizes = (value,) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
-    message = f"{owner}: hidden_layer_sizes must be a tuple of integers >= 1 (units per hidden layer, () for none); got {value!r}"
+    message = (
+        f"{owner}: hidden_layer_sizes must be a tuple of integers >= 1 (units per hidden layer, () for none); "
+        f"got {value!r}"
+    )
     if isinstance(sizes, (str, bytes, Mapping)):
         raise TypeError(message)
     try:
@@ -124,10 +127,16 @@ def _activation(value: Any, owner: str) -> str | dict[str, Any]:
     elif isinstance(value, Mapping):
         options = dict(value)
         if "name" not in options:
-            raise ValueError(f"{owner}: activation={value!r} has no 'name'; give a name such as 'relu' or a dict such as {{'name': 'leaky_relu', 'alpha': 0.2}}")
+            raise ValueError(
+                f"{owner}: activation={value!r} has no 'name'; give a name such as 'relu' "
+                "or a dict such as {'name': 'leaky_relu', 'alpha': 0.2}"
+            )
         name = options.pop("name")
     else:
-        raise TypeError(f"{owner}: activation must be a registered name such as 'relu' or a config dict {{'name': ..., **options}}; got {value!r}")
+        raise TypeError(
+            f"{owner}: activation must be a registered name such as 'relu' or a config dict "
+            f"{{'name': ..., **options}}; got {value!r}"
+        )
     with _naming(owner, "activation", value):
         activations.get(name, **options)
     return {"name": name, **options} if options else name
@@ -140,22 +149,34 @@ def _optimizer(optimizer: Any, optimizer_params: Any, learning_rate: Any, owner:
     elif isinstance(optimizer, Mapping):
         options = dict(optimizer)
         if "name" not in options:
-            raise ValueError(f"{owner}: optimizer={optimizer!r} has no 'name'; give a name such as 'adam' or a dict such as {{'name': 'sgd', 'momentum': 0.9}}")
+            raise ValueError(
+                f"{owner}: optimizer={optimizer!r} has no 'name'; give a name such as 'adam' "
+                "or a dict such as {'name': 'sgd', 'momentum': 0.9}"
+            )
         name = options.pop("name")
     else:
-        raise TypeError(f"{owner}: optimizer must be a registered name such as 'adam' or a config dict {{'name': ..., **hyperparameters}}; got {optimizer!r}")
+        raise TypeError(
+            f"{owner}: optimizer must be a registered name such as 'adam' or a config dict "
+            f"{{'name': ..., **hyperparameters}}; got {optimizer!r}"
+        )
     with _naming(owner, "optimizer", optimizer):
         optim.get(name, None, **options)
 
     if optimizer_params is not None:
         if not isinstance(optimizer_params, Mapping):
-            raise TypeError(f"{owner}: optimizer_params must be a dict of hyperparameters such as {{'momentum': 0.9}}, or None; got {optimizer_params!r}")
+            raise TypeError(
+                f"{owner}: optimizer_params must be a dict of hyperparameters such as {{'momentum': 0.9}}, "
+                f"or None; got {optimizer_params!r}"
+            )
         extra = dict(optimizer_params)
         if "name" in extra:
             raise ValueError(f"{owner}: optimizer_params={optimizer_params!r} holds a 'name'; the optimizer's name goes in optimizer")
         twice = sorted(set(extra) & set(options))
         if twice:
-            raise ValueError(f"{owner}: {twice} given both in optimizer={optimizer!r} and in optimizer_params={optimizer_params!r}; give each once")
+            raise ValueError(
+                f"{owner}: {twice} given both in optimizer={optimizer!r} and in "
+                f"optimizer_params={optimizer_params!r}; give each once"
+            )
         options.update(extra)
         with _naming(owner, "optimizer_params", optimizer_params):
             optim.get(name, None, **options)
@@ -192,10 +213,16 @@ def _loss(value: Any, owner: str) -> dict[str, Any]:
     elif isinstance(value, Mapping):
         options = dict(value)
         if "name" not in options:
-            raise ValueError(f"{owner}: loss={value!r} has no 'name'; give a name such as 'mse' or a dict such as {{'name': 'huber', 'delta': 2.0}}")
+            raise ValueError(
+                f"{owner}: loss={value!r} has no 'name'; give a name such as 'mse' "
+                "or a dict such as {'name': 'huber', 'delta': 2.0}"
+            )
         name = options.pop("name")
     else:
-        raise TypeError(f"{owner}: loss must be a registered name such as 'mse' or a config dict {{'name': ..., **options}}; got {value!r}")
+        raise TypeError(
+            f"{owner}: loss must be a registered name such as 'mse' or a config dict "
+            f"{{'name': ..., **options}}; got {value!r}"
+        )
     with _naming(owner, "loss", value):
         losses.get(name, **options)
     return {"name": name, **options}

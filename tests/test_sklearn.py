@@ -354,6 +354,8 @@ def test_fitted_estimators_pickle_as_plain_data(iris, regression):
     np.testing.assert_array_equal(again.predict(X), reg.predict(X))
     assert again.predict(X).shape == (120,)
     assert pickle.loads(pickle.dumps(MLPRegressor(epochs=3))).get_params() == MLPRegressor(epochs=3).get_params()
+    plan = numbagrad.schedules.warmup(numbagrad.schedules.get("cosine", T_max=100), warmup_steps=10)
+    assert pickle.loads(pickle.dumps(MLPRegressor(schedule=plan))).schedule.get_config() == plan.get_config()
 
 
 class _Lines:
