@@ -1,0 +1,860 @@
+"""scikit-learn estimators: numbagrad networks in pipelines, grid searches and cross-validation.
+
+:class:`MLPClassifier` and :class:`MLPRegressor` wrap a
+:class:`numbagrad.Sequential` of dense layers in scikit-learn's estimator
+interface: ``fit``, ``predict``, ``score``, ``partial_fit``,
+``get_params``/``set_params``, fitted attributes with trailing underscores.
+They work in ``Pipeline``, ``GridSearchCV`` (``n_jobs=-1`` included),
+``cross_val_score`` and ``clone``, and pass scikit-learn's estimator checks::
+
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from numbagrad.sklearn import MLPClassifier
+
+    model = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(64,), random_state=0))
+    model.fit(X_train, y_train)
+    model.score(X_test, y_test)
+
+Importing this module imports scikit-learn (``pip install "numbagrad[sklearn]"``);
+importing numbagrad does not.
+
+The constructor parameters are the compile and fit options of a numbagrad
+model, under the names a Keras or numbagrad user knows; the table in the
+documentation's scikit-learn page maps them to the parameters of
+scikit-learn's own ``MLPClassifier``. As scikit-learn requires, the
+constructor stores them unchanged and ``fit`` checks them: a bad value raises
+before anything changes, with a message naming the parameter, the value and
+what is allowed.
+
+Fitted estimators pickle (scikit-learn's convention for saving estimators):
+the network travels as plain data (its configuration, weights, compile
+options, optimizer state and counters), never as compiled objects, and is
+rebuilt on unpickling. numbagrad's own model files (``model_.save``) stay
+free of pickle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from numbagrad import activations, losses, optim, schedules
+from numbagrad.nn import Dense, Sequential
+from numbagrad.train import EarlyStopping, History
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
+
+#: scikit-learn's names of activations, accepted beside numbagrad's.
+SKLEARN_ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid"}
+
+#: Devices a model can train on.
+DEVICES = ("cpu",)
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_SEED_LIMIT = 2**31 - 1
+
+
+# --- checking parameters ------------------------------------------------------------------
+#
+# scikit-learn's convention: __init__ stores every parameter as given, and
+# fit checks them. Each check names the estimator, the parameter, the value
+# and what is allowed.
+
+
+def _integer(value: Any, name: str, minimum: int, owner: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{owner}: {name} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def _flag(value: Any, name: str, owner: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def _real(value: Any, name: str, owner: str, what: str, accept) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or not accept(value):
+        raise ValueError(f"{owner}: {name} must be {what}; got {value!r}")
+    return float(value)
+
+
+def _positive_or_none(value: Any, name: str, owner: str) -> float | None:
+    if value is None:
+        return None
+    return _real(value, name, owner, "a finite number > 0, or None", lambda v: v > 0)
+
+
+@contextlib.contextmanager
+def _naming(owner: str, name: str, value: Any) -> Iterator[None]:
+    """Re-raise numbagrad's own TypeError or ValueError with the estimator's parameter in front."""
+    try:
+        yield
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{owner}: {name}={value!r} is not allowed: {error}") from None
+
+
+def _hidden_layer_sizes(value: Any, owner: str) -> tuple[int, ...]:
+    sizes = (value,) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
+    message = (
+        f"{owner}: hidden_layer_sizes must be a tuple of integers >= 1 (units per hidden layer, () for none); "
+        f"got {value!r}"
+    )
+    if isinstance(sizes, (str, bytes, Mapping)):
+        raise TypeError(message)
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        raise TypeError(message) from None
+    if any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
+        raise ValueError(message)
+    return tuple(int(s) for s in sizes)
+
+
+def _activation(value: Any, owner: str) -> str | dict[str, Any]:
+    """The hidden layers' activation as ``Dense`` takes it (scikit-learn's names mapped to numbagrad's)."""
+    if isinstance(value, str):
+        name, options = SKLEARN_ACTIVATIONS.get(value, value), {}
+    elif isinstance(value, Mapping):
+        options = dict(value)
+        if "name" not in options:
+            raise ValueError(
+                f"{owner}: activation={value!r} has no 'name'; give a name such as 'relu' "
+                "or a dict such as {'name': 'leaky_relu', 'alpha': 0.2}"
+            )
+        name = options.pop("name")
+    else:
+        raise TypeError(
+            f"{owner}: activation must be a registered name such as 'relu' or a config dict "
+            f"{{'name': ..., **options}}; got {value!r}"
+        )
+    with _naming(owner, "activation", value):
+        activations.get(name, **options)
+    return {"name": name, **options} if options else name
+
+
+def _optimizer(optimizer: Any, optimizer_params: Any, learning_rate: Any, owner: str) -> dict[str, Any]:
+    """The optimizer as a config dict ``{"name": ..., **hyperparameters}``, every value checked."""
+    if isinstance(optimizer, str):
+        name, options = optimizer, {}
+    elif isinstance(optimizer, Mapping):
+        options = dict(optimizer)
+        if "name" not in options:
+            raise ValueError(
+                f"{owner}: optimizer={optimizer!r} has no 'name'; give a name such as 'adam' "
+                "or a dict such as {'name': 'sgd', 'momentum': 0.9}"
+            )
+        name = options.pop("name")
+    else:
+        raise TypeError(
+            f"{owner}: optimizer must be a registered name such as 'adam' or a config dict "
+            f"{{'name': ..., **hyperparameters}}; got {optimizer!r}"
+        )
+    with _naming(owner, "optimizer", optimizer):
+        optim.get(name, None, **options)
+
+    if optimizer_params is not None:
+        if not isinstance(optimizer_params, Mapping):
+            raise TypeError(
+                f"{owner}: optimizer_params must be a dict of hyperparameters such as {{'momentum': 0.9}}, "
+                f"or None; got {optimizer_params!r}"
+            )
+        extra = dict(optimizer_params)
+        if "name" in extra:
+            raise ValueError(f"{owner}: optimizer_params={optimizer_params!r} holds a 'name'; the optimizer's name goes in optimizer")
+        twice = sorted(set(extra) & set(options))
+        if twice:
+            raise ValueError(
+                f"{owner}: {twice} given both in optimizer={optimizer!r} and in "
+                f"optimizer_params={optimizer_params!r}; give each once"
+            )
+        options.update(extra)
+        with _naming(owner, "optimizer_params", optimizer_params):
+            optim.get(name, None, **options)
+
+    if learning_rate is not None:
+        lr = _real(learning_rate, "learning_rate", owner, "a finite number > 0, or None (the optimizer's default)", lambda v: v > 0)
+        if "lr" in options:
+            raise ValueError(
+                f"{owner}: learning_rate={learning_rate!r} and lr={options['lr']!r} in optimizer or optimizer_params "
+                "both set the learning rate; give it once"
+            )
+        options["lr"] = lr
+    return {"name": name, **options}
+
+
+def _schedule(value: Any, owner: str) -> Any:
+    if value is None or isinstance(value, schedules.Schedule):
+        return value
+    if isinstance(value, str):
+        with _naming(owner, "schedule", value):
+            return schedules.get(value)
+    if isinstance(value, Mapping):
+        with _naming(owner, "schedule", value):
+            return schedules.from_config(value)
+    raise TypeError(
+        f"{owner}: schedule must be None, a registered name, a config dict {{'name': ..., **options}} "
+        f"or a numbagrad.schedules.Schedule; got {value!r}"
+    )
+
+
+def _loss(value: Any, owner: str) -> dict[str, Any]:
+    if isinstance(value, str):
+        name, options = value, {}
+    elif isinstance(value, Mapping):
+        options = dict(value)
+        if "name" not in options:
+            raise ValueError(
+                f"{owner}: loss={value!r} has no 'name'; give a name such as 'mse' "
+                "or a dict such as {'name': 'huber', 'delta': 2.0}"
+            )
+        name = options.pop("name")
+    else:
+        raise TypeError(
+            f"{owner}: loss must be a registered name such as 'mse' or a config dict "
+            f"{{'name': ..., **options}}; got {value!r}"
+        )
+    with _naming(owner, "loss", value):
+        losses.get(name, **options)
+    return {"name": name, **options}
+
+
+def _dtype(value: Any, owner: str) -> np.dtype:
+    message = f"{owner}: dtype must be 'float32' or 'float64'; got {value!r}"
+    if value is None:
+        raise TypeError(message)
+    try:
+        dtype = np.dtype(value)
+    except TypeError:
+        raise TypeError(message) from None
+    if dtype not in _FLOAT_DTYPES:
+        raise ValueError(message)
+    return dtype
+
+
+def _device(value: Any, owner: str) -> str:
+    if value in ("cuda", "gpu"):
+        raise ValueError(
+            f"{owner}: device={value!r} is not available yet: numbagrad's dense layers and trainer run on the CPU "
+            "(its optimizers alone run on CUDA arrays, see the GPU page of the documentation); use device='cpu'"
+        )
+    if not isinstance(value, str) or value not in DEVICES:
+        raise ValueError(f"{owner}: device must be one of {', '.join(map(repr, DEVICES))}; got {value!r}")
+    return value
+
+
+def _random_state(value: Any, owner: str) -> np.random.RandomState:
+    try:
+        return check_random_state(value)
+    except ValueError:
+        raise ValueError(f"{owner}: random_state must be None, an integer in [0, 2**32) or a numpy.random.RandomState; got {value!r}") from None
+
+
+@dataclass
+class _Settings:
+    """Every parameter of an estimator, checked, in the form the model takes."""
+
+    hidden_layer_sizes: tuple[int, ...]
+    activation: Any
+    optimizer: dict[str, Any]
+    schedule: Any
+    batch_size: int
+    epochs: int
+    shuffle: bool
+    early_stopping: bool
+    validation_fraction: float
+    patience: int
+    min_delta: float
+    clip_norm: float | None
+    clip_value: float | None
+    flush_subnormals: bool
+    dtype: np.dtype
+    device: str
+    verbose: int
+    loss: dict[str, Any] | None
+
+
+# --- the network as plain data (pickling) --------------------------------------------------
+
+
+def _model_state(model: Sequential) -> dict[str, Any]:
+    """Everything needed to rebuild ``model`` exactly, as plain data: no compiled objects."""
+    return {
+        "config": model.get_config(),
+        "parameters": model.parameters.copy(),
+        "epoch": int(model.epoch),
+        "rng": model.rng.bit_generator.state,
+        "history": None if model.history is None else model.history.to_dict(),
+        "compile": model.training.get_config(),
+        "optimizer": model.training.optimizer.state_dict(),
+    }
+
+
+def _restore_model(state: Mapping[str, Any]) -> Sequential:
+    """The model :func:`_model_state` described, compiled, with its optimizer state."""
+    model = Sequential.from_config(state["config"])
+    model.parameters[...] = state["parameters"]
+    model.epoch = int(state["epoch"])
+    model.rng.bit_generator.state = state["rng"]
+    if state["history"] is not None:
+        model.history = History.from_dict(state["history"])
+    model.compile(**state["compile"])
+    model.training.optimizer.load_state_dict(state["optimizer"])
+    return model
+
+
+def _append_history(before: History | None, after: History) -> History:
+    """``before`` followed by ``after``, as a new History detached from any model; a value
+    missing from one of them is NaN for its epochs, so every list has one entry per epoch."""
+    merged = History()
+    earlier = before.epoch if before is not None else []
+    merged.epoch = list(earlier) + list(after.epoch)
+    keys = list(before.history if before is not None else {}) + [k for k in after.history if before is None or k not in before.history]
+    for key in keys:
+        first = before.history.get(key, [math.nan] * len(earlier)) if before is not None else []
+        second = after.history.get(key, [math.nan] * len(after.epoch))
+        merged.history[key] = list(first) + list(second)
+    return merged
+
+
+# --- the estimators ----------------------------------------------------------------------------
+
+
+class _BaseMLP(BaseEstimator):
+    """What the classifier and the regressor share: parameters, building, training, pickling."""
+
+    # --- parameters ---------------------------------------------------------------------
+
+    def _settings(self) -> _Settings:
+        owner = type(self).__name__
+        return _Settings(
+            hidden_layer_sizes=_hidden_layer_sizes(self.hidden_layer_sizes, owner),
+            activation=_activation(self.activation, owner),
+            optimizer=_optimizer(self.optimizer, self.optimizer_params, self.learning_rate, owner),
+            schedule=_schedule(self.schedule, owner),
+            batch_size=_integer(self.batch_size, "batch_size", 1, owner),
+            epochs=_integer(self.epochs, "epochs", 1, owner),
+            shuffle=_flag(self.shuffle, "shuffle", owner),
+            early_stopping=_flag(self.early_stopping, "early_stopping", owner),
+            validation_fraction=_real(self.validation_fraction, "validation_fraction", owner, "a number in (0, 1)", lambda v: 0 < v < 1),
+            patience=_integer(self.patience, "patience", 0, owner),
+            min_delta=_real(self.min_delta, "min_delta", owner, "a finite number >= 0", lambda v: v >= 0),
+            clip_norm=_positive_or_none(self.clip_norm, "clip_norm", owner),
+            clip_value=_positive_or_none(self.clip_value, "clip_value", owner),
+            flush_subnormals=_flag(self.flush_subnormals, "flush_subnormals", owner),
+            dtype=_dtype(self.dtype, owner),
+            device=_device(self.device, owner),
+            verbose=self._verbose(owner),
+            loss=self._checked_loss(owner),
+        )
+
+    def _checked_loss(self, owner: str) -> dict[str, Any] | None:
+        """The ``loss`` parameter, checked, for estimators that have one."""
+        return None
+
+    def _verbose(self, owner: str) -> int:
+        if isinstance(self.verbose, bool) or self.verbose not in (0, 1, 2):
+            raise ValueError(f"{owner}: verbose must be 0 (silent), 1 (a progress bar per epoch) or 2 (one line per epoch); got {self.verbose!r}")
+        return int(self.verbose)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        return tags
+
+    # --- subclass hooks ---------------------------------------------------------------------
+
+    def _targets(self, y: Any, dtype: np.dtype, first: bool, classes: Any = None) -> tuple[np.ndarray, dict[str, Any], int]:
+        """``y`` as the network's target matrix, the fitted attributes it decides, and the
+        number of outputs the network needs."""
+        raise NotImplementedError
+
+    def _compile_loss(self, settings: _Settings, outputs: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _stratify(self, targets: np.ndarray) -> np.ndarray | None:
+        return None
+
+    # --- data ---------------------------------------------------------------------------------
+
+    def _inputs(self, X: Any, dtype: np.dtype, reset: bool) -> np.ndarray:
+        """``X`` checked by scikit-learn (features, names, finiteness) as a writable C-ordered
+        float matrix of ``dtype``: read-only arrays (the memory maps that joblib hands its
+        workers) would make Numba compile the network's loops a second time."""
+        X = validate_data(self, X, reset=reset, dtype=dtype, order="C")
+        return X if X.flags.writeable else X.copy()
+
+    def _inputs_and_targets(self, X: Any, y: Any, dtype: np.dtype, reset: bool) -> tuple[np.ndarray, np.ndarray]:
+        """``X`` as :meth:`_inputs` makes it, and ``y`` checked by scikit-learn (one per sample)."""
+        X, y = validate_data(self, X, y, reset=reset, dtype=dtype, order="C", **self._y_checks)
+        return (X if X.flags.writeable else X.copy()), y
+
+    _y_checks: dict[str, Any] = {}
+
+    # --- training -----------------------------------------------------------------------------
+
+    def _build(self, settings: _Settings, features: int, outputs: int, seed: int) -> Sequential:
+        hidden = [Dense(units, activation=settings.activation) for units in settings.hidden_layer_sizes]
+        model = Sequential([*hidden, Dense(outputs)], input_dim=features, dtype=settings.dtype, seed=seed)
+        model.compile(
+            optimizer=settings.optimizer,
+            loss=self._compile_loss(settings, outputs),
+            schedule=settings.schedule,
+            clip_norm=settings.clip_norm,
+            clip_value=settings.clip_value,
+            flush_subnormals=settings.flush_subnormals,
+        )
+        return model
+
+    def _split(self, settings: _Settings, targets: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Training and validation rows for early stopping: a random split, stratified by class
+        for classifiers when every class has at least two samples."""
+        from sklearn.model_selection import train_test_split
+
+        samples = targets.shape[0]
+        held = math.ceil(samples * settings.validation_fraction)
+        if held >= samples:
+            raise ValueError(
+                f"{type(self).__name__}: validation_fraction={self.validation_fraction!r} of {samples} sample{'s' if samples > 1 else ''} leaves "
+                f"{samples - held} for training and {held} for validation; early_stopping needs at least one of each"
+            )
+        stratify = self._stratify(targets)
+        if stratify is not None:
+            counts = np.bincount(stratify)
+            classes = np.count_nonzero(counts)
+            if counts[counts > 0].min() < 2 or held < classes or samples - held < classes:
+                stratify = None
+        rows = np.arange(samples)
+        return train_test_split(rows, test_size=held, random_state=seed, stratify=stratify)
+
+    def _train(self, X: Any, y: Any, *, incremental: bool, classes: Any = None):
+        """``fit`` (a new network, trained for ``epochs``) or ``partial_fit`` (one more epoch).
+
+        Everything is checked before the estimator changes, and a call that
+        raises leaves every attribute as it was. (A network that ``partial_fit``
+        continues and whose loss becomes NaN or infinite keeps the weights of
+        its last finite step, as :meth:`numbagrad.Sequential.fit` does.)
+        """
+        settings = self._settings()
+        first = not (incremental and hasattr(self, "model_"))
+        before = dict(self.__dict__)
+        try:
+            dtype = settings.dtype if first else self.model_.dtype
+            X, y = self._inputs_and_targets(X, y, dtype, reset=first)
+            targets, fitted, outputs = self._targets(y, dtype, first, classes)
+            if first:
+                seeds = _random_state(self.random_state, type(self).__name__).randint(_SEED_LIMIT, size=3)
+                model = self._build(settings, X.shape[1], outputs, int(seeds[0]))
+                shuffle_seed = int(seeds[1])
+            else:
+                model, shuffle_seed = self.model_, None
+            validation, callbacks = None, []
+            if settings.early_stopping and not incremental:
+                train, held = self._split(settings, targets, int(seeds[2]))
+                X, targets, validation = X[train], targets[train], (X[held], targets[held])
+                callbacks.append(EarlyStopping("val_loss", patience=settings.patience, min_delta=settings.min_delta, restore_best_weights=True))
+            model.fit(
+                X, targets, batch_size=settings.batch_size, epochs=1 if incremental else settings.epochs,
+                validation_data=validation, shuffle=settings.shuffle, seed=shuffle_seed, callbacks=callbacks,
+                verbose=settings.verbose,
+            )
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+        if first:
+            for name, value in fitted.items():
+                setattr(self, name, value)
+        self.model_ = model
+        self.history_ = _append_history(None if first else self.history_, model.history)
+        self.n_iter_ = int(model.epoch)
+        return self
+
+    def _outputs(self, X: Any) -> np.ndarray:
+        """The network's outputs (logits, for a classifier) for every row of ``X``."""
+        check_is_fitted(self)
+        X = self._inputs(X, self.model_.dtype, reset=False)
+        return self.model_.predict(X)
+
+    # --- pickling -------------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())
+        if "model_" in state:
+            state["model_"] = _model_state(state["model_"])
+        return state
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        state = dict(state)
+        saved = state.pop("model_", None)
+        super().__setstate__(state)
+        if saved is not None:
+            self.model_ = _restore_model(saved)
+
+
+_PARAMETERS_DOC = """
+    Args:
+        hidden_layer_sizes: units of each hidden layer, first to last (an
+            integer for one layer; ``()`` for none).
+        activation: the hidden layers' activation: a numbagrad name
+            (``"relu"``, ``"tanh"``, ``"gelu"``...; scikit-learn's
+            ``"identity"`` and ``"logistic"`` are read as ``"linear"`` and
+            ``"sigmoid"``) or a config dict such as
+            ``{"name": "leaky_relu", "alpha": 0.2}``.
+        optimizer: a registered optimizer name (``"adam"``, ``"sgd"``,
+            ``"nesterov"``, a plugin's...) or a config dict
+            ``{"name": "sgd", "momentum": 0.9}``.
+        learning_rate: the optimizer's ``lr``; ``None`` keeps the
+            optimizer's own default (PyTorch's: 1e-3 for Adam and SGD, 1e-2
+            for RMSprop and Adagrad, 1.0 for Adadelta).
+        optimizer_params: more hyperparameters of the optimizer, by
+            PyTorch's names (``{"momentum": 0.9, "nesterov": True}``,
+            ``{"betas": (0.9, 0.99), "weight_decay": 1e-4}``).
+        schedule: a learning-rate schedule: a name, a config dict
+            (``{"name": "cosine", "T_max": 1000}``) or a
+            :class:`numbagrad.schedules.Schedule`; without its own ``lr`` it
+            scales from the optimizer's.
+        batch_size: samples per update.
+        epochs: passes over the training data in ``fit``.
+        shuffle: reshuffle the samples every epoch.
+        early_stopping: hold out ``validation_fraction`` of the samples
+            (stratified by class for a classifier), stop when their loss has
+            not improved by more than ``min_delta`` for ``patience`` epochs,
+            and keep the weights of the best epoch.
+        validation_fraction: the part held out for early stopping, in (0, 1).
+        patience: epochs without improvement before early stopping stops.
+        min_delta: the smallest decrease of the validation loss that counts
+            as an improvement.
+        clip_norm: rescale each gradient whose global L2 norm exceeds this.
+        clip_value: clamp each gradient element to ``[-clip_value, clip_value]``.
+        flush_subnormals: treat numbers below the smallest normal float as
+            zero while training (see :meth:`numbagrad.Sequential.compile`).
+        random_state: seeds the weights, the shuffling and the validation
+            split: an integer for reproducible results, a
+            ``numpy.random.RandomState``, or None.
+        dtype: ``"float32"`` or ``"float64"``, the precision of the network.
+        device: ``"cpu"``; models and their training do not run on GPUs yet.
+        verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+"""
+
+_ATTRIBUTES_DOC = """
+    Attributes:
+        model_: the trained :class:`numbagrad.Sequential`, compiled; its
+            last layer is linear.
+        history_: a :class:`numbagrad.train.History` of every epoch trained
+            (``history_.history["loss"]``, ``"val_loss"`` with early
+            stopping, ``"lr"``), ``partial_fit``'s epochs appended.
+        n_iter_: epochs trained, ``partial_fit``'s included.
+        n_features_in_: number of features seen by ``fit``.
+        feature_names_in_: the column names of ``X``, when it had string
+            column names (a pandas DataFrame, say).
+"""
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """A multi-layer perceptron classifier trained by numbagrad, in scikit-learn's interface.
+
+    Dense hidden layers with ``activation``, then a linear output layer of
+    logits trained with cross-entropy (from the logits, in the numerically
+    stable form): one logit with binary cross-entropy for two classes, as
+    scikit-learn's ``MLPClassifier``, and one per class with categorical
+    cross-entropy for more. Class labels may be any sortable values
+    (integers, strings); ``predict`` returns them.
+    """
+
+    __doc__ += _PARAMETERS_DOC + _ATTRIBUTES_DOC + """        classes_: the class labels, sorted; the columns of ``predict_proba``.
+"""
+
+    def __init__(
+        self,
+        *,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        optimizer="adam",
+        learning_rate=None,
+        optimizer_params=None,
+        schedule=None,
+        batch_size=32,
+        epochs=200,
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        patience=10,
+        min_delta=1e-4,
+        clip_norm=None,
+        clip_value=None,
+        flush_subnormals=True,
+        random_state=None,
+        dtype="float32",
+        device="cpu",
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.optimizer_params = optimizer_params
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.min_delta = min_delta
+        self.clip_norm = clip_norm
+        self.clip_value = clip_value
+        self.flush_subnormals = flush_subnormals
+        self.random_state = random_state
+        self.dtype = dtype
+        self.device = device
+        self.verbose = verbose
+
+    # --- training ---------------------------------------------------------------------------
+
+    def fit(self, X: Any, y: Any) -> "MLPClassifier":
+        """Train a new network on ``(X, y)`` for ``epochs`` epochs (fewer with early stopping).
+
+        Args:
+            X: training samples, shape (n_samples, n_features).
+            y: their class labels, shape (n_samples,); at least two classes.
+
+        Returns:
+            The estimator.
+
+        Raises:
+            ValueError, TypeError: a bad parameter (named, with its value and
+                what is allowed) or bad data; nothing changes.
+            numbagrad.NonFiniteLossError: the loss became NaN or infinite
+                (lower the learning rate); the estimator stays as it was.
+        """
+        return self._train(X, y, incremental=False)
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> "MLPClassifier":
+        """Train one more epoch on ``(X, y)``, from where the network stands.
+
+        The first call builds the network (as ``fit`` would, without early
+        stopping) and needs ``classes``, every label that ``y`` may ever
+        hold, as scikit-learn's ``SGDClassifier``; later calls may repeat
+        them. The network and its compile options stay as they were built:
+        parameters such as ``hidden_layer_sizes`` or ``learning_rate`` take
+        effect at the next ``fit``, while ``batch_size``, ``shuffle`` and
+        ``verbose`` apply to each call. The shuffling continues its random
+        sequence, so ``n`` calls on the same data train exactly as
+        ``fit`` with ``epochs=n``.
+
+        Raises:
+            ValueError: ``classes`` missing on the first call, different from
+                ``classes_`` later, or ``y`` holding a label outside them;
+                a bad parameter or bad data, as in ``fit``. Nothing changes.
+            numbagrad.NonFiniteLossError: the loss became NaN or infinite;
+                the network keeps the weights of its last finite step.
+        """
+        return self._train(X, y, incremental=True, classes=classes)
+
+    def _targets(self, y, dtype, first, classes=None):
+        owner = type(self).__name__
+        check_classification_targets(y)
+        if classes is not None:
+            check_classification_targets(classes)
+            classes = np.unique(np.asarray(classes))
+            if not first and not np.array_equal(classes, self.classes_):
+                raise ValueError(f"{owner}: partial_fit: classes {classes.tolist()} differ from classes_ {self.classes_.tolist()} of the first call")
+        if first:
+            known = np.unique(y) if classes is None else classes
+        else:
+            known = self.classes_
+        if len(known) < 2:
+            raise ValueError(f"{owner}: y has only one class ({known.tolist()[0]!r}); a classifier needs at least 2 classes")
+        index = np.searchsorted(known, y)
+        unknown = (index >= len(known)) | (known[np.minimum(index, len(known) - 1)] != y)
+        if unknown.any():
+            raise ValueError(f"{owner}: y holds labels {np.unique(y[unknown]).tolist()} that are not among classes {known.tolist()}")
+        # Two classes: one logit (binary cross-entropy); more: one logit per class.
+        outputs = 1 if len(known) == 2 else len(known)
+        return np.ascontiguousarray(index.reshape(-1, 1), dtype=dtype), {"classes_": known}, outputs
+
+    def _train(self, X, y, *, incremental, classes=None):
+        if incremental and classes is None and not hasattr(self, "model_"):
+            raise ValueError(
+                f"{type(self).__name__}: partial_fit needs classes= on its first call: every class label y may hold, "
+                "as in partial_fit(X, y, classes=np.unique(y_all))"
+            )
+        return super()._train(X, y, incremental=incremental, classes=classes)
+
+    def _compile_loss(self, settings, outputs):
+        name = "binary_crossentropy" if outputs == 1 else "categorical_crossentropy"
+        return {"name": name, "from_logits": True}
+
+    def _stratify(self, targets):
+        return targets[:, 0].astype(np.intp)
+
+    # --- predictions ---------------------------------------------------------------------------
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """The network's logits: shape (n_samples,) for two classes (the second class's score,
+        positive when it is predicted), else (n_samples, n_classes). Float64."""
+        scores = self._outputs(X).astype(np.float64)
+        return scores[:, 0] if len(self.classes_) == 2 else scores
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Logarithms of the class probabilities, shape (n_samples, n_classes), computed from the
+        logits in float64 without overflow."""
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return np.column_stack([-np.logaddexp(0.0, scores), -np.logaddexp(0.0, -scores)])
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, shape (n_samples, n_classes), columns in the order of ``classes_``
+        (the sigmoid or softmax of the logits, in float64)."""
+        return np.exp(self.predict_log_proba(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of each sample, as one of the labels in ``classes_``."""
+        scores = self.decision_function(X)
+        index = (scores > 0).astype(np.intp) if scores.ndim == 1 else np.argmax(scores, axis=1)
+        return self.classes_[index]
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """A multi-layer perceptron regressor trained by numbagrad, in scikit-learn's interface.
+
+    Dense hidden layers with ``activation``, then a linear output layer with
+    one unit per target; ``y`` may have several columns (multi-output
+    regression). The loss is mean squared error unless ``loss`` says
+    otherwise.
+    """
+
+    __doc__ += _PARAMETERS_DOC.replace(
+        "    Args:\n",
+        "    Args:\n        loss: a registered loss name (``\"mse\"``, ``\"mae\"``, ``\"huber\"``, ``\"log_cosh\"``...)\n"
+        "            or a config dict such as ``{\"name\": \"huber\", \"delta\": 2.0}``.\n",
+    ) + _ATTRIBUTES_DOC + """        n_outputs_: number of targets (columns of ``y``).
+"""
+
+    _y_checks: dict[str, Any] = {"multi_output": True, "y_numeric": True}
+
+    def __init__(
+        self,
+        *,
+        loss="mse",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        optimizer="adam",
+        learning_rate=None,
+        optimizer_params=None,
+        schedule=None,
+        batch_size=32,
+        epochs=200,
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        patience=10,
+        min_delta=1e-4,
+        clip_norm=None,
+        clip_value=None,
+        flush_subnormals=True,
+        random_state=None,
+        dtype="float32",
+        device="cpu",
+        verbose=0,
+    ):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.optimizer_params = optimizer_params
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.min_delta = min_delta
+        self.clip_norm = clip_norm
+        self.clip_value = clip_value
+        self.flush_subnormals = flush_subnormals
+        self.random_state = random_state
+        self.dtype = dtype
+        self.device = device
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+    def fit(self, X: Any, y: Any) -> "MLPRegressor":
+        """Train a new network on ``(X, y)`` for ``epochs`` epochs (fewer with early stopping).
+
+        Args:
+            X: training samples, shape (n_samples, n_features).
+            y: targets, shape (n_samples,) or (n_samples, n_outputs).
+
+        Returns:
+            The estimator.
+
+        Raises:
+            ValueError, TypeError: a bad parameter (named, with its value and
+                what is allowed) or bad data; nothing changes.
+            numbagrad.NonFiniteLossError: the loss became NaN or infinite
+                (lower the learning rate); the estimator stays as it was.
+        """
+        return self._train(X, y, incremental=False)
+
+    def partial_fit(self, X: Any, y: Any) -> "MLPRegressor":
+        """Train one more epoch on ``(X, y)``, from where the network stands.
+
+        The first call builds the network (as ``fit`` would, without early
+        stopping). The network and its compile options stay as they were
+        built: parameters such as ``hidden_layer_sizes``, ``loss`` or
+        ``learning_rate`` take effect at the next ``fit``, while
+        ``batch_size``, ``shuffle`` and ``verbose`` apply to each call. The
+        shuffling continues its random sequence, so ``n`` calls on the same
+        data train exactly as ``fit`` with ``epochs=n``.
+
+        Raises:
+            ValueError: ``y`` has a different number of targets than before;
+                a bad parameter or bad data, as in ``fit``. Nothing changes.
+            numbagrad.NonFiniteLossError: the loss became NaN or infinite;
+                the network keeps the weights of its last finite step.
+        """
+        return self._train(X, y, incremental=True)
+
+    def _targets(self, y, dtype, first, classes=None):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 0:
+            raise ValueError(f"{type(self).__name__}: y has shape {y.shape}: no targets")
+        targets = np.array(y.reshape(len(y), -1), dtype=dtype, order="C")
+        if not first and targets.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"{type(self).__name__}: partial_fit: y has {targets.shape[1]} targets; the network was built for {self.n_outputs_}"
+            )
+        return targets, {"n_outputs_": targets.shape[1], "_single_target": y.ndim == 1}, targets.shape[1]
+
+    def _checked_loss(self, owner):
+        return _loss(self.loss, owner)
+
+    def _compile_loss(self, settings, outputs):
+        return settings.loss
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The predicted targets, in float64 (as scikit-learn's regressors): shape (n_samples,)
+        when ``fit`` was given a vector ``y``, else (n_samples, n_outputs)."""
+        outputs = self._outputs(X).astype(np.float64)
+        return outputs[:, 0] if self._single_target else outputs
