@@ -61,7 +61,7 @@ def _check_finite(array: np.ndarray, name: str) -> None:
 
 
 def as_inputs(X: Any, dtype: np.dtype, columns: int, name: str = "X") -> np.ndarray:
-    """``X`` as a C-ordered (samples, columns) float matrix of ``dtype`` (copied only if needed).
+    """``X`` as a writeable C-ordered (samples, columns) float matrix of ``dtype`` (copied only if needed).
 
     Raises:
         TypeError: not numbers, or integers/booleans where floats are needed.
@@ -80,4 +80,7 @@ def as_inputs(X: Any, dtype: np.dtype, columns: int, name: str = "X") -> np.ndar
     if array.shape[1] != columns:
         raise ValueError(f"{name} has {array.shape[1]} columns; the model expects input_dim={columns}")
     _check_finite(array, name)
-    return np.ascontiguousarray(array, dtype=dtype)
+    array = np.ascontiguousarray(array, dtype=dtype)
+    # Numba types read-only arrays apart: passing one (joblib's memory maps, a
+    # frozen array) would compile every compiled loop a second time.
+    return array if array.flags.writeable else array.copy()

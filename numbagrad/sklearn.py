@@ -388,16 +388,13 @@ class _BaseMLP(BaseEstimator):
     # --- data ---------------------------------------------------------------------------------
 
     def _inputs(self, X: Any, dtype: np.dtype, reset: bool) -> np.ndarray:
-        """``X`` checked by scikit-learn (features, names, finiteness) as a writable C-ordered
-        float matrix of ``dtype``: read-only arrays (the memory maps that joblib hands its
-        workers) would make Numba compile the network's loops a second time."""
-        X = validate_data(self, X, reset=reset, dtype=dtype, order="C")
-        return X if X.flags.writeable else X.copy()
+        """``X`` checked by scikit-learn (features, names, finiteness) as a C-ordered float
+        matrix of ``dtype`` (the model copies read-only ones, such as joblib's memory maps)."""
+        return validate_data(self, X, reset=reset, dtype=dtype, order="C")
 
     def _inputs_and_targets(self, X: Any, y: Any, dtype: np.dtype, reset: bool) -> tuple[np.ndarray, np.ndarray]:
         """``X`` as :meth:`_inputs` makes it, and ``y`` checked by scikit-learn (one per sample)."""
-        X, y = validate_data(self, X, y, reset=reset, dtype=dtype, order="C", **self._y_checks)
-        return (X if X.flags.writeable else X.copy()), y
+        return validate_data(self, X, y, reset=reset, dtype=dtype, order="C", **self._y_checks)
 
     _y_checks: dict[str, Any] = {}
 

@@ -38,7 +38,9 @@ class LossChoice:
     def targets(self, y: Any, rows: int, outputs: int, dtype: np.dtype) -> np.ndarray:
         """``y`` checked against this loss and converted to the kernels' target matrix
         (C-ordered, ``dtype``; one column of labels or the prediction's shape)."""
-        return check_targets(y, (rows, outputs), self.spec.target, owner=f"loss {self.name!r}", argument="y", dtype=dtype)
+        targets = check_targets(y, (rows, outputs), self.spec.target, owner=f"loss {self.name!r}", argument="y", dtype=dtype)
+        # Writeable, for the reason as_inputs gives.
+        return targets if targets.flags.writeable else targets.copy()
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, **self.options}

@@ -89,7 +89,8 @@ class _Monitor(Callback):
 
 
 class EarlyStopping(_Monitor):
-    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs
+    (as Keras: with ``patience=2``, the second epoch in a row without improvement is the last).
 
     Args:
         monitor: history key to watch (default ``"val_loss"``).
@@ -125,7 +126,7 @@ class EarlyStopping(_Monitor):
                 self.best_weights = self.model.parameters.copy()
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
