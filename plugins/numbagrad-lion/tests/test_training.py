@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import numbagrad
 from numbagrad import optim, schedules
 
 
@@ -44,3 +45,19 @@ def test_least_squares_with_warmup_and_inverse_sqrt(dtype):
     loss = 0.5 * np.mean((a @ x - b) ** 2)
     assert loss < 1e-6
     np.testing.assert_allclose(x, truth, atol=1e-3)
+
+
+def test_trains_a_model_by_name():
+    """The user's view: optimizer="lion" in a model's compile options."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((512, 8)).astype(np.float32)
+    y = (X[:, 0] - X[:, 2] > 0).astype(int)
+    model = numbagrad.Sequential(
+        [numbagrad.Dense(16, activation="relu"), numbagrad.Dense(2, activation="softmax")], input_dim=8
+    )
+    model.compile(optimizer={"name": "lion", "lr": 3e-3}, loss="categorical_crossentropy", metrics=["accuracy"])
+    assert type(model.training.optimizer.spec).__name__ == "OptimizerSpec"
+    assert model.training.optimizer.spec.name == "lion"
+    history = model.fit(X, y, epochs=20, verbose=0)
+    assert history.history["accuracy"][-1] > 0.95
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
