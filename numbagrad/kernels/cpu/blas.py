@@ -8,23 +8,26 @@ transpose arguments::
 
     c = alpha * op(a) @ op(b) + beta * c
 
-on row-major matrices (C-ordered, or column blocks of C-ordered matrices:
-rows may be further apart than their length, elements must be adjacent):
-``op(x)`` is ``x`` or ``x.T`` per ``transpose_a`` / ``transpose_b``.
-``beta = 1`` accumulates, which is how the dense layer adds its bias for free
-and how gradients accumulate.
+on C-ordered (row-major) matrices: ``op(x)`` is ``x`` or ``x.T`` per
+``transpose_a`` / ``transpose_b``. ``beta = 1`` accumulates, which is how the
+dense layer adds its bias for free and how gradients accumulate.
 
 :func:`parallel_gemm` splits the product into blocks of ``c``'s rows or
-columns, one per thread of Numba's pool, each a single-threaded BLAS call (see
-:mod:`numbagrad.threads` for why BLAS must then be limited to one thread).
+columns, one per thread of Numba's pool, each a single-threaded BLAS call
+(see :mod:`numbagrad.threads` for why BLAS must then be limited to one
+thread). Blocks are addressed by pointer arithmetic on the whole matrices
+rather than by slicing them: one call site, one array layout, which keeps the
+function quick to compile.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
-from numbagrad.kernels.cpu.jit import inline
+from numbagrad.kernels.cpu.jit import inline, parallel_kernel
 
 __all__ = ["gemm", "parallel_gemm", "PARALLEL_GEMM_WORK"]
 
@@ -33,7 +36,6 @@ PARALLEL_GEMM_WORK = 1 << 17
 
 # numba_xxgemm looks SciPy's BLAS up itself on its first call, so importing
 # this module costs nothing.
-
 _xxgemm = types.ExternalFunction(
     "numba_xxgemm",
     types.intc(
@@ -58,13 +60,60 @@ _NO_TRANSPOSE = 78  # 'N'
 _TRANSPOSE = 84  # 'T'
 
 
+@intrinsic
+def _pointer(typingctx, address):
+    """Reinterpret an integer address as ``void*``."""
+    if not isinstance(address, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, arguments):
+        return builder.inttoptr(arguments[0], cgutils.voidptr_t)
+
+    return types.voidptr(address), codegen
+
+
+@inline
+def _call(scalars, a, a_offset, b, b_offset, c, c_offset, m, n, k, transpose_a, transpose_b):
+    """BLAS on the (m, n) block of ``c`` starting ``c_offset`` elements in, from the
+    blocks of ``a`` and ``b`` starting at their offsets; ``scalars`` = [alpha, beta].
+
+    Row-major ``c = op(a) op(b)`` is column-major ``c^T = op(b)^T op(a)^T``: BLAS
+    sees every matrix transposed, so the operands swap places.
+    """
+    size = c.itemsize
+    _xxgemm(
+        115 if size == 4 else 100,
+        _TRANSPOSE if transpose_b else _NO_TRANSPOSE,
+        _TRANSPOSE if transpose_a else _NO_TRANSPOSE,
+        n,
+        m,
+        k,
+        scalars[0:].ctypes,
+        _pointer(b.ctypes.data + b_offset * size),
+        b.shape[1],
+        _pointer(a.ctypes.data + a_offset * size),
+        a.shape[1],
+        scalars[1:].ctypes,
+        _pointer(c.ctypes.data + c_offset * size),
+        c.shape[1],
+    )
+
+
+@inline
+def _scale(c, beta):
+    for i in range(c.shape[0]):
+        row = c[i]
+        for j in range(c.shape[1]):
+            row[j] = beta * row[j] if beta != 0 else 0
+
+
 @inline
 def gemm(alpha, a, b, beta, c, transpose_a, transpose_b):
-    """``c = alpha * op(a) @ op(b) + beta * c`` for row-major 2-D arrays of one dtype.
+    """``c = alpha * op(a) @ op(b) + beta * c`` for C-ordered 2-D arrays of one dtype.
 
     Shapes are the caller's responsibility: op(a) is (m, k), op(b) is (k, n)
-    and c is (m, n). Nothing happens when m, n or k is 0 (BLAS would reject
-    a leading dimension of 0), except that ``c`` is scaled by ``beta``.
+    and c is (m, n). With m, n or k zero BLAS is not called (it rejects a
+    leading dimension of 0); ``c`` is then only scaled by ``beta``.
     """
     m = c.shape[0]
     n = c.shape[1]
@@ -72,35 +121,15 @@ def gemm(alpha, a, b, beta, c, transpose_a, transpose_b):
     if m == 0 or n == 0:
         return
     if k == 0:
-        for i in range(m):
-            for j in range(n):
-                c[i, j] = beta * c[i, j] if beta != 0 else 0
+        _scale(c, beta)
         return
     scalars = np.empty(2, dtype=c.dtype)
     scalars[0] = alpha
     scalars[1] = beta
-    kind = 115 if c.itemsize == 4 else 100
-    # Row-major c = op(a) op(b) is column-major c^T = op(b)^T op(a)^T: BLAS
-    # sees every matrix transposed, so the operands swap places.
-    _xxgemm(
-        kind,
-        _TRANSPOSE if transpose_b else _NO_TRANSPOSE,
-        _TRANSPOSE if transpose_a else _NO_TRANSPOSE,
-        n,
-        m,
-        k,
-        scalars[0:].ctypes,
-        b.ctypes,
-        b.strides[0] // b.itemsize,
-        a.ctypes,
-        a.strides[0] // a.itemsize,
-        scalars[1:].ctypes,
-        c.ctypes,
-        c.strides[0] // c.itemsize,
-    )
+    _call(scalars, a, 0, b, 0, c, 0, m, n, k, transpose_a, transpose_b)
 
 
-@inline
+@parallel_kernel
 def parallel_gemm(alpha, a, b, beta, c, transpose_a, transpose_b, threads):
     """:func:`gemm` split over ``threads`` threads (one call when ``threads`` is 1 or
     the product is small).
@@ -118,18 +147,20 @@ def parallel_gemm(alpha, a, b, beta, c, transpose_a, transpose_b, threads):
     if threads <= 1 or m * n * k < PARALLEL_GEMM_WORK or longest < 2 * 16:
         gemm(alpha, a, b, beta, c, transpose_a, transpose_b)
         return
+    scalars = np.empty(2, dtype=c.dtype)
+    scalars[0] = alpha
+    scalars[1] = beta
     width = ((longest + threads - 1) // threads + 15) // 16 * 16
     blocks = (longest + width - 1) // width
     split_rows = m >= n
     for block in prange(blocks):
         start = block * width
-        stop = min(longest, start + width)
+        count = min(longest, start + width) - start
         if split_rows:
-            if transpose_a:
-                gemm(alpha, a[:, start:stop], b, beta, c[start:stop, :], True, transpose_b)
-            else:
-                gemm(alpha, a[start:stop, :], b, beta, c[start:stop, :], False, transpose_b)
-        elif transpose_b:
-            gemm(alpha, a, b[start:stop, :], beta, c[:, start:stop], transpose_a, True)
+            # Rows start..start+count of op(a) and of c.
+            a_offset = start if transpose_a else start * a.shape[1]
+            _call(scalars, a, a_offset, b, 0, c, start * n, count, n, k, transpose_a, transpose_b)
         else:
-            gemm(alpha, a, b[:, start:stop], beta, c[:, start:stop], transpose_a, False)
+            # Columns start..start+count of op(b) and of c.
+            b_offset = start * b.shape[1] if transpose_b else start
+            _call(scalars, a, 0, b, b_offset, c, start, m, count, k, transpose_a, transpose_b)

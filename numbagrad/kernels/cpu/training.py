@@ -7,10 +7,12 @@ one cached compilation per dtype runs any architecture with any registered
 components.
 
 Threads (see :mod:`numbagrad.threads`): with ``threads`` > 1 the caller has
-limited BLAS to one thread, and the matrix products and the optimizer update
-are split over Numba's threads; with ``threads`` = 1 everything here runs on
-the calling thread and BLAS may thread its products itself. The two pools
-never work in the same step.
+limited BLAS to one thread, and the matrix products, the gradient norm and
+the optimizer update are split over Numba's threads; with ``threads`` = 1
+everything here runs on the calling thread and BLAS may thread its products
+itself. The two pools never work in the same step. The loops themselves are
+serial functions that call those parallel kernels: inlining several parallel
+loops into one function made it take minutes to compile.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def sum_of_squares(values):
     return total
 
 
-@inline
+@parallel_kernel
 def gradient_norm(grads, threads):
     """``sqrt(sum(grads ** 2))``: the global L2 norm (NaN or inf when any gradient is),
     summed in ``threads`` slices (the slices' order of summation is fixed)."""
@@ -116,7 +118,7 @@ def final_output(workspace, offsets, layers, activations, activation_params, row
     return out
 
 
-@parallel_kernel
+@kernel
 def train_batches_inner(
     params,
     grads,
