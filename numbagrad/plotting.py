@@ -1,4 +1,4 @@
-"""Pictures of loss landscapes and of the paths optimizers take across them.
+"""Pictures of loss landscapes and the paths optimizers take across them, and of training curves.
 
 Needs matplotlib (and Pillow for GIFs): ``pip install 'numbagrad[plot]'``.
 matplotlib is imported on the first call, never by ``import numbagrad``.
@@ -21,13 +21,13 @@ import os
 import secrets
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
 from numbagrad.landscape import Landscape, Trajectory, get
 
-__all__ = ["plot_landscape", "animate_landscape", "PATH_COLORS"]
+__all__ = ["plot_landscape", "animate_landscape", "plot_history", "plot_comparison", "PATH_COLORS", "CURVE_COLORS"]
 
 #: Colours of the paths, in order: bright enough to read on every part of the
 #: viridis background, and distinguishable from one another.
@@ -382,3 +382,121 @@ def animate_landscape(function: str | Landscape, paths: Trajectory | Iterable[Tr
         writer.finish()
 
     return _write_atomically(target, write)
+
+
+# --- training curves -------------------------------------------------------------------------
+
+#: Colours of training curves, one per run: matplotlib's "tab10", readable on white.
+CURVE_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+
+def _records(history: Any) -> dict[str, list[float]]:
+    """The per-epoch lists of a :class:`~numbagrad.train.History` or of a plain dict of lists."""
+    records = getattr(history, "history", history)
+    if not isinstance(records, dict):
+        raise TypeError(f"history must be a numbagrad.train.History or a dict of per-epoch lists; got {type(history).__name__}")
+    return records
+
+
+def _curve_figure(mpl: SimpleNamespace, panels: int, dpi: float):
+    figure = mpl.Figure(figsize=(4.6 * panels, 3.6), dpi=dpi, layout="constrained")
+    mpl.FigureCanvasAgg(figure)
+    axes = [figure.add_subplot(1, panels, i + 1) for i in range(panels)]
+    for axis in axes:
+        axis.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))  # epochs are whole
+    return figure, axes
+
+
+def _save(mpl: SimpleNamespace, figure, path: str | os.PathLike | None, dpi: float) -> None:
+    if path is None:
+        return
+    target = _check_target(path, mpl.FigureCanvasAgg.get_supported_filetypes())
+    suffix = target.suffix.lower().lstrip(".")
+    _write_atomically(target, lambda temporary: figure.savefig(temporary, format=suffix, dpi=dpi))
+
+
+def plot_history(history: Any, keys: Iterable[str], path: str | os.PathLike | None = None, *, title: str | None = None,
+                 dpi: float = 110):
+    """Per-epoch curves of one training run: a panel per key, its ``val_`` twin beside it.
+
+    A learning rate (``lr``) is drawn on a log scale, where a schedule's
+    decay reads as a straight line.
+
+    Args:
+        history: a :class:`~numbagrad.train.History` (``model.history``) or its
+            ``history`` dict of per-epoch lists.
+        keys: the values to draw, such as ``["loss"]`` or ``["accuracy"]``
+            (not the ``val_`` ones: they join their twin).
+        path: a file to write (``.png``, ``.svg``, ``.pdf``...), atomically.
+        title: above the panels.
+
+    Raises:
+        ImportError: matplotlib is not installed.
+        KeyError: a key that was not recorded; ValueError: no keys.
+    """
+    records = _records(history)
+    keys = list(keys)
+    if not keys:
+        raise ValueError("keys is empty; name at least one recorded value, such as 'loss'")
+    unknown = [key for key in keys if key not in records]
+    if unknown:
+        raise KeyError(f"no values named {unknown[0]!r}; recorded: {', '.join(sorted(records))}")
+    mpl = _matplotlib()
+    figure, axes = _curve_figure(mpl, len(keys), dpi)
+    for axis, key in zip(axes, keys):
+        epochs = np.arange(1, len(records[key]) + 1)
+        axis.plot(epochs, records[key], marker="o", markersize=3, color=CURVE_COLORS[0], label="training" if key != "lr" else key)
+        if "val_" + key in records:
+            axis.plot(epochs, records["val_" + key], marker="o", markersize=3, color=CURVE_COLORS[1], label="validation")
+        if key == "lr":
+            axis.set_yscale("log")
+        axis.set_xlabel("epoch")
+        axis.set_title(key)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize="small")
+    if title:
+        figure.suptitle(title)
+    _save(mpl, figure, path, dpi)
+    return figure
+
+
+def plot_comparison(histories: Mapping[str, Any], keys: Iterable[str], path: str | os.PathLike | None = None, *,
+                    title: str | None = None, dpi: float = 110):
+    """One panel per key with one curve per run, such as each optimizer's validation loss.
+
+    Args:
+        histories: a label (the optimizer's name) mapped to its run's
+            :class:`~numbagrad.train.History` or dict of per-epoch lists.
+        keys: the values to draw, such as ``["val_loss", "val_accuracy"]``;
+            a run without one is left out of that panel.
+        path, title, dpi: as for :func:`plot_history`.
+
+    Raises:
+        ImportError: matplotlib is not installed.
+        ValueError: no runs or no keys; KeyError: a key no run recorded.
+    """
+    runs = {label: _records(history) for label, history in histories.items()}
+    keys = list(keys)
+    if not runs or not keys:
+        raise ValueError("plot_comparison needs at least one run and one key")
+    for key in keys:
+        if not any(key in records for records in runs.values()):
+            raise KeyError(f"no run recorded {key!r}")
+    mpl = _matplotlib()
+    figure, axes = _curve_figure(mpl, len(keys), dpi)
+    for axis, key in zip(axes, keys):
+        for i, (label, records) in enumerate(runs.items()):
+            if key in records:
+                epochs = np.arange(1, len(records[key]) + 1)
+                axis.plot(epochs, records[key], color=CURVE_COLORS[i % len(CURVE_COLORS)], linewidth=1.6, label=label)
+        drawn = [v for records in runs.values() for v in records.get(key, [])]
+        if key.endswith("loss") and drawn and min(drawn) > 0:
+            axis.set_yscale("log")  # losses that differ by orders of magnitude stay readable
+        axis.set_xlabel("epoch")
+        axis.set_title(key)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize="small")
+    if title:
+        figure.suptitle(title)
+    _save(mpl, figure, path, dpi)
+    return figure
