@@ -16,15 +16,15 @@ import secrets
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Iterator
-from contextlib import contextmanager
+from typing import Any
 
 __all__ = ["plan_folder", "building", "write_history", "write_json", "write_csv"]
 
 
 def plan_folder(output: str | os.PathLike, name: str | None, default_name: str, origin: str = "--output") -> Path:
     """The run folder to create: ``output/name``, or ``output/<default_name>-<date>-<time>``
-    (with ``-2``, ``-3``... if that exists). Checked before any work starts.
+    (with ``-2``, ``-3``... if that exists). Checked before any work starts; see
+    :class:`building` for a folder that appears in the meantime.
 
     Raises:
         ValueError: ``output`` is a file; ``name`` is not a plain folder name.
@@ -47,34 +47,63 @@ def plan_folder(output: str | os.PathLike, name: str | None, default_name: str, 
     return target
 
 
-@contextmanager
-def building(target: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside ``target``; rename it to ``target`` when the block succeeds.
+class building:
+    """``with building(target) as run:`` write into ``run.temporary``, a hidden folder
+    beside ``target``; when the block succeeds it is renamed, and ``run.final`` is
+    where it went.
 
-    On any exception (KeyboardInterrupt included) the temporary folder, and the
-    parents this call created, are removed and the exception propagates.
+    With ``unique`` (a generated name), a folder that appeared at ``target``
+    meanwhile (another run started in the same second) moves this one to the
+    next free ``-2``, ``-3``... name rather than losing it; without it (a name
+    the user chose), that is an error. On any exception (KeyboardInterrupt
+    included) the temporary folder, and the parents this run created, are
+    removed and the exception propagates.
     """
-    created = []
-    parent = target.parent
-    while not parent.exists():
-        created.append(parent)
-        parent = parent.parent
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp-{secrets.token_hex(3)}")
-    temporary.mkdir()
-    try:
-        yield temporary
-        if target.exists():
-            raise FileExistsError(f"{os.fspath(target)!r} appeared while the run was being written; the run is not saved")
-        os.rename(temporary, target)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        for folder in created:  # innermost first
+
+    def __init__(self, target: Path, unique: bool = False):
+        self.target = Path(target)
+        self.unique = unique
+        self.final: Path | None = None
+        self.created: list[Path] = []
+        parent = self.target.parent
+        while not parent.exists():
+            self.created.append(parent)
+            parent = parent.parent
+        self.temporary = self.target.with_name(f".{self.target.name}.tmp-{secrets.token_hex(3)}")
+
+    def __enter__(self) -> "building":
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.temporary.mkdir()
+        return self
+
+    def _free_name(self) -> Path:
+        candidate, suffix = self.target, 2
+        while candidate.exists():
+            if not self.unique:
+                raise FileExistsError(f"{os.fspath(self.target)!r} appeared while the run was being written; the run is not saved")
+            candidate, suffix = self.target.with_name(f"{self.target.name}-{suffix}"), suffix + 1
+        return candidate
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if kind is None:
+            try:
+                final = self._free_name()
+                os.rename(self.temporary, final)
+                self.final = final
+                return False
+            except BaseException:
+                self._clean()
+                raise
+        self._clean()
+        return False
+
+    def _clean(self) -> None:
+        shutil.rmtree(self.temporary, ignore_errors=True)
+        for folder in self.created:  # innermost first
             try:
                 folder.rmdir()
             except OSError:
                 break  # something else lives there now: leave it
-        raise
 
 
 def write_json(path: Path, data: Any) -> None:

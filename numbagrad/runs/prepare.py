@@ -23,7 +23,7 @@ from numbagrad.preprocessing import Preprocessing, split_rows
 from numbagrad.registry import get_registry
 from numbagrad.runs.config import RunConfig
 
-__all__ = ["Prepared", "prepare", "build_model", "loss_targets", "default_loss", "default_metrics", "RUN_LENGTH_HYPERPARAMETERS"]
+__all__ = ["Prepared", "prepare", "build_model", "check_targets", "loss_targets", "default_loss", "default_metrics", "RUN_LENGTH_HYPERPARAMETERS"]
 
 #: Schedule hyperparameters that mean "the length of the run": filled with the
 #: run's number of steps (or epochs, for ``per = "epoch"``) when not given.
@@ -152,6 +152,15 @@ def build_model(prepared: Prepared, optimizer: str, options: Mapping[str, Any], 
         schedule=_schedule(config, prepared.steps_per_epoch),
     )
     return model
+
+
+def check_targets(prepared: Prepared, model: Sequential) -> None:
+    """The training targets checked against the loss and the metrics, as ``fit`` will,
+    so that a mismatch (``--task regression --loss categorical_crossentropy``) is
+    reported before anything is printed or trained."""
+    setup = model.training
+    targets = setup.loss.targets(prepared.y_train, len(prepared.y_train), model.output_dim, model.dtype)
+    setup.check_metric_targets(targets, len(prepared.y_train), model.output_dim)
 
 
 def resolved_schedule(prepared: Prepared) -> dict[str, Any] | None:

@@ -31,7 +31,7 @@ from numbagrad.errors import NonFiniteLossError
 from numbagrad.registry import get_registry
 from numbagrad.runs.config import RunConfig, toml_writer, write_toml
 from numbagrad.runs.folder import building, plan_folder, write_csv, write_history, write_json
-from numbagrad.runs.prepare import Prepared, build_model, describe_model, prepare, resolved_schedule
+from numbagrad.runs.prepare import Prepared, build_model, check_targets, describe_model, prepare, resolved_schedule
 from numbagrad.runs.report import Trained, best_epoch, better, result_lines, seconds, summary, table
 from numbagrad.train import EarlyStopping
 
@@ -55,14 +55,21 @@ def _notice_if_slow(note: Echo, message: str, after: float = COMPILE_NOTICE_AFTE
     run would be noise, silence on the first would look like a hang.
     """
     began = time.perf_counter()
-    timer = threading.Timer(after, note, args=(message,))
+    said = threading.Event()
+
+    def say() -> None:
+        note(message)
+        said.set()
+
+    timer = threading.Timer(after, say)
     timer.daemon = True
     timer.start()
     try:
         yield
     finally:
         timer.cancel()
-        if timer.finished.is_set() and time.perf_counter() - began >= after:
+        timer.join()  # a notice being printed finishes before the next line
+        if said.is_set():
             note(f"ready in {time.perf_counter() - began:.0f} s")
 
 
@@ -182,6 +189,7 @@ def train(config: RunConfig, name: str | None = None, verbose: int = 1, echo: Ec
     config = prepared.config
     target = plan_folder(config.output, name, f"{Path(config.data).stem}-{config.optimizer.lower()}", config.origin("output"))
     model = build_model(prepared, config.optimizer, config.optimizer_options)
+    check_targets(prepared, model)
     options = dict(model.training.optimizer.defaults)
     plots = _can_plot(note)
     _header(prepared, model, _training_text(prepared, _optimizer_text(config.optimizer, options)), echo)
@@ -189,10 +197,10 @@ def train(config: RunConfig, name: str | None = None, verbose: int = 1, echo: Ec
     trained = fit_prepared(prepared, model, config.optimizer, verbose)
     for line in result_lines(trained):
         echo(line)
-    with building(target) as folder:
-        written = _write_run(folder, prepared, trained, _resolved(prepared, config.optimizer, options), plots)
-    echo(f"saved {target}: {', '.join(written)}")
-    return target
+    with building(target, unique=name is None) as run:
+        written = _write_run(run.temporary, prepared, trained, _resolved(prepared, config.optimizer, options), plots)
+    echo(f"saved {run.final}: {', '.join(written)}")
+    return run.final
 
 
 # --- compare -----------------------------------------------------------------------------------------
@@ -265,6 +273,7 @@ def compare(config: RunConfig, name: str | None = None, verbose: int = 1, echo: 
     first = build_model(prepared, config.optimizers[0], chosen[0])
     weights = first.get_weights()
     models = [first] + [build_model(prepared, o, c, weights) for o, c in zip(config.optimizers[1:], chosen[1:])]
+    check_targets(prepared, first)
     resolved_options = [dict(model.training.optimizer.defaults) for model in models]
     plots = _can_plot(note)
     _header(prepared, first, _training_text(prepared, ", ".join(config.optimizers)) + ", from the same initial weights", echo)
@@ -282,7 +291,8 @@ def compare(config: RunConfig, name: str | None = None, verbose: int = 1, echo: 
     header, rows, printed = _comparison(runs, resolved_options, keys)
     for line in table(_printed_header(keys), printed):
         echo(line)
-    with building(target) as folder:
+    with building(target, unique=name is None) as run:
+        folder = run.temporary
         for trained, options in zip(runs, resolved_options):
             (folder / trained.label).mkdir()
             _write_run(folder / trained.label, prepared, trained, _resolved(prepared, trained.label, options), plots=False)
@@ -295,5 +305,5 @@ def compare(config: RunConfig, name: str | None = None, verbose: int = 1, echo: 
             plot_comparison({r.label: r.history for r in runs}, keys, folder / "comparison.png",
                             title=f"{config.data}: the same network from the same initial weights")
             written.append("comparison.png")
-    echo(f"saved {target}: {', '.join(written)}")
-    return target
+    echo(f"saved {run.final}: {', '.join(written)}")
+    return run.final
