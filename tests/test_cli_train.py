@@ -333,6 +333,8 @@ TRAIN_ERRORS = [
     (["--task", "clustering"], 1, "--task must be one of classification, regression; got 'clustering'"),
     (["--dtype", "float16"], 1, "--dtype must be one of float32, float64; got 'float16'"),
     (["--device", "tpu"], 1, "--device 'tpu': the device 'tpu' is not available yet in numbagrad"),
+    (["--threads", "-1"], 1, "--threads must be an integer >= 0; got -1"),
+    (["--threads", "999"], 1, "--threads must be at most "),
     (["--config", "missing.toml"], 1, "--config: no file 'missing.toml'"),
     (["--config", "broken.toml"], 1, "broken.toml: not valid TOML: "),
     (["--config", "typo.toml"], 1, "typo.toml: unknown key training.epoch (did you mean 'epochs'?); [training] takes loss, metrics, batch_size, epochs, early_stopping, seed"),
@@ -569,3 +571,13 @@ def test_the_compile_notice_appears_only_when_it_takes_time():
     with _notice_if_slow(notes.append, "compiling", after=0.05):
         time.sleep(0.3)
     assert notes[0] == "compiling" and re.fullmatch(r"ready in \d+ s", notes[1])
+
+
+@needs_sklearn
+@needs_toml
+def test_one_thread_or_several_give_the_same_run(capsys, here):
+    assert run(capsys, "train", "--data", "wine", "--epochs", "3", "--threads", "1", "--name", "one", "-q")[0] == 0
+    assert run(capsys, "train", "--data", "wine", "--epochs", "3", "--name", "all", "-q")[0] == 0
+    histories = [json.loads((here / "runs" / name / "history.json").read_text()) for name in ("one", "all")]
+    assert histories[0] == histories[1]
+    assert read_toml(here / "runs" / "one" / "config.toml")["training"]["threads"] == 1

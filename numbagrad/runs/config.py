@@ -8,7 +8,7 @@ The TOML layout::
 
     [data]        source, target, task, validation_split, standardize
     [model]       hidden, activation, dtype, device
-    [training]    loss, metrics, batch_size, epochs, early_stopping, seed
+    [training]    loss, metrics, batch_size, epochs, early_stopping, seed, threads
     [optimizer]   name, and any hyperparameter of that optimizer (lr, momentum, betas...)
     [schedule]    name, and the schedule's hyperparameters (or a warmup/join table)
     [output]      folder
@@ -240,6 +240,9 @@ SETTINGS: tuple[Setting, ...] = (
             "stop after this many epochs without a better validation loss and keep the best weights (default 0: off)", "PATIENCE"),
     Setting("seed", "training", "seed", "--seed", _integer(0),
             "seed of the split, the initial weights and the shuffling (default 0)", "N"),
+    Setting("threads", "training", "threads", "--threads", _integer(0),
+            "Numba threads for the compiled training loop (default 0: as many as fit chooses); "
+            "small networks often train fastest on 1", "N"),
     Setting("optimizer", "optimizer", "name", "--optimizer", _text,
             "a registered optimizer (default adam)", "NAME", commands=("train",)),
     Setting("lr", "optimizer", "lr", "--lr", _real,
@@ -287,6 +290,7 @@ class RunConfig:
     epochs: int = 20
     early_stopping: int = 0
     seed: int = 0
+    threads: int = 0
     optimizer: str = "adam"
     optimizer_options: dict[str, Any] = field(default_factory=dict)
     schedule: dict[str, Any] | None = None

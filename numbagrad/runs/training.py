@@ -27,6 +27,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
+import numba
+
 from numbagrad.errors import NonFiniteLossError
 from numbagrad.registry import get_registry
 from numbagrad.runs.config import RunConfig, toml_writer, write_toml
@@ -73,6 +75,35 @@ def _notice_if_slow(note: Echo, message: str, after: float = COMPILE_NOTICE_AFTE
             note(f"ready in {time.perf_counter() - began:.0f} s")
 
 
+@contextmanager
+def _threads(prepared: Prepared) -> Iterator[None]:
+    """Numba's thread count set to ``--threads`` for the block (0 leaves it alone).
+
+    ``fit`` splits each batch over Numba's threads; for a small network the
+    split costs more than it saves, and on a machine whose cores are busy
+    with other work every split waits for a free core.
+    """
+    count = prepared.config.threads
+    if not count:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(count)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def _check_threads(config: RunConfig) -> None:
+    available = numba.config.NUMBA_NUM_THREADS
+    if config.threads > available:
+        raise ValueError(
+            f"{config.origin('threads')} must be at most {available} (the threads Numba may use here; 0 for fit's choice); "
+            f"got {config.threads}"
+        )
+
+
 def warm_up(prepared: Prepared, optimizer: str, options: Mapping[str, Any], note: Echo) -> None:
     """Run the compiled training and validation loops over two batches of a throwaway
     model, so that compiling them (or loading them from Numba's cache) and starting
@@ -82,7 +113,7 @@ def warm_up(prepared: Prepared, optimizer: str, options: Mapping[str, Any], note
     validation = None
     if prepared.validation is not None:
         validation = (prepared.validation[0][:rows], prepared.validation[1][:rows])
-    with _notice_if_slow(note, "compiling numbagrad's training loop: once after installing or upgrading; later runs load it from Numba's cache"):
+    with _threads(prepared), _notice_if_slow(note, "compiling numbagrad's training loop: once after installing or upgrading; later runs load it from Numba's cache"):
         try:
             model.fit(prepared.X_train[:rows], prepared.y_train[:rows], batch_size=prepared.config.batch_size, epochs=1,
                       validation_data=validation, verbose=0)
@@ -102,12 +133,13 @@ def fit_prepared(prepared: Prepared, model: Any, label: str, verbose: int) -> Tr
             patience=config.early_stopping, restore_best_weights=True,
         )
         callbacks.append(stopper)
-    began = time.perf_counter()
-    history = model.fit(
-        prepared.X_train, prepared.y_train, batch_size=config.batch_size, epochs=config.epochs,
-        validation_data=prepared.validation, seed=config.seed, callbacks=callbacks, verbose=verbose,
-    )
-    elapsed = time.perf_counter() - began
+    with _threads(prepared):
+        began = time.perf_counter()
+        history = model.fit(
+            prepared.X_train, prepared.y_train, batch_size=config.batch_size, epochs=config.epochs,
+            validation_data=prepared.validation, seed=config.seed, callbacks=callbacks, verbose=verbose,
+        )
+        elapsed = time.perf_counter() - began
     stopped = stopper.stopped_epoch + 1 if stopper is not None and stopper.stopped_epoch is not None else None
     return Trained(label, model, history, elapsed, len(prepared.X_train), stopped)
 
@@ -185,6 +217,7 @@ def train(config: RunConfig, name: str | None = None, verbose: int = 1, echo: Ec
         echo: prints a line of the report; note: prints a remark (stderr).
     """
     toml_writer()  # a missing tomli-w is reported before any work, not after training
+    _check_threads(config)
     prepared = prepare(config)
     config = prepared.config
     target = plan_folder(config.output, name, f"{Path(config.data).stem}-{config.optimizer.lower()}", config.origin("output"))
@@ -264,6 +297,7 @@ def compare(config: RunConfig, name: str | None = None, verbose: int = 1, echo: 
     ``config.optimizers``; print a table, write a folder with a run per optimizer,
     ``comparison.csv`` and ``comparison.png``. Returns the folder."""
     toml_writer()
+    _check_threads(config)
     prepared = prepare(config)
     config = prepared.config
     _check_shared_options(config.optimizers, config.optimizer_options)
