@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numbers
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 from numbagrad.datasets import NAMED, TASKS
@@ -306,7 +306,13 @@ class RunConfig:
         return flags.get(name, name)
 
     def with_changes(self, **changes: Any) -> "RunConfig":
-        return replace(self, origins=dict(self.origins), **changes)
+        """A copy with ``changes``; its dicts are copies too, so neither config can change the other."""
+        copied = {
+            "origins": dict(self.origins),
+            "optimizer_options": dict(self.optimizer_options),
+            "schedule": None if self.schedule is None else dict(self.schedule),
+        }
+        return replace(self, **{**copied, **changes})
 
     def to_toml(self, command: str = "train") -> dict[str, Any]:
         """The configuration as TOML tables (None values left out: TOML has no null).
@@ -475,6 +481,3 @@ def resolve(given: Mapping[str, Any], config_file: str | os.PathLike | None = No
     _apply_flags(config, given)
     return config
 
-
-#: The names of RunConfig's fields (for tests and documentation).
-FIELDS = tuple(f.name for f in fields(RunConfig) if f.name != "origins")
