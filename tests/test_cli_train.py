@@ -171,6 +171,11 @@ def test_regression_standardizes_the_target_and_predicts_in_its_units(capsys, he
     predicted = np.loadtxt(here / "out.csv", delimiter=",", skiprows=1)
     assert (here / "out.csv").read_text().startswith("prediction\n")
     assert np.corrcoef(predicted, y)[0, 1] > 0.95 and abs(predicted.mean() - y.mean()) < 20
+    status, out, _ = run(capsys, "evaluate", "runs/p", "--data", "prices.npz")
+    assert status == 0
+    assert re.fullmatch(r"prices.npz: 200 samples; the target standardized as in training: losses and metrics in units of its std \(\d+\.?\d*\)",
+                        out.splitlines()[0])
+    assert re.fullmatch(r"loss \S+, mae \S+, r2 0\.9\d*", out.splitlines()[1])
 
 
 @needs_sklearn

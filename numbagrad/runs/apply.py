@@ -78,7 +78,11 @@ def evaluate(path: str | os.PathLike, data: str, target: str | None = None, batc
     else:
         indices = preprocessing.targets(dataset.y, dataset.name)
         y = loss_targets(indices, preprocessing.outputs, model.training.loss.name, preprocessing.task)
-    return model.evaluate(X, y, batch_size=batch_size), f"{dataset.name}: {dataset.samples:,} samples"
+    described = f"{dataset.name}: {dataset.samples:,} samples"
+    if preprocessing is not None and preprocessing.target_std is not None:
+        stds = ", ".join(f"{v:.4g}" for v in preprocessing.target_std)
+        described += f"; the target standardized as in training: losses and metrics in units of its std ({stds})"
+    return model.evaluate(X, y, batch_size=batch_size), described
 
 
 def _prediction_table(outputs: np.ndarray, preprocessing: Preprocessing | None) -> tuple[list[str], list[list[Any]]]:
