@@ -2,14 +2,23 @@
 
 Subcommands:
 
-* ``plugins``: the installed optimizers and where each comes from.
+* ``train``: train a network on a data set (the handwritten digits by
+  default) with the "compile options" given as flags or a TOML file; report
+  loss, accuracy, time and speed; write a run folder (:mod:`numbagrad.runs`).
+* ``compare``: the same network from the same initial weights trained with
+  several optimizers; a table and one chart of their curves.
+* ``evaluate``: a saved model's loss and metrics on a data set.
+* ``predict``: a saved model's predictions for the rows of a file, as CSV.
+* ``plugins``: the installed optimizers, losses, schedules... and where each comes from.
 * ``landscape``: optimizers started from the same point of a 2-D test
   function (:mod:`numbagrad.landscape`) with the same kernels that train
   networks; prints how close each got to a minimum and draws their paths
   on the function's contours (a PNG, and a GIF with ``--animate``).
 
-Errors print one line on stderr and exit with status 1 (2 for a malformed
-command line); ``--debug`` shows the traceback instead.
+This module only reads the command line; the work happens in
+:mod:`numbagrad.runs` and :mod:`numbagrad.landscape`. Errors print one line
+on stderr and exit with status 1 (2 for a malformed command line, 130 for
+Ctrl-C); ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -27,7 +37,15 @@ _PICTURE_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with its errors on one line, naming the command and pointing at ``--help``."""
+    """argparse with its errors on one line, naming the command and pointing at ``--help``.
+
+    Abbreviated options are refused: with settings such as ``--epochs`` and
+    ``--early-stopping``, a misspelt flag must be an error, not a guess.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -226,22 +244,175 @@ def _add_landscape(commands, common) -> None:
     command.add_argument("--animate", action="store_true", help="also write an animated GIF beside the picture")
 
 
-def main(argv=None) -> int:
-    """Run the command line with ``argv`` (``sys.argv[1:]`` by default); returns the exit status."""
-    argv = _joined_negative_start(list(sys.argv[1:] if argv is None else argv))
+# --- train, compare, evaluate, predict ---------------------------------------------------
+
+
+def _given(arguments) -> dict:
+    """The run settings present on the command line (absent ones are not in the namespace)."""
+    from numbagrad.runs.config import SETTINGS
+
+    names = {setting.name for setting in SETTINGS} | {"set", "schedule_set"}
+    return {name: value for name, value in vars(arguments).items() if name in names}
+
+
+def _train(arguments) -> int:
+    from numbagrad import runs
+
+    config = runs.resolve(_given(arguments), arguments.config, "train")
+    runs.train(config, name=arguments.name, verbose=0 if arguments.quiet else 1, note=_note(arguments.quiet))
+    return 0
+
+
+def _compare(arguments) -> int:
+    from numbagrad import runs
+
+    config = runs.resolve(_given(arguments), arguments.config, "compare")
+    runs.compare(config, name=arguments.name, verbose=0 if arguments.quiet else 1, note=_note(arguments.quiet))
+    return 0
+
+
+def _evaluate(arguments) -> int:
+    from numbagrad import runs
+
+    values, described = runs.evaluate(arguments.model, arguments.data, arguments.target, arguments.batch_size)
+    print(described)
+    print(", ".join(f"{key} {value:.4g}" for key, value in values.items()))
+    return 0
+
+
+def _predict(arguments) -> int:
+    from numbagrad import runs
+
+    rows = runs.predict(arguments.model, arguments.inputs, arguments.output, arguments.batch_size)
+    if arguments.output is not None:
+        print(f"wrote {rows:,} predictions to {arguments.output}")
+    return 0
+
+
+def _note(quiet: bool):
+    def note(message: str) -> None:
+        if not quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    return note
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1; got {text!r}")
+    return value
+
+
+def _add_run_command(commands, common, command_name: str, help: str, description: str, epilog: str) -> None:
+    from numbagrad.runs.config import SETTINGS
+
+    command = commands.add_parser(command_name, parents=[common], help=help, description=description, epilog=epilog)
+    command.add_argument("--config", metavar="FILE", default=None,
+                         help="a TOML file of settings (a run's config.toml, say); flags override it")
+    for setting in SETTINGS:
+        if command_name not in setting.commands:
+            continue
+        flags = [setting.flag, *setting.aliases]
+        if setting.switch:
+            command.add_argument(*flags, dest=setting.name, action=argparse.BooleanOptionalAction,
+                                 default=argparse.SUPPRESS, help=setting.help)
+        else:
+            command.add_argument(*flags, dest=setting.name, metavar=setting.metavar, default=argparse.SUPPRESS, help=setting.help)
+        if setting.name == "weight_decay":
+            command.add_argument("--set", dest="set", action="append", default=argparse.SUPPRESS, metavar="NAME=VALUE",
+                                 help="another optimizer hyperparameter, such as betas=0.9,0.99 or amsgrad=true (repeatable)")
+        if setting.name == "schedule":
+            command.add_argument("--schedule-set", dest="schedule_set", action="append", default=argparse.SUPPRESS,
+                                 metavar="NAME=VALUE", help="a schedule hyperparameter, such as gamma=0.5 or per=epoch (repeatable)")
+    command.add_argument("--name", default=None, metavar="NAME",
+                         help="the run folder's name inside --output (default: data, optimizer, date and time)")
+    command.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no notes; the report only")
+
+
+def _add_evaluate(commands, common) -> None:
+    command = commands.add_parser(
+        "evaluate", parents=[common], help="a saved model's loss and metrics on a data set",
+        description="Evaluate a saved model (a run folder or a model file) on a data set, "
+        "with the preprocessing it was trained with.",
+        epilog="Example: numbagrad evaluate runs/digits-adam-20260102-101500 --data digits",
+    )
+    command.add_argument("model", metavar="MODEL", help="a run folder or a model file (.ngm)")
+    command.add_argument("--data", required=True, metavar="NAME|FILE", help="a data set name, or a .csv or .npz file")
+    command.add_argument("--target", default=None, metavar="COLUMN",
+                         help="the target column or array (default: the one the model was trained on)")
+    command.add_argument("--batch-size", type=_positive, default=None, metavar="N", help="samples per batch (default: all at once)")
+
+
+def _add_predict(commands, common) -> None:
+    command = commands.add_parser(
+        "predict", parents=[common], help="a saved model's predictions for the rows of a file, as CSV",
+        description="Predict the rows of a CSV or NPZ file with a saved model (a run folder or a model file); "
+        "classification gives the class and each class's probability, regression the value.",
+        epilog="Example: numbagrad predict runs/iris-adam-20260102-101500 flowers.csv -o predictions.csv",
+    )
+    command.add_argument("model", metavar="MODEL", help="a run folder or a model file (.ngm)")
+    command.add_argument("inputs", metavar="INPUT", help="a .csv file (matched to the model's columns by header) or a .npz file with X")
+    command.add_argument("--output", "-o", default=None, metavar="FILE", help="the CSV file to write (default: standard output)")
+    command.add_argument("--batch-size", type=_positive, default=1024, metavar="N", help="rows per batch (default 1024)")
+
+
+def _parser() -> _Parser:
     common = _Parser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     parser = _Parser(prog="numbagrad", description="Dense neural networks trained by Numba kernels.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("plugins", parents=[common], help="list installed optimizers and the distribution of each")
+    _add_run_command(
+        commands, common, "train", help="train a network on a data set and save the run",
+        description="Train a network (digits, Adam, learning rate 0.001, batch 32 by default), report loss, "
+        "accuracy, time and speed, and write a run folder: the model, the history, the resolved configuration "
+        "and the curves.",
+        epilog="Examples: numbagrad train; numbagrad train --data iris --hidden 16,16 --epochs 60; "
+        "numbagrad train --optimizer sgd --lr 0.01 --momentum 0.9 --nesterov; numbagrad train --config run.toml --epochs 5",
+    )
+    _add_run_command(
+        commands, common, "compare", help="train the same network with several optimizers and compare them",
+        description="Train the same network from the same initial weights with each optimizer; print a table of "
+        "the best and final loss and accuracy and the time, and draw their curves in one chart.",
+        epilog="Example: numbagrad compare --optimizers sgd,momentum,nesterov,rmsprop,adam --lr 0.01",
+    )
+    _add_evaluate(commands, common)
+    _add_predict(commands, common)
+    commands.add_parser("plugins", parents=[common], help="list installed optimizers, losses, schedules... and the distribution of each")
     _add_landscape(commands, common)
-    arguments = parser.parse_args(argv)
-    run = {"plugins": _plugins, "landscape": _landscape}[arguments.command]
+    return parser
+
+
+_COMMANDS = {"train": _train, "compare": _compare, "evaluate": _evaluate, "predict": _predict, "plugins": _plugins, "landscape": _landscape}
+
+
+def main(argv=None) -> int:
+    """Run the command line with ``argv`` (``sys.argv[1:]`` by default); returns the exit status."""
+    from numbagrad.errors import PluginError
+
+    argv = _joined_negative_start(list(sys.argv[1:] if argv is None else argv))
+    arguments = _parser().parse_args(argv)
+    run = _COMMANDS[arguments.command]
     try:
         return run(arguments)
-    except (ValueError, TypeError, ImportError, OSError) as error:
+    except BrokenPipeError:
+        # The reader of our output went away (numbagrad predict ... | head): not an error.
+        # Point stdout at nothing so that Python's exit flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
         if arguments.debug:
             raise
-        message = " ".join(str(error).split())  # one line, whatever the exception's text
+        print(f"numbagrad {arguments.command}: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, KeyError, ImportError, OSError, FloatingPointError, PluginError) as error:
+        if arguments.debug:
+            raise
+        # KeyError's text is the repr of its argument; show the message itself.
+        text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+        message = " ".join(str(text).split())  # one line, whatever the exception's text
         print(f"numbagrad {arguments.command}: error: {message}", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""Pictures: loss landscapes with the paths optimizers take across them, and training curves.
+"""Pictures of loss landscapes and the paths optimizers take across them, and of training curves.
 
 Needs matplotlib (and Pillow for GIFs): ``pip install 'numbagrad[plot]'``.
 matplotlib is imported on the first call, never by ``import numbagrad``.
@@ -21,13 +21,13 @@ import os
 import secrets
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
 from numbagrad.landscape import Landscape, Trajectory, get
 
-__all__ = ["plot_landscape", "animate_landscape", "plot_curves", "plot_history", "PATH_COLORS"]
+__all__ = ["plot_landscape", "animate_landscape", "plot_history", "plot_comparison", "plot_curves", "PATH_COLORS", "CURVE_COLORS"]
 
 #: Colours of the paths, in order: bright enough to read on every part of the
 #: viridis background, and distinguishable from one another.
@@ -384,75 +384,146 @@ def animate_landscape(function: str | Landscape, paths: Trajectory | Iterable[Tr
     return _write_atomically(target, write)
 
 
-# --- curves ------------------------------------------------------------------------
+# --- training curves -------------------------------------------------------------------------
+
+#: Colours of training curves, one per run: matplotlib's "tab10", readable on white.
+CURVE_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+
+def _records(history: Any) -> dict[str, list[float]]:
+    """The per-epoch lists of a :class:`~numbagrad.train.History` or of a plain dict of lists."""
+    records = getattr(history, "history", history)
+    if not isinstance(records, dict):
+        raise TypeError(f"history must be a numbagrad.train.History or a dict of per-epoch lists; got {type(history).__name__}")
+    return records
 
 
 def _curve_figure(mpl: SimpleNamespace, panels: int, dpi: float):
     figure = mpl.Figure(figsize=(4.6 * panels, 3.6), dpi=dpi, layout="constrained")
     mpl.FigureCanvasAgg(figure)
-    return figure, figure.subplots(1, panels, squeeze=False)[0]
+    axes = [figure.add_subplot(1, panels, i + 1) for i in range(panels)]
+    for axis in axes:
+        axis.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))  # epochs are whole
+    return figure, axes
 
 
-def _save(figure, path: str | os.PathLike | None, dpi: float) -> None:
-    if path is not None:
-        target = _check_target(path, ("png", "svg", "pdf"))
-        _write_atomically(target, lambda temporary: figure.savefig(temporary, dpi=dpi))
+def _save(mpl: SimpleNamespace, figure, path: str | os.PathLike | None, dpi: float) -> None:
+    if path is None:
+        return
+    target = _check_target(path, mpl.FigureCanvasAgg.get_supported_filetypes())
+    suffix = target.suffix.lower().lstrip(".")
+    _write_atomically(target, lambda temporary: figure.savefig(temporary, format=suffix, dpi=dpi))
 
 
-def plot_curves(
-    series: dict[str, Iterable[float]],
-    path: str | os.PathLike | None = None,
-    xlabel: str = "epoch",
-    ylabel: str = "",
-    title: str = "",
-    log_y: bool = False,
-    dpi: float = 110,
-):
-    """One line per entry of ``series`` (label -> values, plotted against 1, 2, ...).
+def plot_history(history: Any, keys: Iterable[str], path: str | os.PathLike | None = None, *, title: str | None = None,
+                 dpi: float = 110):
+    """Per-epoch curves of one training run: a panel per key, its ``val_`` twin beside it.
 
-    Writes ``path`` (PNG, SVG or PDF, atomically) when given; returns the figure.
+    A learning rate (``lr``) is drawn on a log scale, where a schedule's
+    decay reads as a straight line.
+
+    Args:
+        history: a :class:`~numbagrad.train.History` (``model.history``) or its
+            ``history`` dict of per-epoch lists.
+        keys: the values to draw, such as ``["loss"]`` or ``["accuracy"]``
+            (not the ``val_`` ones: they join their twin).
+        path: a file to write (``.png``, ``.svg``, ``.pdf``...), atomically.
+        title: above the panels.
+
+    Raises:
+        ImportError: matplotlib is not installed.
+        KeyError: a key that was not recorded; ValueError: no keys.
     """
-    if not isinstance(series, dict) or not series:
-        raise TypeError(f"series must be a non-empty dict of label -> values; got {series!r}")
+    records = _records(history)
+    keys = list(keys)
+    if not keys:
+        raise ValueError("keys is empty; name at least one recorded value, such as 'loss'")
+    unknown = [key for key in keys if key not in records]
+    if unknown:
+        raise KeyError(f"no values named {unknown[0]!r}; recorded: {', '.join(sorted(records))}")
     mpl = _matplotlib()
-    figure, (axes,) = _curve_figure(mpl, 1, dpi)
-    for label, values in series.items():
-        values = np.asarray(list(values), dtype=float)
-        axes.plot(np.arange(1, values.size + 1), values, label=str(label), linewidth=1.6)
-    if log_y:
-        axes.set_yscale("log")
-    axes.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
-    axes.set_xlabel(xlabel)
-    axes.set_ylabel(ylabel)
-    axes.set_title(title)
-    axes.grid(alpha=0.3)
-    axes.legend()
-    _save(figure, path, dpi)
+    figure, axes = _curve_figure(mpl, len(keys), dpi)
+    for axis, key in zip(axes, keys):
+        epochs = np.arange(1, len(records[key]) + 1)
+        axis.plot(epochs, records[key], marker="o", markersize=3, color=CURVE_COLORS[0], label="training" if key != "lr" else key)
+        if "val_" + key in records:
+            axis.plot(epochs, records["val_" + key], marker="o", markersize=3, color=CURVE_COLORS[1], label="validation")
+        if key == "lr":
+            axis.set_yscale("log")
+        axis.set_xlabel("epoch")
+        axis.set_title(key)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize="small")
+    if title:
+        figure.suptitle(title)
+    _save(mpl, figure, path, dpi)
     return figure
 
 
-def plot_history(history: dict[str, list[float]], path: str | os.PathLike | None = None, keys: Iterable[str] | None = None, dpi: float = 110):
-    """A panel per recorded value (``loss``, each metric, ``lr``), its ``val_`` twin beside it;
-    the learning rate on a log scale. Writes ``path`` when given; returns the figure."""
-    names = [k for k in (keys if keys is not None else history) if not str(k).startswith("val_")]
-    unknown = [k for k in names if k not in history]
-    if unknown:
-        raise KeyError(f"no values named {unknown}; recorded: {sorted(history)}")
-    if not names:
-        raise ValueError("nothing recorded yet")
+def plot_comparison(histories: Mapping[str, Any], keys: Iterable[str], path: str | os.PathLike | None = None, *,
+                    title: str | None = None, dpi: float = 110):
+    """One panel per key with one curve per run, such as each optimizer's validation loss.
+
+    Args:
+        histories: a label (the optimizer's name) mapped to its run's
+            :class:`~numbagrad.train.History` or dict of per-epoch lists.
+        keys: the values to draw, such as ``["val_loss", "val_accuracy"]``;
+            a run without one is left out of that panel.
+        path, title, dpi: as for :func:`plot_history`.
+
+    Raises:
+        ImportError: matplotlib is not installed.
+        ValueError: no runs or no keys; KeyError: a key no run recorded.
+    """
+    runs = {label: _records(history) for label, history in histories.items()}
+    keys = list(keys)
+    if not runs or not keys:
+        raise ValueError("plot_comparison needs at least one run and one key")
+    for key in keys:
+        if not any(key in records for records in runs.values()):
+            raise KeyError(f"no run recorded {key!r}")
     mpl = _matplotlib()
-    figure, panels = _curve_figure(mpl, len(names), dpi)
-    for axes, name in zip(panels, names):
-        epochs = np.arange(1, len(history[name]) + 1)
-        axes.plot(epochs, history[name], marker="o", markersize=3, label=name)
-        if "val_" + name in history:
-            axes.plot(epochs, history["val_" + name], marker="o", markersize=3, label="val_" + name)
-        if name == "lr":
-            axes.set_yscale("log")
-        axes.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
-        axes.set_xlabel("epoch")
-        axes.set_title(name)
-        axes.grid(alpha=0.3)
-        axes.legend()
-    _save(figure, path, dpi)
+    figure, axes = _curve_figure(mpl, len(keys), dpi)
+    for axis, key in zip(axes, keys):
+        for i, (label, records) in enumerate(runs.items()):
+            if key in records:
+                epochs = np.arange(1, len(records[key]) + 1)
+                axis.plot(epochs, records[key], color=CURVE_COLORS[i % len(CURVE_COLORS)], linewidth=1.6, label=label)
+        drawn = [v for records in runs.values() for v in records.get(key, [])]
+        if key.endswith("loss") and drawn and min(drawn) > 0:
+            axis.set_yscale("log")  # losses that differ by orders of magnitude stay readable
+        axis.set_xlabel("epoch")
+        axis.set_title(key)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize="small")
+    if title:
+        figure.suptitle(title)
+    _save(mpl, figure, path, dpi)
+    return figure
+
+
+def plot_curves(series: Mapping[str, Iterable[float]], path: str | os.PathLike | None = None, *, xlabel: str = "epoch",
+                ylabel: str = "", title: str | None = None, log_y: bool = False, dpi: float = 110):
+    """One line per entry of ``series`` (a label mapped to its values, drawn against 1, 2, ...)
+    in a single panel: a loss per update, an accuracy per epoch for several settings.
+
+    Raises:
+        ImportError: matplotlib is not installed; ValueError: ``series`` is empty.
+    """
+    if not series:
+        raise ValueError("series is empty; give at least one label and its values")
+    mpl = _matplotlib()
+    figure, (axis,) = _curve_figure(mpl, 1, dpi)
+    for i, (label, values) in enumerate(series.items()):
+        values = np.asarray(list(values), dtype=float)
+        axis.plot(np.arange(1, values.size + 1), values, color=CURVE_COLORS[i % len(CURVE_COLORS)], linewidth=1.6, label=str(label))
+    if log_y:
+        axis.set_yscale("log")
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize="small")
+    if title:
+        axis.set_title(title)
+    _save(mpl, figure, path, dpi)
     return figure

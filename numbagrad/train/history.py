@@ -39,4 +39,6 @@ class History(Callback):
         when given; returns the figure."""
         from numbagrad.plotting import plot_history
 
-        return plot_history(self.history, path, keys)
+        if keys is None:
+            keys = [k for k in self.history if not k.startswith("val_")]
+        return plot_history(self, keys, path)

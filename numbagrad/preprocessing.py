@@ -1,0 +1,242 @@
+"""What a run did to its data before training, so that evaluation and prediction do the same.
+
+A :class:`Preprocessing` records the feature columns, the standardization
+(mean and standard deviation of each feature, computed on the training rows
+only, so that nothing of the validation rows leaks into training), the
+target's name, the task and the classes. It travels inside the saved model
+file as an extra member, ``preprocessing.json``, which
+:func:`numbagrad.load_model` ignores: the file stays an ordinary model, and
+``numbagrad evaluate`` and ``numbagrad predict`` find the transform in the
+one file they are given.
+
+For regression the target is standardized too (when features are): a
+network starts with outputs near zero and an optimizer moves weights by
+about the learning rate per step, so a target in the hundreds would take
+thousands of steps just to reach its scale. Losses and metrics during
+training are then in units of the target's standard deviation; predictions
+are converted back.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from numbagrad.datasets import Dataset
+
+__all__ = ["Preprocessing", "split_rows", "MEMBER"]
+
+#: The name of the preprocessing record inside a model file.
+MEMBER = "preprocessing.json"
+
+
+def split_rows(samples: int, fraction: float, seed: int, labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(training rows, validation rows)``: a shuffled split with ``fraction`` of the rows held out.
+
+    With ``labels`` (classification) the split is stratified: each class
+    gives the same fraction of its rows, so a small data set keeps every
+    class on both sides.
+
+    Raises:
+        ValueError: a side would be empty.
+    """
+    rng = np.random.default_rng(seed)
+    if fraction == 0:
+        return rng.permutation(samples), np.empty(0, dtype=np.int64)
+    groups = [np.arange(samples)] if labels is None else [np.flatnonzero(labels == value) for value in np.unique(labels)]
+    training, validation = [], []
+    for rows in groups:
+        rows = rng.permutation(rows)
+        held = int(round(len(rows) * fraction))
+        training.append(rows[held:])
+        validation.append(rows[:held])
+    training, validation = np.concatenate(training), np.concatenate(validation)
+    if len(training) == 0 or len(validation) == 0:
+        raise ValueError(
+            f"validation split {fraction:g} of {samples} samples leaves {len(training)} for training and "
+            f"{len(validation)} for validation; both need at least one"
+        )
+    return rng.permutation(training), rng.permutation(validation)
+
+
+def _floats(values: Any, name: str) -> np.ndarray | None:
+    if values is None:
+        return None
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1 or not np.isfinite(array).all():
+        raise ValueError(f"preprocessing: {name} must be a list of finite numbers")
+    return array
+
+
+@dataclass
+class Preprocessing:
+    """The transform between a data set's columns and a network's inputs and targets.
+
+    Attributes:
+        feature_names: the input columns, in the network's order.
+        task: ``"classification"`` or ``"regression"``.
+        target_name: the target's column (or array) in the training data.
+        mean, std: per-feature standardization, or None (features as they are).
+        classes: classification: the target values, in output order.
+        class_names: classification: how each class is written.
+        target_mean, target_std: regression: the target's standardization, or None.
+    """
+
+    feature_names: list[str]
+    task: str
+    target_name: str | None = None
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
+    classes: list[Any] | None = None
+    class_names: list[str] | None = None
+    target_mean: np.ndarray | None = None
+    target_std: np.ndarray | None = None
+
+    @classmethod
+    def fit(cls, dataset: Dataset, rows: np.ndarray, standardize: bool) -> "Preprocessing":
+        """The preprocessing of ``dataset`` learnt from its training ``rows`` only."""
+        mean = std = target_mean = target_std = None
+        if standardize:
+            mean, std = _moments(dataset.X[rows])
+            if dataset.task == "regression":
+                target_mean, target_std = _moments(dataset.y[rows].reshape(len(rows), -1))
+        return cls(
+            feature_names=list(dataset.feature_names), task=dataset.task, target_name=dataset.target_name,
+            mean=mean, std=std, classes=dataset.classes, class_names=dataset.class_names,
+            target_mean=target_mean, target_std=target_std,
+        )
+
+    # --- the transform -----------------------------------------------------------------
+
+    @property
+    def outputs(self) -> int:
+        """The network's output units: one per class, or one per target column."""
+        if self.task == "classification":
+            return len(self.classes)
+        return 1 if self.target_mean is None else len(self.target_mean)
+
+    def inputs(self, X: np.ndarray) -> np.ndarray:
+        """Features as the network takes them (standardized when the run standardized)."""
+        if self.mean is None:
+            return X
+        return (X - self.mean) / self.std
+
+    def targets(self, y: np.ndarray, name: str = "the data") -> np.ndarray:
+        """Targets as the network's loss takes them: class indices (a vector) for
+        classification, standardized numbers (a matrix) for regression.
+
+        Raises:
+            ValueError: a label the model does not know, text for regression.
+        """
+        if self.task == "classification":
+            if y.ndim != 1:
+                raise ValueError(f"{name}: the target has {y.shape[1]} columns; the model predicts one class per sample")
+            # A label may be given as its value (2) or its name ("virginica").
+            names = self.class_names or [str(c) for c in self.classes]
+            lookup = {**{name: i for i, name in enumerate(names)}, **{str(c): i for i, c in enumerate(self.classes)}}
+            indices = np.empty(len(y), dtype=np.float64)
+            for row, key in enumerate(str(_plain(v)) for v in y):
+                if key not in lookup:
+                    known = ", ".join(names)
+                    if names != [str(c) for c in self.classes]:
+                        known += f" (or {', '.join(map(str, self.classes))})"
+                    raise ValueError(f"{name}: row {row + 1} has the label {key!r}; the model knows {known}")
+                indices[row] = lookup[key]
+            return indices
+        if y.dtype.kind not in "biuf":
+            raise ValueError(f"{name}: the target holds text; the model predicts numbers")
+        matrix = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        if matrix.shape[1] != self.outputs:
+            raise ValueError(f"{name}: the target has {matrix.shape[1]} columns; the model predicts {self.outputs}")
+        if self.target_mean is None:
+            return matrix
+        return (matrix - self.target_mean) / self.target_std
+
+    def predictions(self, outputs: np.ndarray) -> np.ndarray:
+        """Regression: the network's outputs in the target's own units."""
+        if self.target_mean is None:
+            return outputs
+        return outputs * self.target_std + self.target_mean
+
+    def describe(self) -> str:
+        """How the data was transformed, in a few words."""
+        if self.mean is None:
+            return "features as they are"
+        text = "features standardized (mean and std of the training rows)"
+        if self.target_mean is not None:
+            text += "; target standardized too: losses and metrics are in units of its std"
+        return text
+
+    # --- plain data and model files ----------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        def listed(array):
+            return None if array is None else [float(v) for v in array]
+
+        return {
+            "format": "numbagrad-preprocessing",
+            "format_version": 1,
+            "feature_names": list(self.feature_names),
+            "task": self.task,
+            "target_name": self.target_name,
+            "mean": listed(self.mean),
+            "std": listed(self.std),
+            "classes": None if self.classes is None else [_plain(c) for c in self.classes],
+            "class_names": self.class_names,
+            "target_mean": listed(self.target_mean),
+            "target_std": listed(self.target_std),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Preprocessing":
+        """Raises ValueError for anything but a dict from :meth:`to_dict`."""
+        if not isinstance(data, dict) or data.get("format") != "numbagrad-preprocessing":
+            raise ValueError("preprocessing: not a numbagrad preprocessing record")
+        if data.get("task") not in ("classification", "regression"):
+            raise ValueError(f"preprocessing: unknown task {data.get('task')!r}")
+        return cls(
+            feature_names=[str(n) for n in data["feature_names"]], task=data["task"], target_name=data.get("target_name"),
+            mean=_floats(data.get("mean"), "mean"), std=_floats(data.get("std"), "std"),
+            classes=data.get("classes"), class_names=data.get("class_names"),
+            target_mean=_floats(data.get("target_mean"), "target_mean"), target_std=_floats(data.get("target_std"), "target_std"),
+        )
+
+    def attach(self, model_path: str | os.PathLike) -> None:
+        """Add this record to a model file written by ``model.save`` (which is left loadable)."""
+        with zipfile.ZipFile(model_path, "a") as archive:
+            archive.writestr(MEMBER, json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def read(cls, model_path: str | os.PathLike) -> "Preprocessing | None":
+        """The record in a model file, or None for a model saved from Python without one."""
+        with zipfile.ZipFile(model_path) as archive:
+            if MEMBER not in archive.namelist():
+                return None
+            try:
+                return cls.from_dict(json.loads(archive.read(MEMBER).decode("utf-8")))
+            except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+                raise ValueError(f"{os.fspath(model_path)}: its {MEMBER} is invalid ({error})") from None
+
+
+def _moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and standard deviation; a constant column (the blank border
+    pixels of the digits) keeps a std of 1, so it is centred rather than divided by zero."""
+    mean = values.mean(axis=0)
+    std = values.std(axis=0)
+    std = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
+    return mean, std
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the Python number or string it holds; whole floats as ints (3.0 -> 3)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return value

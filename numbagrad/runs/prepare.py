@@ -1,0 +1,174 @@
+"""From a configuration to data a network can train on, and to the network itself.
+
+:func:`prepare` loads the data, splits it, learns the standardization from
+the training rows and fills in what the data decides (task, loss, metrics);
+:func:`build_model` creates and compiles the network for one optimizer,
+optionally from given initial weights, which is how ``compare`` starts
+every optimizer from the same point.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from numbagrad import datasets
+from numbagrad._version import __version__
+from numbagrad.nn import Dense, Sequential
+from numbagrad.preprocessing import Preprocessing, split_rows
+from numbagrad.registry import get_registry
+from numbagrad.runs.config import RunConfig
+
+__all__ = ["Prepared", "prepare", "build_model", "check_targets", "loss_targets", "default_loss", "default_metrics", "RUN_LENGTH_HYPERPARAMETERS"]
+
+#: Schedule hyperparameters that mean "the length of the run": filled with the
+#: run's number of steps (or epochs, for ``per = "epoch"``) when not given.
+RUN_LENGTH_HYPERPARAMETERS = ("T_max", "total_steps")
+
+
+def default_loss(task: str) -> str:
+    """Cross-entropy over a softmax for classes, mean squared error for numbers."""
+    return "categorical_crossentropy" if task == "classification" else "mse"
+
+
+def default_metrics(task: str) -> tuple[str, ...]:
+    return ("accuracy",) if task == "classification" else ("mae", "r2")
+
+
+def loss_targets(targets: np.ndarray, outputs: int, loss: str, task: str) -> np.ndarray:
+    """Class indices as the loss wants them: as they are for a loss of class labels,
+    one-hot rows for any other (``mse`` or ``hinge`` on classes)."""
+    if task != "classification" or get_registry().lookup("loss", loss).spec.target == "labels":
+        return targets
+    return np.eye(outputs)[targets.astype(np.int64)]
+
+
+@dataclass
+class Prepared:
+    """A run's data, split and transformed, and its configuration with every choice made.
+
+    ``config`` has the task, loss and metrics filled in; ``validation`` is
+    None without a validation split.
+    """
+
+    config: RunConfig
+    dataset: datasets.Dataset
+    preprocessing: Preprocessing
+    X_train: np.ndarray
+    y_train: np.ndarray
+    validation: tuple[np.ndarray, np.ndarray] | None
+
+    @property
+    def outputs(self) -> int:
+        return self.preprocessing.outputs
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.X_train) / self.config.batch_size)
+
+    def describe(self) -> list[str]:
+        """Two lines: the data, then the split and transform."""
+        held = 0 if self.validation is None else len(self.validation[0])
+        split = f"{len(self.X_train):,} for training" + (f", {held:,} for validation" if held else ", none held out for validation")
+        return [self.dataset.describe(), f"{split}; {self.preprocessing.describe()}"]
+
+
+def prepare(config: RunConfig) -> Prepared:
+    """Load, split and transform the data of ``config`` (see the module documentation).
+
+    Raises:
+        ImportError, FileNotFoundError, ValueError: from :func:`numbagrad.datasets.load`
+            and the split; numbagrad.UnknownNameError: an unknown loss.
+    """
+    dataset = datasets.load(config.data, config.target, config.task)
+    if dataset.task == "classification" and len(dataset.classes) < 2:
+        raise ValueError(
+            f"{dataset.name}: the target {dataset.target_name!r} has a single class ({dataset.classes[0]!r}); "
+            "classification needs at least two"
+        )
+    labels = dataset.y if dataset.task == "classification" else None
+    training, validation = split_rows(dataset.samples, config.validation_split, config.seed, labels)
+    preprocessing = Preprocessing.fit(dataset, training, config.standardize)
+    dtype = np.dtype(config.dtype)
+    inputs = preprocessing.inputs(dataset.X).astype(dtype)
+    loss = config.loss or default_loss(dataset.task)
+    metrics = config.metrics if config.metrics is not None else default_metrics(dataset.task)
+    targets = loss_targets(preprocessing.targets(dataset.y, dataset.name), preprocessing.outputs, loss, dataset.task)
+    resolved = config.with_changes(task=dataset.task, loss=loss, metrics=tuple(metrics))
+    held = (inputs[validation], targets[validation]) if len(validation) else None
+    return Prepared(resolved, dataset, preprocessing, inputs[training], targets[training], held)
+
+
+def _schedule(config: RunConfig, steps_per_epoch: int) -> dict[str, Any] | None:
+    """The schedule's table with the run's length filled in where the schedule needs it."""
+    schedule = config.schedule
+    if schedule is None or "name" not in schedule:
+        return schedule  # none, or a warmup/join table, complete as written
+    filled = dict(schedule)
+    spec = get_registry().lookup("schedule", str(schedule["name"])).spec
+    length = config.epochs if filled.get("per", "step") == "epoch" else config.epochs * steps_per_epoch
+    for hyperparameter in spec.hyperparameters:
+        if hyperparameter.name in RUN_LENGTH_HYPERPARAMETERS and hyperparameter.required and hyperparameter.name not in filled:
+            filled[hyperparameter.name] = length
+    return filled
+
+
+def _sequential(layers: list[Dense], input_dim: int, config: RunConfig) -> Sequential:
+    """The network on ``config.device``: the value is passed on to the model, which
+    decides what it supports; a model without a device option trains on the CPU only."""
+    if "device" in inspect.signature(Sequential).parameters:
+        return Sequential(layers, input_dim=input_dim, dtype=config.dtype, seed=config.seed, device=config.device)
+    if config.device.lower() != "cpu":
+        what = "CUDA training is" if config.device.lower().startswith(("cuda", "gpu")) else f"the device {config.device!r} is"
+        raise ValueError(
+            f"{config.origin('device')} {config.device!r}: {what} not available yet in numbagrad {__version__}; "
+            "models train on the CPU (--device cpu)"
+        )
+    return Sequential(layers, input_dim=input_dim, dtype=config.dtype, seed=config.seed)
+
+
+def build_model(prepared: Prepared, optimizer: str, options: Mapping[str, Any], weights: Sequence[np.ndarray] | None = None) -> Sequential:
+    """The configured network, compiled with ``optimizer`` and its ``options``.
+
+    Hidden layers use the configured activation; the output layer is a
+    softmax over the classes, or linear for regression. ``weights`` (from
+    another model's ``get_weights()``) replace the seeded initial weights.
+    """
+    config = prepared.config
+    output = "softmax" if config.task == "classification" else "linear"
+    layers = [Dense(units, activation=config.activation) for units in config.hidden]
+    layers.append(Dense(prepared.outputs, activation=output))
+    model = _sequential(layers, prepared.X_train.shape[1], config)
+    if weights is not None:
+        model.set_weights(weights)
+    model.compile(
+        optimizer={"name": optimizer, **options},
+        loss=config.loss,
+        metrics=list(config.metrics),
+        schedule=_schedule(config, prepared.steps_per_epoch),
+    )
+    return model
+
+
+def check_targets(prepared: Prepared, model: Sequential) -> None:
+    """The training targets checked against the loss and the metrics, as ``fit`` will,
+    so that a mismatch (``--task regression --loss categorical_crossentropy``) is
+    reported before anything is printed or trained."""
+    setup = model.training
+    targets = setup.loss.targets(prepared.y_train, len(prepared.y_train), model.output_dim, model.dtype)
+    setup.check_metric_targets(targets, len(prepared.y_train), model.output_dim)
+
+
+def resolved_schedule(prepared: Prepared) -> dict[str, Any] | None:
+    """The schedule table as the run used it (for its config.toml)."""
+    return _schedule(prepared.config, prepared.steps_per_epoch)
+
+
+def describe_model(model: Sequential) -> str:
+    """``64 -> 64 relu -> 10 softmax, 4,810 parameters, float32``."""
+    sizes = [str(model.input_dim)] + [f"{layer.units} {layer.activation}" for layer in model.layers]
+    return f"{' -> '.join(sizes)}, {model.count_params():,} parameters, {model.dtype}"
