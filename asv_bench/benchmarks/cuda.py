@@ -37,7 +37,8 @@ class CudaOptimizerStep:
         self.cuda.synchronize()
 
     def teardown(self, key, size):
-        del self.step
+        # Frees the device buffers; setup may have stopped before making any (no GPU).
+        self.__dict__.pop("step", None)
 
     def time_step(self, key, size):
         self.step()

@@ -31,8 +31,10 @@ from numbagrad.kernels.cpu.jit import inline, parallel_kernel
 
 __all__ = ["gemm", "parallel_gemm", "PARALLEL_GEMM_WORK"]
 
-#: Multiply-adds (m n k) below which a product is not worth splitting across threads.
-PARALLEL_GEMM_WORK = 1 << 17
+#: Multiply-adds (m n k) below which a product is not worth splitting across threads:
+#: waking the second thread, and waiting for it when other processes hold the
+#: cores, costs more than it saves (a 64-64 layer at batch 32 is 131,072).
+PARALLEL_GEMM_WORK = 1 << 20
 
 # numba_xxgemm looks SciPy's BLAS up itself on its first call, so importing
 # this module costs nothing.
