@@ -79,9 +79,9 @@ def _notice_if_slow(note: Echo, message: str, after: float = COMPILE_NOTICE_AFTE
 def _threads(prepared: Prepared) -> Iterator[None]:
     """Numba's thread count set to ``--threads`` for the block (0 leaves it alone).
 
-    ``fit`` splits each batch over Numba's threads; for a small network the
-    split costs more than it saves, and on a machine whose cores are busy
-    with other work every split waits for a free core.
+    ``fit`` splits large products and updates over Numba's threads; a cap
+    helps on a machine whose cores are busy with other work, where every
+    split waits for a free core.
     """
     count = prepared.config.threads
     if not count:
