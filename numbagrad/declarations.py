@@ -1,6 +1,7 @@
-"""What the declarations of activations, losses and metrics have in common.
+"""What the declarations of optimizers, activations, losses and metrics have in common.
 
-Each declaration (:class:`~numbagrad.activations.ActivationSpec`,
+Each declaration (:class:`~numbagrad.optim.OptimizerSpec`,
+:class:`~numbagrad.activations.ActivationSpec`,
 :class:`~numbagrad.losses.LossSpec`, :class:`~numbagrad.metrics.MetricSpec`)
 is a frozen dataclass with a ``name``, a ``title``, ``hyperparameters``,
 ``presets`` and ``override``, plus its kernels; :class:`Declaration` gives
@@ -27,7 +28,7 @@ class Declaration:
     :meth:`_normalize` from ``__post_init__``.
     """
 
-    #: The registry kind: "activation", "loss" or "metric".
+    #: The registry kind: "optimizer", "activation", "loss" or "metric".
     kind: ClassVar[str] = ""
 
     def _normalize(self) -> None:

@@ -35,7 +35,8 @@ import importlib
 
 import numpy as np
 
-from numbagrad.hyperparameters import KERNEL_KINDS, Hyperparameter, validate_hyperparameters
+from numbagrad.declarations import Declaration, require_kernel
+from numbagrad.hyperparameters import KERNEL_KINDS, Hyperparameter
 
 __all__ = ["StateSlot", "OptimizerSpec", "check_kernels"]
 
@@ -65,7 +66,7 @@ def _as_slot(slot: str | StateSlot) -> StateSlot:
 
 
 @dataclass(frozen=True)
-class OptimizerSpec:
+class OptimizerSpec(Declaration):
     """Declaration of an optimizer.
 
     Attributes:
@@ -109,31 +110,22 @@ class OptimizerSpec:
     cuda_update: Any = None
     override: bool = False
 
+    kind = "optimizer"
+
     def __post_init__(self):
-        if not self.title:
-            object.__setattr__(self, "title", self.name)
-        object.__setattr__(self, "hyperparameters", tuple(self.hyperparameters))
+        self._normalize()
         object.__setattr__(self, "scalars", tuple(_as_slot(s) for s in self.scalars))
 
-    @property
-    def hyperparameter_names(self) -> tuple[str, ...]:
-        return tuple(h.name for h in self.hyperparameters)
-
-    @property
-    def defaults(self) -> dict[str, Any]:
-        """The default value of every hyperparameter."""
-        return {h.name: h.default for h in self.hyperparameters}
-
     def validate(self, values: Mapping[str, Any], base: Mapping[str, Any] | None = None, owner: str = "") -> dict[str, Any]:
-        """Validated hyperparameters: ``values`` over ``base`` (or the defaults).
+        """Validated hyperparameters: ``values`` over ``base`` (or the defaults), then
+        the declaration's ``check`` across them.
 
         Raises ``TypeError`` or ``ValueError`` naming the hyperparameter,
         the value and what is allowed.
         """
-        owner = owner or self.title
-        validated = validate_hyperparameters(self.hyperparameters, values, owner, base)
+        validated = super().validate(values, base, owner)
         if self.check is not None:
-            self.check(validated, owner)
+            self.check(validated, owner or self.title)
         return validated
 
     def slots(self, hyperparameters: Mapping[str, Any]) -> tuple[StateSlot, ...]:
@@ -143,11 +135,7 @@ class OptimizerSpec:
 
     def encode(self, hyperparameters: Mapping[str, Any], scalars: Sequence[float] = ()) -> np.ndarray:
         """The float64 ``hyper`` vector the kernels read: hyperparameters, then scalars."""
-        entries: list[float] = []
-        for h in self.hyperparameters:
-            entries.extend(h.encode(hyperparameters[h.name]))
-        entries.extend(float(s) for s in scalars)
-        return np.array(entries, dtype=np.float64)
+        return np.concatenate([super().encode(hyperparameters), np.asarray(scalars, dtype=np.float64)])
 
     def layout(self) -> list[str]:
         """Name of each entry of ``hyper`` in order (``betas`` gives ``betas[0]``, ``betas[1]``)."""
@@ -194,13 +182,9 @@ class OptimizerSpec:
 
         Raises ``TypeError`` or ``ValueError`` saying what is wrong.
         """
-        from numba.core.registry import CPUDispatcher
-
-        label = f"optimizer {self.name!r}"
-        if not isinstance(self.update, CPUDispatcher):
-            raise TypeError(f"{label}: update must be an @njit function; got {self.update!r}")
-        if self.prepare is not None and not isinstance(self.prepare, CPUDispatcher):
-            raise TypeError(f"{label}: prepare must be an @njit function or None; got {self.prepare!r}")
+        label = self.label
+        require_kernel(label, "update", self.update)
+        require_kernel(label, "prepare", self.prepare, optional=True)
         cuda_update = self.cuda_update
         if isinstance(cuda_update, str):
             module_name, colon, attribute = cuda_update.partition(":")
@@ -208,10 +192,9 @@ class OptimizerSpec:
                 raise TypeError(f"{label}: cuda_update must be 'package.module:kernel'; got {cuda_update!r}")
         elif cuda_update is not None and not callable(cuda_update):
             raise TypeError(f"{label}: cuda_update must be a @cuda.jit kernel, its import path or None; got {cuda_update!r}")
-        names = []
         for h in self.hyperparameters:
             if not isinstance(h, Hyperparameter):
-                raise TypeError(f"{label}: hyperparameters must be Hyperparameter instances; got {h!r}")
+                continue  # _check_common says so
             if h.kind not in KERNEL_KINDS:
                 raise ValueError(
                     f"{label}: hyperparameter {h.name!r} has kind {h.kind!r}; an update kernel reads only "
@@ -219,15 +202,9 @@ class OptimizerSpec:
                 )
             if h.required:
                 raise ValueError(f"{label}: hyperparameter {h.name!r} has no default; every optimizer hyperparameter needs one")
-            names.append(h.name)
-        duplicated = sorted({n for n in names if names.count(n) > 1})
-        if duplicated:
-            raise ValueError(f"{label}: hyperparameter names {duplicated} are declared twice")
-        try:
-            defaults = self.validate({})
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"{label}: a declared default is invalid: {error}") from None
-        slots = self.slots(defaults)
+        self._check_common()
+        names = self.hyperparameter_names
+        slots = self.slots(self.validate({}))
         for slot in slots + self.scalars:
             if not isinstance(slot.name, str) or not slot.name.isidentifier():
                 raise ValueError(f"{label}: state slot name {slot.name!r} is not an identifier")
@@ -236,11 +213,6 @@ class OptimizerSpec:
         slot_names = [s.name for s in slots + self.scalars]
         if len(set(slot_names)) != len(slot_names) or "step" in slot_names:
             raise ValueError(f"{label}: state slot names {slot_names} must be unique and not 'step'")
-        for preset_name, preset in self.presets.items():
-            try:
-                self.validate(preset)
-            except (TypeError, ValueError) as error:
-                raise ValueError(f"{label}: preset {preset_name!r} is invalid: {error}") from None
 
 
 def check_kernels(spec: OptimizerSpec) -> None:
