@@ -3,6 +3,8 @@
 Usage::
 
     python asv_bench/side_by_side.py optimizers [--sizes 1e4,1e6,1e7] [--rounds 7]
+    python asv_bench/side_by_side.py mlp [--batches 1,32,256]
+    python asv_bench/side_by_side.py forward-backward [--batches 1,32,256]
 
 Each row times numbagrad and its peer in the same process, interleaved
 round by round so that a noisy neighbour slows both alike, and reports the
@@ -121,6 +123,25 @@ def mlp(arguments) -> list[str]:
     return rows
 
 
+def forward_backward(arguments) -> list[str]:
+    """Forward plus backward pass of the 784-256-10 MLP on one batch."""
+    rows = [
+        "| batch | numbagrad (us) | PyTorch eager (us) | speed-up |",
+        "|---:|---:|---:|---:|",
+    ]
+    for batch in [int(b) for b in arguments.batches.split(",")]:
+        ours = workloads.numbagrad_forward_backward(batch)
+        try:
+            theirs = workloads.torch_forward_backward(batch)
+        except NotImplementedError:
+            rows.append(f"| {batch} | {_time(ours, arguments.seconds) * 1e6:.1f} | - | - |")
+            continue
+        mine, peer = interleaved(ours, theirs, arguments.rounds, arguments.seconds)
+        rows.append(f"| {batch} | {mine * 1e6:.1f} | {peer * 1e6:.1f} | {peer / mine:.2f}x |")
+        print(rows[-1], file=sys.stderr, flush=True)
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -134,6 +155,11 @@ def main(argv=None) -> int:
     command.add_argument("--rounds", type=int, default=5)
     command.add_argument("--seconds", type=float, default=1.0, help="seconds of epochs per round")
     command.add_argument("--threads", type=int, default=None)
+    command = commands.add_parser("forward-backward", help="one batch's forward and backward pass against PyTorch eager")
+    command.add_argument("--batches", default="1,32,256")
+    command.add_argument("--rounds", type=int, default=7)
+    command.add_argument("--seconds", type=float, default=0.2)
+    command.add_argument("--threads", type=int, default=None)
     arguments = parser.parse_args(argv)
     if arguments.threads:
         import numba
@@ -145,7 +171,7 @@ def main(argv=None) -> int:
             torch.set_num_threads(arguments.threads)
         except ImportError:
             pass
-    rows = {"optimizers": optimizers, "mlp": mlp}[arguments.command](arguments)
+    rows = {"optimizers": optimizers, "mlp": mlp, "forward-backward": forward_backward}[arguments.command](arguments)
     print(f"Measured on: {machine()}")
     print()
     print("\n".join(rows))

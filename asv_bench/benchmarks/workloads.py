@@ -170,3 +170,35 @@ def jax_mlp_epoch(batch_size: int, samples: int):
         carry["params"], carry["state"] = p, s
 
     return _warm(run)
+
+
+
+# --- forward plus backward ---------------------------------------------------------------
+
+
+def numbagrad_forward_backward(batch: int):
+    """``model.value_and_grad`` of the 784-256-10 MLP on one batch (softmax cross-entropy)."""
+    from numbagrad import Dense, Sequential
+
+    X, labels = mlp_data(batch)
+    model = Sequential([Dense(MLP_SIZES[1], activation="relu"), Dense(MLP_SIZES[2], activation="softmax")], input_dim=MLP_SIZES[0])
+    loss = model.resolve_loss("categorical_crossentropy")
+    return _warm(lambda: model.value_and_grad(X, labels, loss))
+
+
+def torch_forward_backward(batch: int):
+    """The same forward and backward pass in PyTorch eager (``CrossEntropyLoss`` on the logits)."""
+    try:
+        import torch
+    except ImportError:
+        raise NotImplementedError("PyTorch is not installed") from None
+    X, labels = mlp_data(batch)
+    inputs, targets = torch.from_numpy(X), torch.from_numpy(labels)
+    net = torch.nn.Sequential(torch.nn.Linear(MLP_SIZES[0], MLP_SIZES[1]), torch.nn.ReLU(), torch.nn.Linear(MLP_SIZES[1], MLP_SIZES[2]))
+    criterion = torch.nn.CrossEntropyLoss()
+
+    def step():
+        net.zero_grad(set_to_none=True)
+        criterion(net(inputs), targets).backward()
+
+    return _warm(step)
