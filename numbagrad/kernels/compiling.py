@@ -24,6 +24,7 @@ def compile_functions(
     jit: Callable,
     name: str,
     overrides: Mapping[str, Callable] | None = None,
+    namespace: Mapping[str, Any] | None = None,
 ) -> types.ModuleType:
     """The functions ``names`` of the module namespace ``source`` compiled with ``jit``.
 
@@ -31,7 +32,9 @@ def compile_functions(
     functions' names are bound to their compiled versions, so that a
     function calls the compiled helpers of the same target (a rule calls the
     CUDA ``lerp`` on the GPU and the inlined CPU ``lerp`` on the host).
-    ``overrides`` replaces functions by name before compiling. Compiled code
+    ``overrides`` replaces functions by name before compiling; ``namespace``
+    replaces other globals the functions read (the simulator's ``math``).
+    Compiled code
     reads the result's attributes (``RULES.adam_rule``) as it reads a module's.
 
     Raises:
@@ -42,11 +45,12 @@ def compile_functions(
     if unknown:
         raise ValueError(f"compile_functions: no function named {unknown} among {name}'s")
     module = types.ModuleType(name, f"{source.get('__name__', 'functions')} compiled with {jit!r}")
-    namespace = dict(source)
+    globals_ = dict(source)
+    globals_.update(namespace or {})
     for function_name in names:
         original = overrides.get(function_name, source[function_name])
-        copy = types.FunctionType(original.__code__, namespace, function_name, original.__defaults__, original.__closure__)
+        copy = types.FunctionType(original.__code__, globals_, function_name, original.__defaults__, original.__closure__)
         copy.__doc__ = original.__doc__
-        namespace[function_name] = jit(copy)
-        setattr(module, function_name, namespace[function_name])
+        globals_[function_name] = jit(copy)
+        setattr(module, function_name, globals_[function_name])
     return module

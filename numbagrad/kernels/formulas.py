@@ -35,7 +35,7 @@ compute (``b if b > a else a``: Python's order of arguments, NaN included).
 from __future__ import annotations
 
 import math
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -632,10 +632,12 @@ def r2_column(prediction, target, totals, j, n, merged, rows, columns):
 # --- compiling the formulas for a target ----------------------------------------------
 
 
-def compile_formulas(jit: Callable, name: str, overrides: Mapping[str, Callable] | None = None):
+def compile_formulas(
+    jit: Callable, name: str, overrides: Mapping[str, Callable] | None = None, namespace: Mapping[str, Any] | None = None
+):
     """Every function of this module compiled with ``jit``, as a module object
     (see :func:`numbagrad.kernels.compiling.compile_functions`)."""
-    return compile_functions(globals(), _FORMULAS, jit, name, overrides)
+    return compile_functions(globals(), _FORMULAS, jit, name, overrides, namespace)
 
 
 _FORMULAS = tuple(name for name in __all__ if name != "compile_formulas")
