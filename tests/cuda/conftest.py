@@ -30,13 +30,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if not status.usable:
             item.add_marker(pytest.mark.skip(reason=f"CUDA unusable: {status.reason}"))
-        elif "gpu" in item.keywords and not status.gpu:
+        elif item.get_closest_marker("gpu") is not None and not status.gpu:
             item.add_marker(pytest.mark.skip(reason="needs a real GPU (this is Numba's CUDA simulator)"))
 
 
 @pytest.fixture(autouse=True)
 def small_launches(request, monkeypatch):
-    if "gpu" not in request.keywords:
+    if request.node.get_closest_marker("gpu") is None:
         monkeypatch.setattr(config, "CUDA_THREADS_PER_BLOCK", THREADS_PER_BLOCK)
         monkeypatch.setattr(config, "CUDA_MAX_BLOCKS", MAX_BLOCKS)
         monkeypatch.setattr(config, "CUDA_GEMM_TILE", GEMM_TILE)
