@@ -101,7 +101,7 @@ def top_k_accuracy_update(prediction, target, totals, params):
 
 @cuda.jit
 def mae_update(prediction, target, totals, params):
-    """Mean absolute error over every element; totals = [sum |p - y|, elements]."""
+    """Mean absolute error over every element; ``totals = [sum |p - y|, elements]``."""
     total = 0.0
     for i in range(cuda.grid(1), prediction.shape[0], cuda.gridsize(1)):
         total = F.absolute_errors(prediction, target, i, total)
