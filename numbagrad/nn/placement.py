@@ -201,21 +201,23 @@ def _network(model: Any, capacity: int, target_columns: int, loss: Any = None):
 
 
 def predict(model: Any, X: np.ndarray, batch_size: int) -> np.ndarray:
-    """A GPU model's outputs for the checked host inputs ``X``, ``batch_size`` rows at a time."""
+    """A GPU model's outputs for the checked host inputs ``X``, ``batch_size`` rows at a time
+    (each batch copied to the GPU and its outputs back, so ``X`` may be larger than the GPU's memory)."""
     from numbagrad.nn.cuda_network import launch_all
 
     cuda = require_cuda("predict on a model on the GPU")
     capacity = min(int(batch_size), X.shape[0])
     network = _network(model, capacity, 0)
-    device_x = cuda.to_device(X)
+    staging = cuda.device_array((capacity, X.shape[1]), dtype=X.dtype)
     out = np.empty((X.shape[0], model.output_dim), dtype=model.dtype)
     order = _no_order(cuda)
     launches = {}
     for start in range(0, X.shape[0], capacity):
         rows = min(capacity, X.shape[0] - start)
         if rows not in launches:
-            launches[rows] = network.forward_launches(rows, device_x, order, final_activation=True)
-        launch_all(launches[rows], start=start)
+            launches[rows] = network.forward_launches(rows, staging, order, final_activation=True)
+        staging[:rows].copy_to_device(X[start : start + rows])
+        launch_all(launches[rows], start=0)
         network.out_view(len(model.layers) - 1, rows).copy_to_host(out[start : start + rows])
     return out
 

@@ -70,17 +70,25 @@ def _resident_budget(cuda: Any) -> int:
 
 
 class _Evaluator:
-    """The loss and metrics of a GPU model on fixed data, batch by batch; the data stays on the GPU."""
+    """The loss and metrics of a GPU model on fixed data, batch by batch.
+
+    The data goes to the GPU once when it fits in the budget of
+    :data:`numbagrad.config.CUDA_RESIDENT_DATA_BYTES` (a validation set
+    then stays there for the whole ``fit``), one batch at a time otherwise.
+    """
 
     def __init__(self, model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int):
         cuda = require_cuda("evaluate on a model on the GPU")
         setup = model.training
         self.model = model
+        self.inputs, self.targets = inputs, targets
         self.samples = inputs.shape[0]
         self.batch_size = int(batch_size)
         self.network = DeviceNetwork(model, self.batch_size, targets.shape[1], setup.loss, setup.metrics)
-        self.inputs = cuda.to_device(inputs)
-        self.targets = cuda.to_device(targets)
+        self.resident = inputs.nbytes + targets.nbytes <= _resident_budget(cuda)
+        rows = self.samples if self.resident else self.batch_size
+        self.device_inputs = cuda.to_device(inputs) if self.resident else cuda.device_array((rows, inputs.shape[1]), inputs.dtype)
+        self.device_targets = cuda.to_device(targets) if self.resident else cuda.device_array((rows, targets.shape[1]), targets.dtype)
         self.batches = -(-self.samples // self.batch_size)
         self.losses = cuda.device_array(self.batches, dtype=np.float64)
         self.totals = cuda.device_array(setup.new_totals().shape, dtype=np.float64)
@@ -89,8 +97,8 @@ class _Evaluator:
         for rows in {self.batch_size, _rows_of(self.batches - 1, self.batch_size, self.samples)}:
             network = self.network
             self.launches[rows] = (
-                network.forward_launches(rows, self.inputs, order, final_activation=not network.fused)
-                + [network.loss_launch(rows, self.targets, order, self.losses)]
+                network.forward_launches(rows, self.device_inputs, order, final_activation=not network.fused)
+                + [network.loss_launch(rows, self.device_targets, order, self.losses)]
                 + (network.metric_launches(rows, self.totals) if network.metrics else [])
             )
 
@@ -99,7 +107,12 @@ class _Evaluator:
         self.totals.copy_to_device(setup.new_totals())
         for batch in range(self.batches):
             rows = _rows_of(batch, self.batch_size, self.samples)
-            launch_all(self.launches[rows], start=batch * self.batch_size, index=batch)
+            start = batch * self.batch_size
+            if not self.resident:
+                self.device_inputs[:rows].copy_to_device(self.inputs[start : start + rows])
+                self.device_targets[:rows].copy_to_device(self.targets[start : start + rows])
+                start = 0
+            launch_all(self.launches[rows], start=start, index=batch)
         losses = self.losses.copy_to_host()
         # Each batch weighted by its rows, summed in batch order, as the CPU loop does.
         total = 0.0

@@ -20,7 +20,7 @@ import numbagrad
 from numbagrad import Dense, Sequential, activations, config
 from numbagrad.activations import ActivationSpec
 from numbagrad.device import is_cuda_array
-from numbagrad.train import Callback
+from numbagrad.train import Callback, EarlyStopping
 
 #: One epoch on the GPU equals one on the CPU to these relative tolerances.
 TOLERANCE = {np.float64: 1e-10, np.float32: 1e-4}
@@ -187,6 +187,23 @@ def test_data_that_does_not_fit_goes_over_in_segments_with_the_same_result(monke
     streamed.fit(X, labels, batch_size=4, epochs=1, verbose=0)
     np.testing.assert_array_equal(streamed.parameters.copy_to_host(), resident.parameters.copy_to_host())
     assert streamed.history.history == resident.history.history
+    assert streamed.evaluate(X, labels, batch_size=5) == resident.evaluate(X, labels, batch_size=5)
+
+
+def test_early_stopping_restores_the_best_weights_of_a_gpu_model():
+    X, labels = data(samples=8)
+    model = make("cuda", optimizer={"name": "sgd", "lr": 5.0}, loss="categorical_crossentropy")
+    best = {}
+
+    class Keep(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if logs["loss"] < best.get("loss", np.inf):
+                best.update(loss=logs["loss"], weights=self.model.get_weights())
+
+    stopper = EarlyStopping(monitor="loss", patience=0, restore_best_weights=True)
+    model.fit(X, labels, batch_size=8, epochs=4, verbose=0, callbacks=[Keep(), stopper])
+    for got, want in zip(model.get_weights(), best["weights"]):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_ctrl_c_stops_between_segments_with_consistent_counters():

@@ -25,8 +25,10 @@ class _RunningKernel:
     """``numba.cuda`` in the simulator, seen through the running kernel's fake module when there is one."""
 
     def __getattr__(self, name):
-        from numba.cuda.simulator.kernel import _get_kernel_context
-
+        try:
+            from numba.cuda.simulator.kernel import _get_kernel_context
+        except ImportError:  # a simulator without the kernel context: its own swap has to do
+            return getattr(_cuda, name)
         context = _get_kernel_context()
         if context is not None and hasattr(context, name):
             return getattr(context, name)
