@@ -117,10 +117,23 @@ def section_optimizers(arguments) -> Section:
     return Section(True, lines, missed)
 
 
+def _tile_settings(text: str) -> list[tuple[int, int, int]]:
+    """``"64x16x4,128x8x8"`` -> [(tile, tile_k, thread_tile), ...]."""
+    settings = []
+    for item in text.split(","):
+        if item.strip():
+            tile, tile_k, thread_tile = (int(part) for part in item.strip().lower().split("x"))
+            settings.append((tile, tile_k, thread_tile))
+    return settings
+
+
 def section_dense(arguments) -> Section:
     """A dense layer's forward and backward pass, ``--width`` square at batch ``--batch``, in GFLOP/s
-    and as a share of PyTorch's (or CuPy's) float32 matrix product on the same GPU."""
+    and as a share of PyTorch's (or CuPy's) float32 matrix product on the same GPU, with the default
+    tiles (whose figures the target judges) and each of ``--tiles`` (for tuning)."""
     from benchmarks.cuda_workloads import PRODUCTS, TARGET_FRACTION_OF_MATMUL, dense_pass, gflops, reference_matmul
+
+    from numbagrad import config
 
     width, batch = int(arguments.width), int(arguments.batch)
     try:
@@ -132,23 +145,38 @@ def section_dense(arguments) -> Section:
         lines = [f"reference: none ({reason}); GFLOP/s only"]
     lines += [
         "",
-        "| pass | products | width | batch | ms | GFLOP/s | of the reference | target |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| tiles (tile x k x thread) | pass | products | width | batch | ms | GFLOP/s | of the reference | target |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
+    default = (config.CUDA_GEMM_TILE, config.CUDA_GEMM_TILE_K, config.CUDA_GEMM_THREAD_TILE)
+    settings = [default] + [t for t in _tile_settings(arguments.tiles) if t != default]
     missed = []
-    for which in ("forward", "backward"):
-        call, flops = dense_pass(which, width, batch)
-        rate = gflops(call, flops, arguments.repeats)
-        milliseconds = flops / rate / 1e6
-        if reference_rate is None:
-            fraction, verdict = "n/a", "not measured"
-        else:
-            share = rate / reference_rate
-            fraction, verdict = f"{share:.2f}", "met" if share >= TARGET_FRACTION_OF_MATMUL else "MISSED"
-            if share < TARGET_FRACTION_OF_MATMUL:
-                missed.append(f"dense {which}: {share:.2f} of the reference matmul < {TARGET_FRACTION_OF_MATMUL}")
-        lines.append(f"| {which} | {PRODUCTS[which]} | {width} | {batch} | {milliseconds:.3f} | {rate:.0f} | {fraction} | {verdict} |")
-        print(lines[-1], file=sys.stderr, flush=True)
+    try:
+        for setting in settings:
+            config.CUDA_GEMM_TILE, config.CUDA_GEMM_TILE_K, config.CUDA_GEMM_THREAD_TILE = setting
+            label = "x".join(map(str, setting)) + (" (default)" if setting == default else "")
+            for which in ("forward", "backward"):
+                try:
+                    call, flops = dense_pass(which, width, batch)
+                except ValueError as reason:  # a tile setting the checks refuse
+                    lines.append(f"| {label} | {which} | refused: {reason} |")
+                    continue
+                rate = gflops(call, flops, arguments.repeats)
+                milliseconds = flops / rate / 1e6
+                if reference_rate is None:
+                    fraction, verdict = "n/a", "not measured"
+                else:
+                    share = rate / reference_rate
+                    fraction = f"{share:.2f}"
+                    verdict = ("met" if share >= TARGET_FRACTION_OF_MATMUL else "MISSED") if setting == default else "-"
+                    if setting == default and share < TARGET_FRACTION_OF_MATMUL:
+                        missed.append(f"dense {which}: {share:.2f} of the reference matmul < {TARGET_FRACTION_OF_MATMUL}")
+                lines.append(
+                    f"| {label} | {which} | {PRODUCTS[which]} | {width} | {batch} | {milliseconds:.3f} | {rate:.0f} | {fraction} | {verdict} |"
+                )
+                print(lines[-1], file=sys.stderr, flush=True)
+    finally:
+        config.CUDA_GEMM_TILE, config.CUDA_GEMM_TILE_K, config.CUDA_GEMM_THREAD_TILE = default
     return Section(True, lines, missed)
 
 
@@ -195,6 +223,10 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=20, help="timed calls per figure (default 20)")
     parser.add_argument("--width", default="4096", help="inputs and units of the dense benchmarks (default 4096)")
     parser.add_argument("--batch", default="4096", help="rows of the dense benchmarks' batch (default 4096)")
+    parser.add_argument(
+        "--tiles", default="64x16x4,128x8x8,128x16x8,64x8x4",
+        help="tile settings (tile x k x thread) the dense section also measures, besides the default",
+    )
     parser.add_argument("--samples", default="65536", help="samples per epoch of the training benchmarks (default 65536)")
     parser.add_argument("--batch-sizes", default="32,256,4096", help="batch sizes of the training benchmarks (default 32,256,4096)")
     arguments = parser.parse_args(argv)

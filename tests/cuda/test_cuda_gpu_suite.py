@@ -96,10 +96,12 @@ def test_tests_section_fails_when_the_child_process_finds_no_gpu(monkeypatch, si
 def test_dense_section_reports_both_passes(pretend_gpu, capsys):
     import gpu_suite
 
-    status = gpu_suite.main(["--sections", "dense", "--width", "6", "--batch", "5", "--repeats", "1"])
+    status = gpu_suite.main(["--sections", "dense", "--width", "6", "--batch", "5", "--repeats", "1", "--tiles", "2x2x1,6x2x4"])
     output = capsys.readouterr().out
     assert status in (0, 2), output
-    assert "| forward | 1 | 6 | 5 |" in output and "| backward | 2 | 6 | 5 |" in output
+    assert "| 4x2x2 (default) | forward | 1 | 6 | 5 |" in output and "| 4x2x2 (default) | backward | 2 | 6 | 5 |" in output
+    assert "| 2x2x1 | backward | 2 | 6 | 5 |" in output
+    assert "| 6x2x4 | forward | refused: numbagrad.config: CUDA_GEMM_THREAD_TILE=4 must divide CUDA_GEMM_TILE=6 |" in output
     assert "reference:" in output and "dense: passed" in output
 
 
