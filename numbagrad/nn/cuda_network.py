@@ -66,7 +66,7 @@ class DeviceNetwork:
 
     def __init__(self, model: Any, capacity: int, target_columns: int, loss: Any = None, metrics: Sequence[Any] = ()):
         from numbagrad.kernels.cuda.activations import cuda_activation
-        from numbagrad.kernels.cuda.dense import gemm_tiles
+        from numbagrad.kernels.cuda.dense import backward_grid, gemm_tiles
 
         cuda = require_cuda("a model on the GPU")
         self.cuda = cuda
@@ -80,7 +80,7 @@ class DeviceNetwork:
         self.device_activation_params = cuda.to_device(np.ascontiguousarray(model.activation_params))
         self.layers: list[_Layer] = []
         for l, layer in enumerate(model.layers):
-            fan_in, units, _, bias_offset = (int(v) for v in model.layer_table[l])
+            fan_in, units = int(model.layer_table[l, 0]), int(model.layer_table[l, 1])
             grad_weight, grad_bias = _parameter_views(model.gradients, model.layer_table[l], self.dtype, cuda)
             self.layers.append(
                 _Layer(
@@ -110,9 +110,7 @@ class DeviceNetwork:
         self.weight_blocks = []
         self.partial_offsets = []
         offset = 0
-        for l, layer in enumerate(self.layers):
-            from numbagrad.kernels.cuda.dense import backward_grid
-
+        for layer in self.layers:
             blocks, _ = backward_grid(1, layer.fan_in, layer.units, layer.bias.size > 0, False, self.tiles)
             self.weight_blocks.append(blocks)
             self.partial_offsets.append(offset)

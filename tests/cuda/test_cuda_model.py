@@ -294,6 +294,8 @@ def test_a_loss_or_metric_without_cuda_code_is_named_and_the_compile_options_sta
     with pytest.raises(TypeError, match=r"compile: metric 'max_error' .* has no CUDA code \(its declaration's cuda_update is None\)"):
         model.compile("adam", "mse", metrics=["max_error"])
     assert model.training is before
+    with pytest.raises(TypeError, match=r"value_and_grad: loss 'scaled_mae' .* has no CUDA code"):
+        model.value_and_grad(np.ones((2, 5)), np.ones((2, 3)), "scaled_mae")
     cpu = make("cpu", ("relu", "linear"), optimizer="adam", loss="scaled_mae")
     with pytest.raises(TypeError, match="loss 'scaled_mae'"):
         cpu.to("cuda")
