@@ -59,7 +59,9 @@ def describe_machine() -> list[str]:
     status = cuda_status()
     lines = [
         f"numbagrad {numbagrad.__version__}, numba {numba.__version__}, numpy {numpy.__version__}, Python {sys.version.split()[0]}",
-        f"launch: {config.CUDA_THREADS_PER_BLOCK} threads per block, at most {config.CUDA_MAX_BLOCKS} blocks",
+        f"launch: {config.CUDA_THREADS_PER_BLOCK} threads per block, at most {config.CUDA_MAX_BLOCKS} blocks; "
+        f"dense tiles {config.CUDA_GEMM_TILE} x {config.CUDA_GEMM_TILE_K} x {config.CUDA_GEMM_THREAD_TILE} (tile x k x thread); "
+        f"prepared launches {'on' if config.CUDA_PREPARED_LAUNCHES else 'off'}",
     ]
     if not status.gpu:
         lines.append(f"GPU: none ({status.reason or 'the CUDA simulator is enabled'})")
