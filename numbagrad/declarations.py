@@ -17,7 +17,7 @@ import numpy as np
 from numbagrad.hookspecs import hookimpl
 from numbagrad.hyperparameters import Hyperparameter, validate_hyperparameters
 
-__all__ = ["Declaration", "require_kernel", "first_line", "code_plugin"]
+__all__ = ["Declaration", "require_kernel", "check_cuda_field", "import_cuda", "first_line", "code_plugin"]
 
 
 class Declaration:
@@ -104,6 +104,40 @@ def require_kernel(label: str, field: str, value: Any, optional: bool = False) -
     if not isinstance(value, CPUDispatcher):
         allowed = "an @njit function or None" if optional else "an @njit function"
         raise TypeError(f"{label}: {field} must be {allowed}; got {value!r}")
+
+
+def check_cuda_field(label: str, field: str, value: Any) -> None:
+    """Raise ``TypeError`` unless ``value`` is ``None``, a function or an import path ``"package.module:name"``.
+
+    Nothing is imported: a declaration's CUDA functions are imported when
+    CUDA is first asked for (:func:`import_cuda`), so that declaring them
+    never imports ``numba.cuda``.
+    """
+    if value is None or (callable(value) and not isinstance(value, str)):
+        return
+    if isinstance(value, str):
+        module_name, colon, attribute = value.partition(":")
+        if colon and attribute.isidentifier() and all(part.isidentifier() for part in module_name.split(".")):
+            return
+        raise TypeError(f"{label}: {field} must be 'package.module:name'; got {value!r}")
+    raise TypeError(f"{label}: {field} must be a CUDA function, its import path 'package.module:name' or None; got {value!r}")
+
+
+def import_cuda(label: str, field: str, value: Any) -> Any:
+    """``value`` itself, or the object its import path ``"package.module:name"`` names; ``None`` stays ``None``.
+
+    Raises ``TypeError`` naming the declaration and the field when the path
+    cannot be imported or names nothing (importing it imports ``numba.cuda``).
+    """
+    if not isinstance(value, str):
+        return value
+    import importlib
+
+    module_name, _, attribute = value.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise TypeError(f"{label}: {field} {value!r} cannot be imported: {type(error).__name__}: {error}") from None
 
 
 def first_line(error: BaseException) -> str:

@@ -31,7 +31,7 @@ from typing import Any
 from numbagrad.errors import PluginError, PluginWarning
 from numbagrad.hookspecs import PROJECT, hookimpl
 from numbagrad.hyperparameters import REQUIRED, Hyperparameter
-from numbagrad.kernels.signatures import PREPARE_SIGNATURE, update_signature
+from numbagrad.kernels.signatures import PREPARE_SIGNATURE, cuda_update_signature, update_signature
 from numbagrad.optim.spec import OptimizerSpec, StateSlot
 from numbagrad.schedules.spec import ScheduleSpec
 
@@ -44,6 +44,7 @@ __all__ = [
     "StateSlot",
     "ScheduleSpec",
     "update_signature",
+    "cuda_update_signature",
     "PREPARE_SIGNATURE",
     "check",
     "PluginError",

@@ -135,3 +135,73 @@ def test_launch_tunables_from_the_environment_are_checked(monkeypatch, raw, mess
     assert message in str(raised.value)
     monkeypatch.setenv("NUMBAGRAD_CUDA_THREADS_PER_BLOCK", "128")
     assert config._int_from_environment("CUDA_THREADS_PER_BLOCK", 256, 1, 1024) == 128
+
+
+def test_a_model_asked_onto_cuda_without_cuda_says_what_is_missing(status, tmp_path):
+    import numbagrad
+    from numbagrad import Dense, Sequential
+
+    status(CudaStatus(False, False, "no usable CUDA driver or GPU: no driver"))
+    expected = r"Sequential.to\('cuda'\): the model's parameters go to the GPU, but CUDA cannot be used here: no usable CUDA driver"
+    with pytest.raises(CudaUnavailableError, match=expected):
+        Sequential([Dense(2)], input_dim=3, device="cuda")
+    model = Sequential([Dense(2)], input_dim=3).compile("adam", "mse")
+    parameters, optimizer = model.parameters, model.training.optimizer
+    with pytest.raises(CudaUnavailableError, match=expected):
+        model.to("cuda")
+    assert model.device == "cpu" and model.parameters is parameters and model.training.optimizer is optimizer
+    model.save(tmp_path / "model.ngm")
+    with pytest.raises(CudaUnavailableError, match=expected):
+        numbagrad.load_model(tmp_path / "model.ngm", device="cuda")
+    with pytest.raises(ValueError, match=r"load_model: device must be 'cpu' or 'cuda'; got 'tpu'"):
+        numbagrad.load_model(tmp_path / "model.ngm", device="tpu")
+    assert numbagrad.load_model(tmp_path / "model.ngm").device == "cpu"
+
+
+def _declarations(**cuda):
+    from numbagrad.activations import ActivationSpec
+    from numbagrad.losses import LossSpec
+    from numbagrad.metrics import MetricSpec
+    from numbagrad.registry import get_registry
+
+    relu = get_registry().lookup("activation", "relu").spec
+    mse = get_registry().lookup("loss", "mse").spec
+    accuracy = get_registry().lookup("metric", "accuracy").spec
+    return {
+        "activation": lambda value: ActivationSpec(name="bad", forward=relu.forward, backward=relu.backward, cuda_forward=value, cuda_backward=value),
+        "loss": lambda value: LossSpec(name="bad", kernel=mse.kernel, cuda_kernel=value),
+        "metric": lambda value: MetricSpec(name="bad", update=accuracy.update, totals=2, result=accuracy.result, cuda_update=value),
+    }
+
+
+@pytest.mark.parametrize("kind", ["activation", "loss", "metric"])
+@pytest.mark.parametrize(
+    "value, message",
+    [("module_without_colon", "must be 'package.module:name'; got 'module_without_colon'"),
+     ("a.b:c d", "must be 'package.module:name'"),
+     (3, "must be a CUDA function, its import path 'package.module:name' or None; got 3")],
+)
+def test_bad_cuda_fields_of_layer_declarations(kind, value, message):
+    with pytest.raises(TypeError, match=rf"{kind} 'bad': cuda_\w+ {message}"):
+        _declarations()[kind](value).check_declaration()
+
+
+def test_cuda_paths_that_do_not_import_name_the_declaration():
+    make = _declarations()
+    path = "numbagrad.no_such_module:function"
+    with pytest.raises(TypeError, match=rf"activation 'bad': cuda_forward '{path}' cannot be imported: ModuleNotFoundError"):
+        make["activation"](path).cuda_functions()
+    with pytest.raises(TypeError, match=rf"loss 'bad': cuda_kernel '{path}' cannot be imported"):
+        make["loss"](path).cuda_row()
+    with pytest.raises(TypeError, match=rf"metric 'bad': cuda_update '{path}' cannot be imported"):
+        make["metric"](path).cuda_kernel()
+
+
+def test_an_activation_declares_both_cuda_functions_or_neither():
+    from numbagrad.activations import ActivationSpec
+    from numbagrad.registry import get_registry
+
+    relu = get_registry().lookup("activation", "relu").spec
+    half = ActivationSpec(name="half", forward=relu.forward, backward=relu.backward, cuda_forward=relu.cuda_forward)
+    with pytest.raises(TypeError, match="activation 'half': declare both cuda_forward and cuda_backward, or neither"):
+        half.check_declaration()

@@ -1,4 +1,6 @@
-"""GPU benchmarks: optimizer steps over 1e8 float32 device parameters, in GB/s and as a share of copy bandwidth.
+"""GPU benchmarks: optimizer steps over 1e8 float32 device parameters (GB/s, share of copy bandwidth),
+dense-layer passes at 4096 wide (GFLOP/s, share of PyTorch's or CuPy's matrix product) and MLP training
+epochs (samples per second, speed-up over PyTorch eager on the same GPU).
 
 Skipped (``NotImplementedError`` in ``setup``) without a real GPU, the CUDA
 simulator included. ``asv_bench/gpu_suite.py`` prints the same figures
@@ -7,7 +9,23 @@ without asv.
 
 from __future__ import annotations
 
-from .cuda_workloads import GPU_SIZE, copy_bandwidth, optimizer_step, require_gpu, seconds_per_call
+from .cuda_workloads import (
+    DENSE_BATCH,
+    DENSE_WIDTH,
+    GPU_SIZE,
+    MLP_BATCH_SIZES,
+    MLP_SAMPLES,
+    copy_bandwidth,
+    dense_pass,
+    gflops,
+    numbagrad_gpu_mlp_epoch,
+    optimizer_step,
+    reference_matmul,
+    require_gpu,
+    seconds_per_call,
+    seconds_per_epoch,
+    torch_gpu_mlp_epoch,
+)
 from .workloads import OPTIMIZERS
 
 
@@ -56,3 +74,80 @@ class CudaOptimizerStep:
         return self._bandwidth() / copy_bandwidth()
 
     track_fraction_of_copy_bandwidth.unit = "fraction of device-to-device copy bandwidth (target 0.8)"
+
+
+class CudaDense:
+    """One dense layer's forward and backward pass, 4096 inputs by 4096 units at batch 4096, in GFLOP/s."""
+
+    params = (["forward", "backward"], [DENSE_WIDTH])
+    param_names = ["pass", "width"]
+    timeout = 300
+
+    def setup(self, which, width):
+        self.cuda = require_gpu()
+        self.call, self.flops = dense_pass(which, width, DENSE_BATCH)
+        self.call()
+        self.cuda.synchronize()
+
+    def time_pass(self, which, width):
+        self.call()
+        self.cuda.synchronize()
+
+    def track_gflops(self, which, width):
+        return gflops(self.call, self.flops)
+
+    track_gflops.unit = "GFLOP/s"
+
+
+class CudaDenseAgainstMatmul:
+    """The dense passes as a share of PyTorch's (or CuPy's) float32 matrix product on the same GPU (target 0.5)."""
+
+    params = (["forward", "backward"], [DENSE_WIDTH])
+    param_names = ["pass", "width"]
+    timeout = 300
+
+    def setup(self, which, width):
+        require_gpu()
+        self.reference, self.reference_flops, _ = reference_matmul(width, DENSE_BATCH)
+        self.call, self.flops = dense_pass(which, width, DENSE_BATCH)
+
+    def track_fraction_of_matmul(self, which, width):
+        return gflops(self.call, self.flops) / gflops(self.reference, self.reference_flops)
+
+    track_fraction_of_matmul.unit = "fraction of the reference float32 matmul's GFLOP/s"
+
+
+class CudaTraining:
+    """One epoch of the 784-256-10 MLP on the GPU (65536 samples, Adam), in samples per second."""
+
+    params = [list(MLP_BATCH_SIZES)]
+    param_names = ["batch_size"]
+    timeout = 600
+
+    def setup(self, batch_size):
+        self.epoch = numbagrad_gpu_mlp_epoch(batch_size, MLP_SAMPLES)
+
+    def time_epoch(self, batch_size):
+        self.epoch()
+
+    def track_samples_per_second(self, batch_size):
+        return MLP_SAMPLES / seconds_per_epoch(self.epoch)
+
+    track_samples_per_second.unit = "samples/s"
+
+
+class CudaTrainingAgainstTorch:
+    """numbagrad's GPU epoch against a PyTorch eager loop on the same GPU (target: 2x at batch 32)."""
+
+    params = [list(MLP_BATCH_SIZES)]
+    param_names = ["batch_size"]
+    timeout = 600
+
+    def setup(self, batch_size):
+        self.theirs = torch_gpu_mlp_epoch(batch_size, MLP_SAMPLES)
+        self.ours = numbagrad_gpu_mlp_epoch(batch_size, MLP_SAMPLES)
+
+    def track_speedup(self, batch_size):
+        return seconds_per_epoch(self.theirs) / seconds_per_epoch(self.ours)
+
+    track_speedup.unit = "PyTorch eager's time / numbagrad's"

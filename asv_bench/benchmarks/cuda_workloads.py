@@ -1,10 +1,13 @@
-"""GPU workloads shared by the asv benchmarks (``cuda.py``) and ``asv_bench/gpu_suite.py``.
+"""GPU workloads shared by the asv benchmarks (``cuda.py``) and ``asv_bench/gpu_suite.py``:
+optimizer steps, dense-layer passes against a reference matrix product, and
+MLP training epochs against PyTorch eager on the same GPU.
 
 Everything here needs a real GPU: :func:`require_gpu` raises
 ``NotImplementedError`` (asv's "skip") otherwise, with the reason
 :mod:`numbagrad.device` gives. Times come from CUDA events on the default
 stream, after a warm-up that compiles the kernels, so they measure the GPU,
-not Python or the compiler.
+not Python or the compiler; training epochs are timed on the wall clock,
+Python and all, because that is what a user waits for.
 """
 
 from __future__ import annotations
@@ -84,3 +87,162 @@ def optimizer_bandwidth(key: str, size: int = GPU_SIZE, repeats: int = 20) -> tu
     step, nbytes = optimizer_step(key, size)
     seconds = seconds_per_call(step, repeats)
     return nbytes / seconds / 1e9, seconds
+
+
+# --- dense layers ------------------------------------------------------------------------
+
+#: Width of the dense-layer benchmarks (inputs and units) and rows of their batch: 4096 x 4096 products.
+DENSE_WIDTH = 4096
+DENSE_BATCH = 4096
+#: Share of the reference float32 matrix product (PyTorch's or CuPy's) a dense pass should reach.
+TARGET_FRACTION_OF_MATMUL = 0.5
+#: Products per pass: forward x @ W; backward x.T @ dz and dz @ W.T.
+PRODUCTS = {"forward": 1, "backward": 2}
+
+
+def dense_pass(which: str, width: int = DENSE_WIDTH, batch: int = DENSE_BATCH, dtype=np.float32):
+    """``(call, flops)``: one dense layer's forward (ReLU fused) or backward pass (weight, bias and
+    input gradients, the previous ReLU's derivative fused) on float32 device buffers, with the
+    kernels the GPU training loop launches; ``flops`` counts the products' multiply-adds twice."""
+    cuda = require_gpu()
+    from numbagrad.kernels.cuda.activations import relu_backward_element, relu_forward_element
+    from numbagrad.kernels.cuda.dense import backward_grid, backward_kernel, forward_grid, forward_kernel, gemm_tiles
+    from numbagrad.kernels.cuda.launch import Launch
+
+    rng = np.random.default_rng(0)
+    tiles = gemm_tiles()
+    x = cuda.to_device(rng.standard_normal((batch, width)).astype(dtype))
+    weight = cuda.to_device((rng.standard_normal((width, width)) / np.sqrt(width)).astype(dtype))
+    bias = cuda.to_device(np.zeros(width, dtype=dtype))
+    z = cuda.device_array((batch, width), dtype=dtype)
+    out = cuda.device_array((batch, width), dtype=dtype)
+    order = cuda.device_array(0, dtype=np.int64)
+    params = cuda.to_device(np.zeros(1))
+    if which == "forward":
+        kernel = forward_kernel(np.dtype(dtype), tiles, relu_forward_element)
+        launch = Launch(kernel, forward_grid(batch, width, tiles), tiles.threads, [x, order, 0, weight, bias, z, out, params])
+    else:
+        grad_weight = cuda.device_array((width, width), dtype=dtype)
+        grad_bias = cuda.device_array(width, dtype=dtype)
+        grad_x = cuda.device_array((batch, width), dtype=dtype)
+        dz = cuda.to_device(rng.standard_normal((batch, width)).astype(dtype))
+        weight_blocks, input_blocks = backward_grid(batch, width, width, True, True, tiles)
+        kernel = backward_kernel(np.dtype(dtype), tiles, relu_backward_element)
+        partials = cuda.device_array(weight_blocks, dtype=np.float64)
+        previous_z = cuda.to_device(rng.standard_normal((batch, width)).astype(dtype))
+        args = [x, order, 0, weight, dz, grad_weight, grad_bias, grad_x, previous_z, x, params, 0.0, False, weight_blocks, partials, 0]
+        launch = Launch(kernel, weight_blocks + input_blocks, tiles.threads, args)
+    return launch, 2.0 * batch * width * width * PRODUCTS[which]
+
+
+def reference_matmul(width: int = DENSE_WIDTH, batch: int = DENSE_BATCH):
+    """``(call, flops, name)``: one float32 ``x @ W`` by PyTorch (TF32 off) or CuPy on this GPU.
+
+    Raises ``NotImplementedError`` when neither is installed with CUDA.
+    """
+    require_gpu()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.backends.cuda.matmul.allow_tf32 = False  # plain float32, as numbagrad computes
+            a = torch.randn(batch, width, device="cuda")
+            b = torch.randn(width, width, device="cuda")
+            c = torch.empty(batch, width, device="cuda")
+            return (lambda: torch.matmul(a, b, out=c)), 2.0 * batch * width * width, f"PyTorch {torch.__version__}"
+    except ImportError:
+        pass
+    try:
+        import cupy
+
+        a = cupy.random.standard_normal((batch, width), dtype=cupy.float32)
+        b = cupy.random.standard_normal((width, width), dtype=cupy.float32)
+        c = cupy.empty((batch, width), dtype=cupy.float32)
+        return (lambda: cupy.matmul(a, b, out=c)), 2.0 * batch * width * width, f"CuPy {cupy.__version__}"
+    except ImportError:
+        pass
+    raise NotImplementedError("neither PyTorch with CUDA nor CuPy is installed: no reference matrix product")
+
+
+def gflops(call, flops: float, repeats: int = 10) -> float:
+    """GFLOP/s of ``call`` on the GPU (CUDA events, after warm-up)."""
+    return flops / seconds_per_call(call, repeats) / 1e9
+
+
+# --- MLP training on the GPU ----------------------------------------------------------------
+
+#: Batch sizes of the GPU training benchmarks, and the samples of one epoch.
+MLP_BATCH_SIZES = (32, 256, 4096)
+MLP_SAMPLES = 65536
+#: numbagrad's training should be at least this many times PyTorch eager's at batch 32.
+TARGET_SPEEDUP = {32: 2.0}
+
+
+def numbagrad_gpu_mlp_epoch(batch_size: int, samples: int = MLP_SAMPLES):
+    """``call``: one epoch of ``fit`` of the 784-256-10 MLP (ReLU, softmax cross-entropy, Adam,
+    float32) on the GPU, warmed up (kernels compiled, data on the GPU after the first call)."""
+    require_gpu()
+    from numbagrad import Dense, Sequential
+
+    from .workloads import MLP_SIZES, mlp_data
+
+    X, labels = mlp_data(samples)
+    model = Sequential(
+        [Dense(MLP_SIZES[1], activation="relu"), Dense(MLP_SIZES[2], activation="softmax")], input_dim=MLP_SIZES[0], device="cuda"
+    )
+    model.compile("adam", "categorical_crossentropy")
+    call = lambda: model.fit(X, labels, batch_size=batch_size, epochs=1, verbose=0)  # noqa: E731
+    call()
+    return call
+
+
+def torch_gpu_mlp_epoch(batch_size: int, samples: int = MLP_SAMPLES):
+    """``call``: the same epoch as a PyTorch eager loop on the GPU (data on the GPU, fused Adam,
+    TF32 off); raises ``NotImplementedError`` without PyTorch built with CUDA."""
+    require_gpu()
+    try:
+        import torch
+    except ImportError:
+        raise NotImplementedError("PyTorch is not installed") from None
+    if not torch.cuda.is_available():
+        raise NotImplementedError(f"PyTorch {torch.__version__} has no CUDA here")
+    from .workloads import MLP_SIZES, mlp_data
+
+    torch.backends.cuda.matmul.allow_tf32 = False
+    X, labels = mlp_data(samples)
+    inputs = torch.from_numpy(X).cuda()
+    targets = torch.from_numpy(labels).cuda()
+    net = torch.nn.Sequential(
+        torch.nn.Linear(MLP_SIZES[0], MLP_SIZES[1]), torch.nn.ReLU(), torch.nn.Linear(MLP_SIZES[1], MLP_SIZES[2])
+    ).cuda()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused=True)
+    criterion = torch.nn.CrossEntropyLoss()
+    generator = torch.Generator(device="cuda").manual_seed(0)
+
+    def epoch():
+        order = torch.randperm(samples, generator=generator, device="cuda")
+        for start in range(0, samples, batch_size):
+            rows = order[start : start + batch_size]
+            opt.zero_grad(set_to_none=True)
+            loss = criterion(net(inputs[rows]), targets[rows])
+            loss.backward()
+            opt.step()
+        torch.cuda.synchronize()
+
+    epoch()
+    return epoch
+
+
+def seconds_per_epoch(call, repeats: int = 3) -> float:
+    """Wall-clock seconds of one ``call`` (the best of ``repeats``; each ends synchronised with the GPU)."""
+    import time
+
+    cuda = require_gpu()
+    best = float("inf")
+    for _ in range(repeats):
+        cuda.synchronize()
+        began = time.perf_counter()
+        call()
+        cuda.synchronize()
+        best = min(best, time.perf_counter() - began)
+    return best

@@ -34,7 +34,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from numbagrad.declarations import Declaration, first_line, require_kernel
+from numbagrad.declarations import Declaration, check_cuda_field, first_line, import_cuda, require_kernel
 from numbagrad.hyperparameters import Hyperparameter
 
 __all__ = ["ActivationSpec", "check_kernels"]
@@ -58,7 +58,16 @@ class ActivationSpec(Declaration):
         title: the name in messages and documentation (``"ReLU"``).
         presets: other registry names for preset hyperparameters, or plain
             aliases (``{"swish": {}}``).
-        cuda_forward, cuda_backward: the ``@cuda.jit`` twins, when there are.
+        cuda_forward, cuda_backward: the ``cuda.jit(device=True)`` functions
+            numbagrad builds the activation's CUDA kernels from, or preferably
+            their import paths ``"package.module:name"`` (imported when CUDA is
+            first used, so that declaring them does not import ``numba.cuda``);
+            ``None``: the activation runs on the host only. Element-wise:
+            ``forward(z, params, i, j) -> f(z)[i, j]`` and
+            ``backward(z, out, grad_out, params, i, j) -> grad_in[i, j]``;
+            row-wise: ``forward(z, out, params, i)`` and
+            ``backward(z, out, grad_out, grad_in, params, i)`` write row ``i``
+            (contract in :mod:`numbagrad.kernels.cuda`).
         override: a plugin's declaration replaces a built-in of the same name
             only when this is true.
     """
@@ -93,6 +102,13 @@ class ActivationSpec(Declaration):
         backward = kernel_addresses(self.backward, activation_backward_signature(dtype))
         return np.array(forward + backward, dtype=np.int64)
 
+    def cuda_functions(self) -> tuple[Any, Any]:
+        """``(forward, backward)`` CUDA device functions, imported if declared by path; ``(None, None)`` without.
+
+        Raises ``TypeError`` naming the activation when a path cannot be imported.
+        """
+        return import_cuda(self.label, "cuda_forward", self.cuda_forward), import_cuda(self.label, "cuda_backward", self.cuda_backward)
+
     def check_declaration(self) -> None:
         """Check the declaration itself: kernels, flags, hyperparameters, defaults and presets.
 
@@ -101,6 +117,10 @@ class ActivationSpec(Declaration):
         label = self.label
         require_kernel(label, "forward", self.forward)
         require_kernel(label, "backward", self.backward)
+        check_cuda_field(label, "cuda_forward", self.cuda_forward)
+        check_cuda_field(label, "cuda_backward", self.cuda_backward)
+        if (self.cuda_forward is None) != (self.cuda_backward is None):
+            raise TypeError(f"{label}: declare both cuda_forward and cuda_backward, or neither")
         if not isinstance(self.row_wise, bool):
             raise TypeError(f"{label}: row_wise must be True or False; got {self.row_wise!r}")
         self._check_common()

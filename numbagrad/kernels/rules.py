@@ -24,6 +24,8 @@ import math
 import types
 from typing import Callable, Mapping
 
+from numbagrad.kernels.compiling import compile_functions
+
 __all__ = [
     "root",
     "lerp",
@@ -441,25 +443,12 @@ def nadam_rule(
 def compile_rules(jit: Callable, name: str, overrides: Mapping[str, Callable] | None = None) -> types.ModuleType:
     """The functions of this module compiled with ``jit``, as a module object.
 
-    Every function is copied with its own namespace in which the other
-    functions' names are bound to their compiled versions, so that a rule
-    calls the compiled ``lerp`` of the same target. ``overrides`` replaces
+    See :func:`numbagrad.kernels.compiling.compile_functions`: a rule calls
+    the compiled ``lerp`` of the same target; ``overrides`` replaces
     functions (before compiling) by name. Compiled code reads the result's
     attributes (``RULES.adam_rule``) as it reads a module's.
     """
-    overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(_RULE_FUNCTIONS))
-    if unknown:
-        raise ValueError(f"compile_rules: no rule function named {unknown}")
-    module = types.ModuleType(name, f"numbagrad's update rules compiled with {jit!r}")
-    namespace = dict(globals())
-    for function_name in _RULE_FUNCTIONS:
-        source = overrides.get(function_name, globals()[function_name])
-        copy = types.FunctionType(source.__code__, namespace, function_name, source.__defaults__, source.__closure__)
-        copy.__doc__ = source.__doc__
-        namespace[function_name] = jit(copy)
-        setattr(module, function_name, namespace[function_name])
-    return module
+    return compile_functions(globals(), _RULE_FUNCTIONS, jit, name, overrides)
 
 
 _RULE_FUNCTIONS = tuple(name for name in __all__ if name != "compile_rules")

@@ -8,6 +8,12 @@ from numbagrad.losses.spec import LossSpec
 
 __all__ = ["BUILTIN_LOSSES"]
 
+
+def _cuda(name: str) -> str:
+    """The import path of a loss's CUDA row function (imported when CUDA is first used)."""
+    return f"numbagrad.kernels.cuda.losses:{name}_row"
+
+
 FROM_LOGITS = Hyperparameter(
     "from_logits", False, kind="bool", doc="the prediction holds logits (pre-activation values), not probabilities"
 )
@@ -21,8 +27,12 @@ def epsilon(maximum: float | None = None) -> Hyperparameter:
     )
 
 
-MAE = LossSpec(name="mae", title="MeanAbsoluteError", kernel=k.mae_loss, presets={"mean_absolute_error": {}})
-MSE = LossSpec(name="mse", title="MeanSquaredError", kernel=k.mse_loss, presets={"mean_squared_error": {}})
+MAE = LossSpec(
+    name="mae", title="MeanAbsoluteError", kernel=k.mae_loss, presets={"mean_absolute_error": {}}, cuda_kernel=_cuda("mae")
+)
+MSE = LossSpec(
+    name="mse", title="MeanSquaredError", kernel=k.mse_loss, presets={"mean_squared_error": {}}, cuda_kernel=_cuda("mse")
+)
 HUBER = LossSpec(
     name="huber",
     title="Huber",
@@ -30,8 +40,9 @@ HUBER = LossSpec(
     hyperparameters=(
         Hyperparameter("delta", 1.0, minimum=0.0, exclusive_minimum=True, doc="where the loss turns from quadratic to linear"),
     ),
+    cuda_kernel=_cuda("huber"),
 )
-LOG_COSH = LossSpec(name="log_cosh", title="LogCosh", kernel=k.log_cosh_loss)
+LOG_COSH = LossSpec(name="log_cosh", title="LogCosh", kernel=k.log_cosh_loss, cuda_kernel=_cuda("log_cosh"))
 MSLE = LossSpec(
     name="msle",
     title="MeanSquaredLogarithmicError",
@@ -39,6 +50,7 @@ MSLE = LossSpec(
     hyperparameters=(epsilon(),),
     target="nonnegative",
     presets={"mean_squared_logarithmic_error": {}},
+    cuda_kernel=_cuda("msle"),
 )
 BINARY_CROSSENTROPY = LossSpec(
     name="binary_crossentropy",
@@ -47,6 +59,7 @@ BINARY_CROSSENTROPY = LossSpec(
     hyperparameters=(FROM_LOGITS,),
     target="probability",
     fused_activation="sigmoid",
+    cuda_kernel=_cuda("binary_crossentropy"),
 )
 CATEGORICAL_CROSSENTROPY = LossSpec(
     name="categorical_crossentropy",
@@ -56,6 +69,7 @@ CATEGORICAL_CROSSENTROPY = LossSpec(
     target="labels",
     fused_activation="softmax",
     presets={"sparse_categorical_crossentropy": {}},
+    cuda_kernel=_cuda("categorical_crossentropy"),
 )
 KL_DIVERGENCE = LossSpec(
     name="kl_divergence",
@@ -63,11 +77,17 @@ KL_DIVERGENCE = LossSpec(
     kernel=k.kl_divergence_loss,
     hyperparameters=(epsilon(1.0),),
     target="probability",
+    cuda_kernel=_cuda("kl_divergence"),
 )
 POISSON = LossSpec(
-    name="poisson", title="Poisson", kernel=k.poisson_loss, hyperparameters=(epsilon(),), target="nonnegative"
+    name="poisson",
+    title="Poisson",
+    kernel=k.poisson_loss,
+    hyperparameters=(epsilon(),),
+    target="nonnegative",
+    cuda_kernel=_cuda("poisson"),
 )
-HINGE = LossSpec(name="hinge", title="Hinge", kernel=k.hinge_loss, target="sign")
+HINGE = LossSpec(name="hinge", title="Hinge", kernel=k.hinge_loss, target="sign", cuda_kernel=_cuda("hinge"))
 
 #: Every built-in loss, in the order of the documentation.
 BUILTIN_LOSSES = (

@@ -31,7 +31,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from numbagrad.declarations import Declaration, first_line, require_kernel
+from numbagrad.declarations import Declaration, check_cuda_field, first_line, import_cuda, require_kernel
 from numbagrad.hyperparameters import Hyperparameter
 from numbagrad.targets import TARGET_KINDS
 
@@ -60,7 +60,12 @@ class LossSpec(Declaration):
         title: the name in messages and documentation (``"MeanSquaredError"``).
         presets: other registry names for preset hyperparameters, or plain
             aliases (``{"mean_squared_error": {}}``).
-        cuda_kernel: the ``@cuda.jit`` twin, when there is one.
+        cuda_kernel: the ``cuda.jit(device=True)`` function of one row,
+            ``row(prediction, target, grad, params, i) -> float64``: it writes
+            ``grad[i, :]`` and returns row ``i``'s share of the batch loss
+            (contract in :mod:`numbagrad.kernels.cuda`); or preferably its
+            import path ``"package.module:name"``, imported when CUDA is first
+            used. ``None``: the loss runs on the host only.
         override: a plugin's declaration replaces a built-in of the same name
             only when this is true.
     """
@@ -96,6 +101,13 @@ class LossSpec(Declaration):
 
         return np.array(kernel_addresses(self.kernel, loss_signature(dtype)), dtype=np.int64)
 
+    def cuda_row(self) -> Any:
+        """The CUDA row function, imported if declared by path; ``None`` without.
+
+        Raises ``TypeError`` naming the loss when the path cannot be imported.
+        """
+        return import_cuda(self.label, "cuda_kernel", self.cuda_kernel)
+
     def check_declaration(self) -> None:
         """Check the declaration itself: kernel, target kind, fused activation, hyperparameters.
 
@@ -103,6 +115,7 @@ class LossSpec(Declaration):
         """
         label = self.label
         require_kernel(label, "kernel", self.kernel)
+        check_cuda_field(label, "cuda_kernel", self.cuda_kernel)
         if self.target not in TARGET_KINDS:
             raise ValueError(f"{label}: target must be one of {', '.join(TARGET_KINDS)}; got {self.target!r}")
         if self.fused_activation is not None:

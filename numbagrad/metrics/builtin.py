@@ -13,6 +13,11 @@ from numbagrad.metrics.spec import MetricSpec
 __all__ = ["BUILTIN_METRICS", "ratio", "root_ratio", "r2_result"]
 
 
+def _cuda(kernel: str) -> str:
+    """The import path of a metric's CUDA update kernel (imported when CUDA is first used)."""
+    return f"numbagrad.kernels.cuda.metrics:{kernel}"
+
+
 def ratio(totals: np.ndarray) -> float:
     """``totals[0] / totals[1]``: a sum over a count; NaN before any update."""
     return float(totals[0] / totals[1]) if totals[1] else math.nan
@@ -55,6 +60,7 @@ ACCURACY = MetricSpec(
     hyperparameters=(THRESHOLD,),
     target="labels",
     presets={"acc": {}},
+    cuda_update=_cuda("accuracy_update"),
 )
 CATEGORICAL_ACCURACY = MetricSpec(
     name="categorical_accuracy",
@@ -64,6 +70,7 @@ CATEGORICAL_ACCURACY = MetricSpec(
     result=ratio,
     target="labels",
     presets={"sparse_categorical_accuracy": {}},
+    cuda_update=_cuda("categorical_accuracy_update"),
 )
 BINARY_ACCURACY = MetricSpec(
     name="binary_accuracy",
@@ -73,6 +80,7 @@ BINARY_ACCURACY = MetricSpec(
     result=ratio,
     hyperparameters=(THRESHOLD,),
     target="binary",
+    cuda_update=_cuda("binary_accuracy_update"),
 )
 TOP_K_ACCURACY = MetricSpec(
     name="top_k_accuracy",
@@ -83,20 +91,31 @@ TOP_K_ACCURACY = MetricSpec(
     hyperparameters=(Hyperparameter("k", 5, kind="int", minimum=1, doc="how many of the largest predictions count"),),
     target="labels",
     presets={"top_k_categorical_accuracy": {}, "sparse_top_k_categorical_accuracy": {}},
+    cuda_update=_cuda("top_k_accuracy_update"),
 )
 MAE = MetricSpec(
     name="mae", title="MeanAbsoluteError", update=k.mae_update, totals=2, result=ratio, higher_is_better=False,
     presets={"mean_absolute_error": {}},
+    cuda_update=_cuda("mae_update"),
 )
 MSE = MetricSpec(
     name="mse", title="MeanSquaredError", update=k.mse_update, totals=2, result=ratio, higher_is_better=False,
     presets={"mean_squared_error": {}},
+    cuda_update=_cuda("mse_update"),
 )
 RMSE = MetricSpec(
     name="rmse", title="RootMeanSquaredError", update=k.mse_update, totals=2, result=root_ratio,
     higher_is_better=False, presets={"root_mean_squared_error": {}},
+    cuda_update=_cuda("mse_update"),
 )
-R2 = MetricSpec(name="r2", title="R2Score", update=k.r2_update, totals=lambda columns: 1 + 3 * columns, result=r2_result)
+R2 = MetricSpec(
+    name="r2",
+    title="R2Score",
+    update=k.r2_update,
+    totals=lambda columns: 1 + 3 * columns,
+    result=r2_result,
+    cuda_update=_cuda("r2_update"),
+)
 
 #: Every built-in metric, in the order of the documentation.
 BUILTIN_METRICS = (ACCURACY, CATEGORICAL_ACCURACY, BINARY_ACCURACY, TOP_K_ACCURACY, MAE, MSE, RMSE, R2)

@@ -30,7 +30,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from numbagrad.declarations import Declaration, first_line, require_kernel
+from numbagrad.declarations import Declaration, check_cuda_field, first_line, import_cuda, require_kernel
 from numbagrad.hyperparameters import Hyperparameter
 from numbagrad.targets import TARGET_KINDS
 
@@ -58,7 +58,11 @@ class MetricSpec(Declaration):
             worse (errors), for callbacks that watch the metric.
         title: the name in messages and documentation (``"Accuracy"``).
         presets: other registry names for preset hyperparameters, or plain aliases.
-        cuda_update: the ``@cuda.jit`` twin, when there is one.
+        cuda_update: the ``@cuda.jit`` twin of ``update``, with its
+            arguments and semantics, launched on one block (contract in
+            :mod:`numbagrad.kernels.cuda`); or preferably its import path
+            ``"package.module:name"``, imported when CUDA is first used.
+            ``None``: the metric runs on the host only.
         override: a plugin's declaration replaces a built-in of the same name
             only when this is true.
     """
@@ -94,6 +98,13 @@ class MetricSpec(Declaration):
 
         return np.array(kernel_addresses(self.update, metric_signature(dtype)), dtype=np.int64)
 
+    def cuda_kernel(self) -> Any:
+        """The ``@cuda.jit`` update kernel, imported if declared by path; ``None`` without.
+
+        Raises ``TypeError`` naming the metric when the path cannot be imported.
+        """
+        return import_cuda(self.label, "cuda_update", self.cuda_update)
+
     def check_declaration(self) -> None:
         """Check the declaration itself: kernel, totals, result, target kind, hyperparameters.
 
@@ -101,6 +112,7 @@ class MetricSpec(Declaration):
         """
         label = self.label
         require_kernel(label, "update", self.update)
+        check_cuda_field(label, "cuda_update", self.cuda_update)
         if not callable(self.totals):
             self.total_count(1)
         if not callable(self.result):

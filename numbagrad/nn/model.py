@@ -11,6 +11,7 @@ from numbagrad.data import as_inputs
 from numbagrad.kernels.cpu.network import network_predict, network_value_and_grad, workspace_offsets
 from numbagrad.kernels.signatures import FLOAT_DTYPES
 from numbagrad.memory import aligned_empty, aligned_zeros
+from numbagrad.nn import placement
 from numbagrad.nn.layers import Dense, resolve_component
 from numbagrad.targets import check_targets
 
@@ -59,9 +60,12 @@ class Sequential:
         dtype: ``np.float32`` (default) or ``np.float64``.
         seed: seed of the weight initializers (an integer >= 0); the same
             seed gives the same weights.
+        device: ``"cpu"`` (default) or ``"cuda"``: where the parameters live
+            and the model computes (see :meth:`to`). The weights are drawn
+            on the host either way, so a seed gives the same weights on both.
     """
 
-    def __init__(self, layers: Sequence[Dense], input_dim: int, dtype: Any = np.float32, seed: int = 0):
+    def __init__(self, layers: Sequence[Dense], input_dim: int, dtype: Any = np.float32, seed: int = 0, device: str = "cpu"):
         layers = list(layers) if isinstance(layers, Iterable) and not isinstance(layers, (str, bytes, Mapping)) else layers
         if not isinstance(layers, list) or not layers:
             raise ValueError(f"Sequential: layers must be a non-empty list of Dense layers; got {layers!r}")
@@ -80,6 +84,9 @@ class Sequential:
             raise TypeError(f"Sequential: dtype must be float32 or float64; got {dtype}")
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
             raise ValueError(f"Sequential: seed must be an integer >= 0; got {seed!r}")
+        device = placement.check_device(device, "Sequential")
+        #: Where the parameters live: "cpu" or "cuda" (see :meth:`to`).
+        self.device = "cpu"
         self.layers = layers
         self.input_dim = int(input_dim)
         self.dtype = dtype
@@ -96,6 +103,8 @@ class Sequential:
         self.history = None
         #: Set by a callback to end ``fit`` after the current epoch.
         self.stop_training = False
+        if device != "cpu":
+            self.to(device)
 
     # --- construction -----------------------------------------------------------
 
@@ -131,6 +140,8 @@ class Sequential:
     def initialize(self, seed: int | None = None) -> None:
         """Draw every weight and bias again from the layers' initializers."""
         rng = np.random.default_rng(self.seed if seed is None else seed)
+        if self.device != "cpu":
+            return placement.initialize(self, rng)
         for layer in self.layers:
             layer.weight[...] = layer.kernel_initializer(layer.weight.shape, rng)
             if layer.bias is not None:
@@ -158,7 +169,9 @@ class Sequential:
     # --- weights --------------------------------------------------------------------
 
     def get_weights(self) -> list[np.ndarray]:
-        """Copies of [W1, b1, W2, b2, ...] in layer order, each W of shape (in, out)."""
+        """Copies of [W1, b1, W2, b2, ...] in layer order, each W of shape (in, out) (host arrays, wherever the model lives)."""
+        if self.device != "cpu":
+            return placement.get_weights(self)
         arrays = []
         for layer in self.layers:
             arrays.append(layer.weight.copy())
@@ -188,6 +201,8 @@ class Sequential:
             if not np.isfinite(array).all():
                 raise ValueError(f"set_weights: weights[{i}] contains NaN or infinity")
             checked.append(array)
+        if self.device != "cpu":
+            return placement.set_weights(self, checked)
         targets = []
         for layer in self.layers:
             targets.append(layer.weight)
@@ -216,6 +231,8 @@ class Sequential:
         """
         X = as_inputs(X, self.dtype, self.input_dim)
         _check_batch_size(batch_size)
+        if self.device != "cpu":
+            return placement.predict(self, X, batch_size)
         capacity = min(int(batch_size), X.shape[0])
         workspace, offsets = self._workspace(capacity, 0)
         out = np.empty((X.shape[0], self.output_dim), dtype=self.dtype)
@@ -231,11 +248,14 @@ class Sequential:
 
         The gradient is a new array with the layout of :attr:`parameters`
         (``get_weights`` order, flattened), ready for
-        ``optimizer.step([grad])`` with an optimizer over ``[model.parameters]``.
+        ``optimizer.step([grad])`` with an optimizer over ``[model.parameters]``
+        (a CUDA device array for a model on the GPU).
         """
         choice = self.resolve_loss(loss)
         X = as_inputs(X, self.dtype, self.input_dim)
         Y = choice.targets(y, X.shape[0], self.output_dim, self.dtype)
+        if self.device != "cpu":
+            return placement.value_and_grad(self, X, Y, choice)
         workspace, offsets = self._workspace(X.shape[0], Y.shape[1])
         value = network_value_and_grad(
             self.parameters, self.gradients, self.layer_table, self.activation_table, self.activation_params,
@@ -283,7 +303,27 @@ class Sequential:
         """
         from numbagrad.train.setup import TrainingSetup
 
-        self.training = TrainingSetup(self, optimizer, loss, metrics, schedule, clip_norm, clip_value, flush_subnormals)
+        setup = TrainingSetup(self, optimizer, loss, metrics, schedule, clip_norm, clip_value, flush_subnormals)
+        if self.device != "cpu":
+            placement.check_cuda_support(self, setup, "compile")
+        self.training = setup
+        return self
+
+    def to(self, device: str) -> "Sequential":
+        """Move the model to ``device`` (``"cpu"`` or ``"cuda"``); returns the model.
+
+        The parameters, their gradients and, once compiled, the optimizer's
+        state move together and stay there across steps and epochs; a
+        compiled model's optimizer becomes a new one, bound to the moved
+        buffer, with the same state. See :mod:`numbagrad.nn.placement`.
+
+        Raises (before anything moves):
+            ValueError: ``device`` is neither.
+            numbagrad.errors.CudaUnavailableError: no usable GPU, saying what is missing.
+            TypeError: an activation, the loss, a metric or the optimizer has
+                no CUDA code (named, with the distribution that provides it).
+        """
+        placement.move(self, device)
         return self
 
     def require_compiled(self, what: str) -> None:
@@ -389,7 +429,8 @@ class Sequential:
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
-        return f"Sequential([{inner}], input_dim={self.input_dim}, dtype={self.dtype})"
+        where = "" if self.device == "cpu" else f", device={self.device!r}"
+        return f"Sequential([{inner}], input_dim={self.input_dim}, dtype={self.dtype}{where})"
 
 
 def _check_batch_size(batch_size: Any) -> None:

@@ -110,7 +110,7 @@ class EarlyStopping(_Monitor):
         self.wait = 0
         self.stopped_epoch: int | None = None
         self.best_epoch: int | None = None
-        self.best_weights: np.ndarray | None = None
+        self.best_weights: list[np.ndarray] | None = None
 
     def on_train_begin(self, logs=None):
         self.wait = 0
@@ -123,7 +123,7 @@ class EarlyStopping(_Monitor):
         if self.improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
-                self.best_weights = self.model.parameters.copy()
+                self.best_weights = self.model.get_weights()  # host copies, wherever the model lives
             return
         self.wait += 1
         if self.wait >= self.patience and epoch > 0:
@@ -132,7 +132,7 @@ class EarlyStopping(_Monitor):
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
-            self.model.parameters[...] = self.best_weights
+            self.model.set_weights(self.best_weights)
 
 
 class ModelCheckpoint(_Monitor):

@@ -28,6 +28,7 @@ import numpy as np
 
 from numbagrad._version import __version__
 from numbagrad.errors import UnknownNameError
+from numbagrad.nn.placement import check_device, host_parameters
 
 __all__ = ["save_model", "load_model", "FORMAT", "FORMAT_VERSION", "ModelFileError"]
 
@@ -94,7 +95,8 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
         with os.fdopen(handle, "wb") as raw:
             with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED) as archive:
                 archive.writestr(_METADATA, json.dumps(metadata, indent=1, sort_keys=True))
-                _write_array(archive, "parameters.npy", model.parameters)
+                # A GPU model's parameters are copied to the host: the file is a CPU model's.
+                _write_array(archive, "parameters.npy", host_parameters(model))
                 for name, array in slots.items():
                     _write_array(archive, f"optimizer/{name}.npy", array)
             raw.flush()
@@ -106,17 +108,24 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
         raise
 
 
-def load_model(path: str | os.PathLike):
+def load_model(path: str | os.PathLike, device: str = "cpu"):
     """Read a model written by ``model.save`` (see the module documentation).
+
+    The model is built on the host, whatever device it was saved from, then
+    moved to ``device`` (``"cpu"`` by default, so that a model saved on a GPU
+    loads on a machine without one).
 
     Raises:
         FileNotFoundError: no such file.
         ModelFileError: not a numbagrad model, a newer format, truncated or corrupted.
+        ValueError: ``device`` is neither ``"cpu"`` nor ``"cuda"``.
+        numbagrad.errors.CudaUnavailableError: ``device="cuda"`` without a usable GPU.
     """
     from numbagrad.nn.model import Sequential
     from numbagrad.train.history import History
 
     path = os.fspath(path)
+    device = check_device(device, "load_model")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"load_model: no file {path!r}")
     try:
@@ -163,4 +172,6 @@ def load_model(path: str | os.PathLike):
             raise
         except (KeyError, TypeError, ValueError) as error:
             raise ModelFileError(f"{path}: the model file's contents are invalid: {type(error).__name__}: {error}") from None
+    if device != "cpu":
+        model.to(device)
     return model

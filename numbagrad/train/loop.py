@@ -84,6 +84,10 @@ def evaluate(model: Any, X: Any, y: Any, batch_size: int | None = None) -> dict[
 
 
 def _evaluate_arrays(model, inputs, targets, batch_size):
+    if model.device != "cpu":
+        from numbagrad.train.cuda_loop import evaluate_arrays
+
+        return evaluate_arrays(model, inputs, targets, batch_size)
     setup = model.training
     workspace, offsets = model._workspace(batch_size, targets.shape[1])
     totals = setup.new_totals()
@@ -130,6 +134,10 @@ def fit(
     batches = samples // batch_size if drop_last else -(-samples // batch_size)
     if batches == 0:
         raise ValueError(f"fit: drop_last=True with batch_size={batch_size} leaves no batch of {samples} samples")
+    if model.device != "cpu":
+        from numbagrad.train.cuda_loop import fit as fit_on_gpu
+
+        return fit_on_gpu(model, inputs, targets, validation, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last, batches)
 
     if seed is not None:
         model.reseed(seed)

@@ -20,3 +20,20 @@ def assert_agrees(got, expected, simulator: bool, what: str) -> None:
     tolerance = GPU_TOLERANCE[expected.dtype]
     scale = float(np.max(np.abs(expected))) if expected.size else 0.0
     np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance * scale, err_msg=what)
+
+
+#: Agreement of results whose sums run in a different order on the GPU (loss
+#: values, metric totals, matrix products): relative to the result's scale.
+SUM_TOLERANCE = {np.dtype(np.float32): 2e-5, np.dtype(np.float64): 1e-12}
+
+
+def assert_close(got, expected, what: str, tolerance: float | None = None) -> None:
+    """Within :data:`SUM_TOLERANCE` (or ``tolerance``) of the expected array's scale; NaN where it is NaN."""
+    got = np.asarray(got)
+    expected = np.asarray(expected)
+    assert got.shape == expected.shape, what
+    dtype = expected.dtype if expected.dtype in SUM_TOLERANCE else np.dtype(np.float64)
+    tolerance = SUM_TOLERANCE[dtype] if tolerance is None else tolerance
+    finite = np.isfinite(expected)
+    scale = float(np.max(np.abs(expected[finite]))) if finite.any() else 0.0
+    np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance * max(scale, 1e-300), err_msg=what)

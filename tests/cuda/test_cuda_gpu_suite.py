@@ -91,3 +91,52 @@ def test_tests_section_fails_when_the_child_process_finds_no_gpu(monkeypatch, si
     result = gpu_suite.section_tests(None)
     assert not result.passed
     assert result.lines[-1] == "FAILED: tests were skipped for want of a GPU"
+
+
+def test_dense_section_reports_both_passes(pretend_gpu, capsys):
+    import gpu_suite
+
+    status = gpu_suite.main(["--sections", "dense", "--width", "6", "--batch", "5", "--repeats", "1", "--tiles", "2x2x1,6x2x4"])
+    output = capsys.readouterr().out
+    assert status in (0, 2), output
+    assert "| 4x2x2 (default) | forward | 1 | 6 | 5 |" in output and "| 4x2x2 (default) | backward | 2 | 6 | 5 |" in output
+    assert "| 2x2x1 | backward | 2 | 6 | 5 |" in output
+    assert "| 6x2x4 | forward | refused: numbagrad.config: CUDA_GEMM_THREAD_TILE=4 must divide CUDA_GEMM_TILE=6 |" in output
+    assert "reference:" in output and "dense: passed" in output
+
+
+@pytest.fixture
+def tiny_mlp(monkeypatch, pretend_gpu):
+    """The training benchmarks' MLP shrunk to 5-6-3: the simulator runs every GPU thread in Python."""
+    from benchmarks import workloads
+
+    monkeypatch.setattr(workloads, "MLP_SIZES", (5, 6, 3))
+
+
+def test_training_section_reports_each_batch_size(tiny_mlp, capsys):
+    import gpu_suite
+
+    status = gpu_suite.main(["--sections", "training", "--samples", "10", "--batch-sizes", "4"])
+    output = capsys.readouterr().out
+    assert status in (0, 2), output
+    assert "10 samples per epoch" in output and "\n| 4 | " in output and "training: passed" in output
+
+
+def test_dense_and_training_benchmarks_run(tiny_mlp, monkeypatch):
+    from benchmarks import cuda as gpu_benchmarks
+    from benchmarks import cuda_workloads
+
+    monkeypatch.setattr(gpu_benchmarks, "DENSE_BATCH", 5)
+    monkeypatch.setattr(gpu_benchmarks, "MLP_SAMPLES", 4)
+    monkeypatch.setattr(cuda_workloads, "MLP_SAMPLES", 4)
+    dense = gpu_benchmarks.CudaDense()
+    dense.setup("backward", 6)
+    dense.time_pass("backward", 6)
+    assert dense.track_gflops("backward", 6) > 0
+    assert dense.flops == 2 * 2 * 5 * 6 * 6
+    training = gpu_benchmarks.CudaTraining()
+    training.setup(4)
+    training.time_epoch(4)
+    assert training.track_samples_per_second(4) > 0
+    with pytest.raises(NotImplementedError, match="PyTorch|CuPy|no CUDA"):
+        gpu_benchmarks.CudaTrainingAgainstTorch().setup(4)

@@ -22,6 +22,10 @@ and round once to the arrays' precision: without a vector math library
 (SVML) every ``exp`` is a scalar call anyway, so float64 costs no more and
 float32 results are correctly rounded more often.
 
+The arithmetic is that of :mod:`numbagrad.kernels.formulas`, shared with the
+CUDA kernels: each kernel computes its coefficients once, then calls the
+formula for every element (or row), inlined.
+
 Definitions and subgradients follow PyTorch (``torch.nn.functional``),
 including the value of the derivative where the function has a kink; each
 kernel's docstring gives its formula and that value.
@@ -29,13 +33,8 @@ kernel's docstring gives its formula and that value.
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
-
+from numbagrad.kernels.cpu.formulas import FORMULAS as F
 from numbagrad.kernels.cpu.jit import kernel
-from numbagrad.kernels.cpu.scalars import sigmoid as _sigmoid
-from numbagrad.kernels.cpu.scalars import softplus as _softplus
 
 __all__ = [
     "linear_forward",
@@ -69,17 +68,19 @@ __all__ = [
 @kernel
 def linear_forward(z, out, params):
     """Identity: ``f(z) = z``. params = []."""
+    c = F.no_coefficients(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            out[i, j] = z[i, j]
+            out[i, j] = F.linear_forward(z, c, i, j)
 
 
 @kernel
 def linear_backward(z, out, grad_out, grad_in, params):
     """``f'(z) = 1``."""
+    c = F.no_coefficients(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            grad_in[i, j] = grad_out[i, j]
+            grad_in[i, j] = F.linear_backward(z, out, grad_out, c, i, j)
 
 
 # --- relu, leaky_relu --------------------------------------------------------
@@ -88,43 +89,37 @@ def linear_backward(z, out, grad_out, grad_in, params):
 @kernel
 def relu_forward(z, out, params):
     """``f(z) = max(z, 0)``; NaN stays NaN (as ``torch.relu``). params = []."""
-    zero = z.dtype.type(0.0)
+    c = F.relu_coefficients(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            x = z[i, j]
-            out[i, j] = zero if x <= zero else x
+            out[i, j] = F.relu_forward(z, c, i, j)
 
 
 @kernel
 def relu_backward(z, out, grad_out, grad_in, params):
     """``f'(z) = 1`` for ``z > 0``, else 0; the subgradient at 0 is 0, as PyTorch's."""
-    zero = z.dtype.type(0.0)
+    c = F.relu_coefficients(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            g = grad_out[i, j]
-            grad_in[i, j] = g if z[i, j] > zero else zero
+            grad_in[i, j] = F.relu_backward(z, out, grad_out, c, i, j)
 
 
 @kernel
 def leaky_relu_forward(z, out, params):
     """``f(z) = z`` for ``z > 0``, else ``alpha z``. params = [alpha]."""
-    zero = z.dtype.type(0.0)
-    alpha = z.dtype.type(params[0])
+    c = F.leaky_relu_coefficients(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            x = z[i, j]
-            out[i, j] = x if x > zero else x * alpha
+            out[i, j] = F.leaky_relu_forward(z, c, i, j)
 
 
 @kernel
 def leaky_relu_backward(z, out, grad_out, grad_in, params):
     """``f'(z) = 1`` for ``z > 0``, else ``alpha``: at 0 it is ``alpha``, as PyTorch's."""
-    zero = z.dtype.type(0.0)
-    alpha = z.dtype.type(params[0])
+    c = F.leaky_relu_coefficients(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            g = grad_out[i, j]
-            grad_in[i, j] = g if z[i, j] > zero else g * alpha
+            grad_in[i, j] = F.leaky_relu_backward(z, out, grad_out, c, i, j)
 
 
 # --- elu, selu ---------------------------------------------------------------
@@ -133,22 +128,19 @@ def leaky_relu_backward(z, out, grad_out, grad_in, params):
 @kernel
 def elu_forward(z, out, params):
     """``f(z) = z`` for ``z > 0``, else ``alpha (exp(z) - 1)`` (``expm1``). params = [alpha]."""
-    alpha = params[0]
+    c = F.first_parameter(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            x = np.float64(z[i, j])
-            out[i, j] = alpha * math.expm1(x) if x <= 0.0 else x
+            out[i, j] = F.elu_forward(z, c, i, j)
 
 
 @kernel
 def elu_backward(z, out, grad_out, grad_in, params):
     """``f'(z) = 1`` for ``z > 0``, else ``alpha exp(z)``: at 0 it is ``alpha``, as PyTorch's."""
-    alpha = params[0]
+    c = F.first_parameter(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            x = np.float64(z[i, j])
-            g = np.float64(grad_out[i, j])
-            grad_in[i, j] = g * alpha * math.exp(x) if x <= 0.0 else g
+            grad_in[i, j] = F.elu_backward(z, out, grad_out, c, i, j)
 
 
 @kernel
@@ -159,24 +151,19 @@ def selu_forward(z, out, params):
     ``alpha = 1.6732632423543772848170429916717`` (Klambauer et al., 2017),
     PyTorch's constants.
     """
-    scale = 1.0507009873554804934193349852946
-    alpha = 1.6732632423543772848170429916717
+    c = F.no_coefficients(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            x = np.float64(z[i, j])
-            out[i, j] = scale * alpha * math.expm1(x) if x <= 0.0 else scale * x
+            out[i, j] = F.selu_forward(z, c, i, j)
 
 
 @kernel
 def selu_backward(z, out, grad_out, grad_in, params):
     """``f'(z) = scale`` for ``z > 0``, else ``scale alpha exp(z)``: at 0 it is ``scale alpha``, as PyTorch's."""
-    scale = 1.0507009873554804934193349852946
-    alpha = 1.6732632423543772848170429916717
+    c = F.no_coefficients(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            x = np.float64(z[i, j])
-            g = np.float64(grad_out[i, j])
-            grad_in[i, j] = g * scale * alpha * math.exp(x) if x <= 0.0 else g * scale
+            grad_in[i, j] = F.selu_backward(z, out, grad_out, c, i, j)
 
 
 # --- gelu --------------------------------------------------------------------
@@ -190,15 +177,10 @@ def gelu_forward(z, out, params):
     ``approximate = 1``: ``f(z) = z (1 + tanh(sqrt(2 / pi) (z + 0.044715 z^3))) / 2``,
     ``torch.nn.GELU(approximate="tanh")``.
     """
-    approximate = params[0] != 0.0
+    c = F.gelu_coefficients(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            x = np.float64(z[i, j])
-            if approximate:
-                inner = 0.7978845608028654 * (x + 0.044715 * x * x * x)
-                out[i, j] = 0.5 * x * (1.0 + math.tanh(inner))
-            else:
-                out[i, j] = 0.5 * x * (1.0 + math.erf(x * 0.7071067811865476))
+            out[i, j] = F.gelu_forward(z, c, i, j)
 
 
 @kernel
@@ -208,22 +190,10 @@ def gelu_backward(z, out, grad_out, grad_in, params):
     Tanh form, with ``t = tanh(k (z + c z^3))``, ``k = sqrt(2 / pi)``, ``c = 0.044715``:
     ``f'(z) = (1 + t) / 2 + z / 2 (1 - t^2) k (1 + 3 c z^2)``, PyTorch's formula.
     """
-    approximate = params[0] != 0.0
+    c = F.gelu_coefficients(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            x = np.float64(z[i, j])
-            g = np.float64(grad_out[i, j])
-            if approximate:
-                x_squared = x * x
-                t = math.tanh(0.7978845608028654 * (x + 0.044715 * x_squared * x))
-                derivative = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * 0.7978845608028654 * (
-                    1.0 + 3.0 * 0.044715 * x_squared
-                )
-            else:
-                cdf = 0.5 * (1.0 + math.erf(x * 0.7071067811865476))
-                pdf = 0.3989422804014327 * math.exp(-0.5 * x * x)
-                derivative = cdf + x * pdf
-            grad_in[i, j] = g * derivative
+            grad_in[i, j] = F.gelu_backward(z, out, grad_out, c, i, j)
 
 
 # --- sigmoid, tanh, softplus, silu -----------------------------------------------
@@ -233,9 +203,10 @@ def gelu_backward(z, out, grad_out, grad_in, params):
 def sigmoid_forward(z, out, params):
     """``f(z) = 1 / (1 + exp(-z))``, evaluated as ``exp(z) / (1 + exp(z))`` for ``z < 0``
     so that no ``exp`` overflows. params = []."""
+    c = F.no_coefficients(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            out[i, j] = _sigmoid(np.float64(z[i, j]))
+            out[i, j] = F.sigmoid_forward(z, c, i, j)
 
 
 @kernel
@@ -245,19 +216,19 @@ def sigmoid_backward(z, out, grad_out, grad_in, params):
     Computed from ``z`` rather than from ``out``: ``1 - f(z)`` of a rounded
     ``out`` near 1 keeps almost no correct digits (in float32 from ``|z| > 5``).
     """
+    c = F.no_coefficients(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            e = math.exp(-abs(np.float64(z[i, j])))
-            one_plus = 1.0 + e
-            grad_in[i, j] = np.float64(grad_out[i, j]) * (e / (one_plus * one_plus))
+            grad_in[i, j] = F.sigmoid_backward(z, out, grad_out, c, i, j)
 
 
 @kernel
 def tanh_forward(z, out, params):
     """``f(z) = tanh(z)``. params = []."""
+    c = F.no_coefficients(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            out[i, j] = math.tanh(np.float64(z[i, j]))
+            out[i, j] = F.tanh_forward(z, c, i, j)
 
 
 @kernel
@@ -267,11 +238,10 @@ def tanh_backward(z, out, grad_out, grad_in, params):
     Computed from ``z`` rather than from ``out``, for the same reason as
     :func:`sigmoid_backward`: ``1 - out^2`` cancels where ``|out|`` nears 1.
     """
+    c = F.no_coefficients(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            e = math.exp(-2.0 * abs(np.float64(z[i, j])))
-            one_plus = 1.0 + e
-            grad_in[i, j] = np.float64(grad_out[i, j]) * (4.0 * e / (one_plus * one_plus))
+            grad_in[i, j] = F.tanh_backward(z, out, grad_out, c, i, j)
 
 
 @kernel
@@ -282,44 +252,37 @@ def softplus_forward(z, out, params):
     it is evaluated as ``(max(beta z, 0) + log1p(exp(-|beta z|))) / beta``,
     which cannot overflow whatever the threshold.
     """
-    beta = params[0]
-    threshold = params[1]
+    c = F.softplus_coefficients(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            x = np.float64(z[i, j])
-            scaled = beta * x
-            out[i, j] = x if scaled > threshold else _softplus(scaled) / beta
+            out[i, j] = F.softplus_forward(z, c, i, j)
 
 
 @kernel
 def softplus_backward(z, out, grad_out, grad_in, params):
     """``f'(z) = sigmoid(beta z)``, and 1 where ``beta z > threshold``."""
-    beta = params[0]
-    threshold = params[1]
+    c = F.softplus_coefficients(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            scaled = beta * np.float64(z[i, j])
-            g = np.float64(grad_out[i, j])
-            grad_in[i, j] = g if scaled > threshold else g * _sigmoid(scaled)
+            grad_in[i, j] = F.softplus_backward(z, out, grad_out, c, i, j)
 
 
 @kernel
 def silu_forward(z, out, params):
     """SiLU, or swish: ``f(z) = z sigmoid(z)``. params = []."""
+    c = F.no_coefficients(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            x = np.float64(z[i, j])
-            out[i, j] = x * _sigmoid(x)
+            out[i, j] = F.silu_forward(z, c, i, j)
 
 
 @kernel
 def silu_backward(z, out, grad_out, grad_in, params):
     """``f'(z) = s (1 + z (1 - s))`` with ``s = sigmoid(z)``."""
+    c = F.no_coefficients(z, params)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            x = np.float64(z[i, j])
-            s = _sigmoid(x)
-            grad_in[i, j] = np.float64(grad_out[i, j]) * s * (1.0 + x * (1.0 - s))
+            grad_in[i, j] = F.silu_backward(z, out, grad_out, c, i, j)
 
 
 # --- softmax (row-wise) ----------------------------------------------------------
@@ -333,26 +296,11 @@ def softmax_forward(z, out, params):
     NaN or +inf gives NaN, as ``torch.softmax``.
     """
     for i in range(z.shape[0]):
-        row_max = -math.inf
-        for j in range(z.shape[1]):
-            x = np.float64(z[i, j])
-            if x > row_max:
-                row_max = x
-        total = 0.0
-        for j in range(z.shape[1]):
-            e = math.exp(np.float64(z[i, j]) - row_max)
-            total += e
-            out[i, j] = e
-        for j in range(z.shape[1]):
-            out[i, j] = np.float64(out[i, j]) / total
+        F.softmax_forward_row(z, out, params, i)
 
 
 @kernel
 def softmax_backward(z, out, grad_out, grad_in, params):
     """Each row, with ``y = f(z)``: ``grad_in_j = y_j (grad_out_j - sum_k grad_out_k y_k)``."""
     for i in range(z.shape[0]):
-        dot = 0.0
-        for j in range(z.shape[1]):
-            dot += np.float64(grad_out[i, j]) * np.float64(out[i, j])
-        for j in range(z.shape[1]):
-            grad_in[i, j] = np.float64(out[i, j]) * (np.float64(grad_out[i, j]) - dot)
+        F.softmax_backward_row(z, out, grad_out, grad_in, params, i)

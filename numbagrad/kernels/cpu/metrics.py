@@ -14,12 +14,14 @@ column of integer class labels (stored as floats).
 Kernels use :data:`FASTMATH` (sums may be re-associated; NaN and infinity
 still propagate). A class label outside ``[0, columns)`` that reaches a kernel
 despite the Python-side validation counts as a wrong prediction.
+
+The per-row tests and sums are those of :mod:`numbagrad.kernels.formulas`,
+shared with the CUDA kernels.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
+from numbagrad.kernels.cpu.formulas import FORMULAS as F
 from numbagrad.kernels.cpu.jit import FASTMATH, inline, kernel
 
 __all__ = [
@@ -37,39 +39,12 @@ metric_kernel = kernel(fastmath=FASTMATH)
 
 
 @inline
-def _true_class(target, i, columns):
-    """Row ``i``'s class: its integer label (one column of labels), or the argmax of its target row.
-
-    -1 when a label is not an integer in ``[0, columns)``.
-    """
-    if target.shape[1] == 1 and columns > 1:
-        value = np.float64(target[i, 0])
-        if not (value >= 0.0 and value < columns):
-            return -1
-        label = int(value)
-        return label if label == value else -1
-    return _argmax(target, i)
-
-
-@inline
-def _argmax(matrix, i):
-    """Index of the first largest entry of row ``i``, as ``np.argmax`` for rows without NaN."""
-    best = 0
-    best_value = matrix[i, 0]
-    for j in range(1, matrix.shape[1]):
-        if matrix[i, j] > best_value:
-            best = j
-            best_value = matrix[i, j]
-    return best
-
-
-@inline
 def _categorical(prediction, target, totals):
     rows, columns = prediction.shape
     correct = 0.0
     for i in range(rows):
-        label = _true_class(target, i, columns)
-        if label >= 0 and _argmax(prediction, i) == label:
+        label = F.true_class(target, i, columns)
+        if label >= 0 and F.argmax_row(prediction, i) == label:
             correct += 1.0
     totals[0] += correct
     totals[1] += rows
@@ -80,11 +55,7 @@ def _binary(prediction, target, totals, threshold):
     rows, columns = prediction.shape
     correct = 0.0
     for i in range(rows):
-        for j in range(columns):
-            predicted = np.float64(prediction[i, j]) > threshold
-            actual = np.float64(target[i, j]) > 0.5
-            if predicted == actual:
-                correct += 1.0
+        correct = F.binary_matches(prediction, target, i, threshold, correct)
     totals[0] += correct
     totals[1] += rows * columns
 
@@ -132,18 +103,10 @@ def top_k_accuracy_update(prediction, target, totals, params):
     a strictly larger prediction, so ties at the boundary count in its favour.
     """
     k = params[0]
-    rows, columns = prediction.shape
+    rows = prediction.shape[0]
     correct = 0.0
     for i in range(rows):
-        label = _true_class(target, i, columns)
-        if label < 0:
-            continue
-        score = prediction[i, label]
-        larger = 0
-        for j in range(columns):
-            if prediction[i, j] > score:
-                larger += 1
-        if larger < k and score == score:
+        if F.top_k_match(prediction, target, i, k):
             correct += 1.0
     totals[0] += correct
     totals[1] += rows
@@ -155,8 +118,7 @@ def mae_update(prediction, target, totals, params):
     rows, columns = prediction.shape
     total = 0.0
     for i in range(rows):
-        for j in range(columns):
-            total += abs(np.float64(prediction[i, j]) - np.float64(target[i, j]))
+        total = F.absolute_errors(prediction, target, i, total)
     totals[0] += total
     totals[1] += rows * columns
 
@@ -167,9 +129,7 @@ def mse_update(prediction, target, totals, params):
     rows, columns = prediction.shape
     total = 0.0
     for i in range(rows):
-        for j in range(columns):
-            d = np.float64(prediction[i, j]) - np.float64(target[i, j])
-            total += d * d
+        total = F.squared_errors(prediction, target, i, total)
     totals[0] += total
     totals[1] += rows * columns
 
@@ -196,20 +156,5 @@ def r2_update(prediction, target, totals, params):
     n = totals[0]
     merged = n + rows
     for j in range(columns):
-        batch_mean = 0.0
-        for i in range(rows):
-            batch_mean += np.float64(target[i, j])
-        batch_mean /= rows
-        batch_m2 = 0.0
-        residuals = 0.0
-        for i in range(rows):
-            y = np.float64(target[i, j])
-            deviation = y - batch_mean
-            batch_m2 += deviation * deviation
-            r = y - np.float64(prediction[i, j])
-            residuals += r * r
-        delta = batch_mean - totals[1 + j]
-        totals[1 + j] += delta * rows / merged
-        totals[1 + columns + j] += batch_m2 + delta * delta * n * rows / merged
-        totals[1 + 2 * columns + j] += residuals
+        F.r2_column(prediction, target, totals, j, n, merged, rows, columns)
     totals[0] = merged

@@ -1,4 +1,4 @@
-"""Lion's declaration: name, hyperparameters with PyTorch-style names and ranges, state, kernel."""
+"""Lion's declaration: name, hyperparameters with PyTorch-style names and ranges, state, CPU and CUDA kernels."""
 
 from __future__ import annotations
 
@@ -23,4 +23,6 @@ LION_SPEC = OptimizerSpec(
         Hyperparameter("maximize", False, kind="bool", doc="maximize the objective instead of minimizing it"),
     ),
     state=(StateSlot("exp_avg"),),
+    # Imported when an optimizer is given CUDA device arrays, not before.
+    cuda_update="numbagrad_lion.cuda:lion_update",
 )

@@ -1,0 +1,126 @@
+"""The kernels of a training step on a CUDA GPU, around the dense layers' products.
+
+The twins of the pieces of :mod:`numbagrad.kernels.cpu.training` that are not
+dense layers:
+
+* :func:`batch_loss_kernel`: the loss of a batch, fused with what surrounds
+  it. Each thread takes rows of the batch (a grid-stride loop) and, for each:
+  gathers the row's targets from the training set (``Y[order[start + i]]``,
+  like the dense layers' inputs), computes the loss row (writing its
+  gradient), applies the last layer's activation derivative to that
+  gradient row when the loss is not fused with the activation, and applies
+  the activation itself (``out`` from ``z``) when it is fused and metrics
+  need the outputs; then the shares of the batch loss are summed over the
+  grid into ``losses[index]`` (:func:`numbagrad.kernels.cuda.reduction.grid_sum`).
+* :func:`gradient_norm`: the global L2 norm of the gradient from the
+  partial sums of squares the backward kernels left, into ``norms[index]``.
+* :func:`scale_gradients`: ``clip_grad_norm_``'s rescaling, reading that
+  norm on the GPU: ``g *= clip_norm / (norm + 1e-6)`` when that is below 1.
+
+Nothing here waits for the host: the loss and the norm of each batch stay
+on the GPU until the training loop reads a whole segment's at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+from numba import cuda, float64
+
+from numbagrad.kernels.cuda.reduction import MAX_THREADS, grid_sum, sum_partials
+
+__all__ = ["batch_loss_kernel", "gradient_norm", "scale_gradients"]
+
+
+@cuda.jit(device=True)
+def _no_element_backward(z, out, grad_out, params, i, j):
+    return grad_out[i, j]
+
+
+@cuda.jit(device=True)
+def _no_row_backward(z, out, grad_out, grad_in, params, i):
+    return
+
+
+@cuda.jit(device=True)
+def _no_element_forward(z, params, i, j):
+    return z[i, j]
+
+
+@cuda.jit(device=True)
+def _no_row_forward(z, out, params, i):
+    return
+
+
+@functools.lru_cache(maxsize=None)
+def batch_loss_kernel(row, backward=None, backward_row_wise=False, output=None, output_row_wise=False):
+    """The fused loss kernel for a loss row function and the last layer's activation.
+
+    ``backward``: the activation's backward device function to apply to the
+    loss gradient (element-wise, or row-wise when ``backward_row_wise``), or
+    ``None`` when the loss takes the pre-activation values (fused).
+    ``output``: the activation's forward function to compute ``out`` from
+    ``z`` (for metrics after a fused loss), or ``None``. The kernel::
+
+        (prediction, Y, order, start, target, grad, loss_params,
+         z, out, activation_params, partials, counter, losses, index)
+
+    ``target`` receives the batch's target rows; ``losses[index]`` the loss.
+    """
+    apply_backward = backward is not None
+    element_backward = backward if apply_backward and not backward_row_wise else _no_element_backward
+    row_backward = backward if apply_backward and backward_row_wise else _no_row_backward
+    element_wise_backward = apply_backward and not backward_row_wise
+    apply_output = output is not None
+    element_forward = output if apply_output and not output_row_wise else _no_element_forward
+    row_forward = output if apply_output and output_row_wise else _no_row_forward
+    element_wise_output = apply_output and not output_row_wise
+
+    def batch_loss(prediction, Y, order, start, target, grad, loss_params, z, out, activation_params, partials, counter, losses, index):
+        gather = order.size > 0
+        columns = target.shape[1]
+        units = grad.shape[1]
+        total = 0.0
+        for i in range(cuda.grid(1), prediction.shape[0], cuda.gridsize(1)):
+            source = order[start + i] if gather else start + i
+            for j in range(columns):
+                target[i, j] = Y[source, j]
+            total += row(prediction, target, grad, loss_params, i)
+            if apply_backward:
+                if element_wise_backward:
+                    for j in range(units):
+                        grad[i, j] = element_backward(z, out, grad, activation_params, i, j)
+                else:
+                    row_backward(z, out, grad, grad, activation_params, i)
+            if apply_output:
+                if element_wise_output:
+                    for j in range(units):
+                        out[i, j] = element_forward(z, activation_params, i, j)
+                else:
+                    row_forward(z, out, activation_params, i)
+        grid_sum(total, partials, counter, losses, index)
+
+    return cuda.jit(batch_loss)
+
+
+@cuda.jit
+def gradient_norm(partials, count, norms, index):
+    """``norms[index] = sqrt(sum(partials[:count]))``, on one block: the sum of squares is in a fixed order."""
+    shared = cuda.shared.array(MAX_THREADS, float64)
+    total = sum_partials(partials, count, shared)
+    if cuda.threadIdx.x == 0 and cuda.blockIdx.x == 0:
+        norms[index] = math.sqrt(total)
+
+
+@cuda.jit
+def scale_gradients(grads, norms, index, clip_norm):
+    """``grads *= clip_norm / (norm + 1e-6)`` when that is below 1, ``norm = norms[index]``
+    (``torch.nn.utils.clip_grad_norm_``); nothing for a non-finite norm, which stops training anyway."""
+    norm = norms[index]
+    coefficient = clip_norm / (norm + 1e-6)
+    if not (coefficient < 1.0 and math.isfinite(norm)):
+        return
+    scale = grads.dtype.type(coefficient)
+    for i in range(cuda.grid(1), grads.size, cuda.gridsize(1)):
+        grads[i] = grads[i] * scale

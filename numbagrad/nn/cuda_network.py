@@ -1,0 +1,258 @@
+"""A GPU model's forward, loss and backward passes over batches, as prepared kernel launches.
+
+:class:`DeviceNetwork` is the CUDA counterpart of the tables and workspace of
+:mod:`numbagrad.kernels.cpu.network`: for a model on the GPU and a batch
+capacity it allocates the workspace once (each layer's ``z`` and output, two
+gradient buffers, the batch's targets), chooses each kernel (which
+activation each dense kernel applies in its epilogue, what the loss kernel
+fuses) and builds :class:`~numbagrad.kernels.cuda.launch.Launch` objects
+for a given number of rows, so that a batch costs a handful of launches and
+no allocation:
+
+* one forward launch per layer (bias and element-wise activation fused; a
+  row-wise activation such as a hidden softmax adds a launch);
+* one loss launch (targets gathered, the last activation's derivative or,
+  for metrics after a fused loss, the activation itself, fused);
+* one backward launch per layer (weight and bias gradients, the input
+  gradient through the previous layer's activation derivative, clipping by
+  value and the partial sums of squares, fused).
+
+Used by ``predict``, ``value_and_grad``, ``evaluate`` and ``fit`` of a model
+on the GPU (:mod:`numbagrad.nn.placement`, :mod:`numbagrad.train.cuda_loop`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from numbagrad import config
+from numbagrad.device import require_cuda
+
+__all__ = ["DeviceNetwork", "launch_all"]
+
+
+@dataclass
+class _Layer:
+    fan_in: int
+    units: int
+    weight: Any
+    bias: Any
+    grad_weight: Any
+    grad_bias: Any
+    activation: Any  # CudaActivation
+    params: Any  # float64 device row
+
+
+def launch_all(launches: Sequence[Any], **values: Any) -> None:
+    """Call every launch, passing each the values of the variables it declares."""
+    for launch in launches:
+        launch(**{name: value for name, value in values.items() if name in launch.variables})
+
+
+class DeviceNetwork:
+    """The passes of a GPU model over batches of at most ``capacity`` rows.
+
+    Args:
+        model: a :class:`~numbagrad.nn.Sequential` on the GPU.
+        capacity: the most rows of a batch.
+        target_columns: columns of the targets (0 when there is no loss).
+        loss: a :class:`~numbagrad.nn.model.LossChoice`, or None (prediction only).
+        metrics: :class:`~numbagrad.train.setup.MetricChoice` objects whose
+            kernels run on each batch's outputs.
+    """
+
+    def __init__(self, model: Any, capacity: int, target_columns: int, loss: Any = None, metrics: Sequence[Any] = ()):
+        from numbagrad.kernels.cuda.activations import cuda_activation
+        from numbagrad.kernels.cuda.dense import backward_grid, gemm_tiles
+
+        cuda = require_cuda("a model on the GPU")
+        self.cuda = cuda
+        self.model = model
+        self.dtype = np.dtype(model.dtype)
+        self.capacity = int(capacity)
+        self.target_columns = int(target_columns)
+        self.loss = loss
+        self.metrics = list(metrics)
+        self.tiles = gemm_tiles()
+        self.device_activation_params = cuda.to_device(np.ascontiguousarray(model.activation_params))
+        self.layers: list[_Layer] = []
+        for l, layer in enumerate(model.layers):
+            fan_in, units = int(model.layer_table[l, 0]), int(model.layer_table[l, 1])
+            grad_weight, grad_bias = _parameter_views(model.gradients, model.layer_table[l], self.dtype, cuda)
+            self.layers.append(
+                _Layer(
+                    fan_in, units, layer.weight, layer.bias if layer.bias is not None else _empty(cuda, self.dtype),
+                    grad_weight, grad_bias, cuda_activation(layer.activation_spec), self.device_activation_params[l],
+                )
+            )
+        widest = max([model.input_dim] + [layer.units for layer in self.layers])
+        self.z = [cuda.device_array(self.capacity * layer.units, dtype=self.dtype) for layer in self.layers]
+        self.out = [cuda.device_array(self.capacity * layer.units, dtype=self.dtype) for layer in self.layers]
+        self.gradient_buffers = [cuda.device_array(self.capacity * widest, dtype=self.dtype) for _ in range(2)]
+        self.target = cuda.device_array(max(1, self.capacity * self.target_columns), dtype=self.dtype)
+        self.fused = bool(loss is not None and loss.fused)
+        if loss is not None:
+            self.loss_params = cuda.to_device(np.ascontiguousarray(loss.params, dtype=np.float64))
+            self.loss_partials = cuda.device_array(max(1, int(config.CUDA_MAX_BLOCKS)), dtype=np.float64)
+            self.loss_counter = cuda.to_device(np.zeros(1, dtype=np.int32))
+        if self.metrics:
+            self.metric_kernels = [m.spec.cuda_kernel() for m in self.metrics]
+            width = max(1, max(len(m.params) for m in self.metrics))
+            params = np.zeros((len(self.metrics), width))
+            for row, metric in zip(params, self.metrics):
+                row[: len(metric.params)] = metric.params
+            self.metric_params = cuda.to_device(params)
+        # Weight-gradient blocks of each layer's backward launch, and where
+        # their partial sums of squares go in the one array of partials.
+        self.weight_blocks = []
+        self.partial_offsets = []
+        offset = 0
+        for layer in self.layers:
+            blocks, _ = backward_grid(1, layer.fan_in, layer.units, layer.bias.size > 0, False, self.tiles)
+            self.weight_blocks.append(blocks)
+            self.partial_offsets.append(offset)
+            offset += blocks
+        self.partial_count = offset
+        self.partials = cuda.device_array(max(1, offset), dtype=np.float64)
+
+    # --- views of the workspace for a number of rows ----------------------------------------
+
+    def z_view(self, l: int, rows: int):
+        return self.z[l][: rows * self.layers[l].units].reshape(rows, self.layers[l].units)
+
+    def out_view(self, l: int, rows: int):
+        return self.out[l][: rows * self.layers[l].units].reshape(rows, self.layers[l].units)
+
+    def gradient_view(self, which: int, rows: int, columns: int):
+        return self.gradient_buffers[which][: rows * columns].reshape(rows, columns)
+
+    def target_view(self, rows: int):
+        return self.target[: rows * self.target_columns].reshape(rows, self.target_columns)
+
+    def prediction_view(self, rows: int, final_activation: bool):
+        """The last layer's output, or its ``z`` when the loss takes the pre-activation values."""
+        last = len(self.layers) - 1
+        return self.out_view(last, rows) if final_activation else self.z_view(last, rows)
+
+    def _grid(self, size: int) -> int:
+        from numbagrad.kernels.cuda.update import launch_configuration
+
+        return launch_configuration(size, config.CUDA_THREADS_PER_BLOCK, config.CUDA_MAX_BLOCKS)[0]
+
+    # --- launches -----------------------------------------------------------------------------
+
+    def forward_launches(self, rows: int, x: Any, order: Any, final_activation: bool) -> list:
+        """The forward pass of ``rows`` rows of ``x`` (row ``r`` is ``x[order[start + r]]``, or
+        ``x[start + r]`` with an empty ``order``); variable ``start``. The last layer's activation
+        is applied when ``final_activation``."""
+        from numbagrad.kernels.cuda.dense import forward_grid, forward_kernel
+        from numbagrad.kernels.cuda.launch import Launch
+
+        launches = []
+        inputs, source_order = x, order
+        count = len(self.layers)
+        for l, layer in enumerate(self.layers):
+            apply = final_activation or l < count - 1
+            activation = layer.activation
+            fused = activation.forward if apply and not activation.row_wise else None
+            kernel = forward_kernel(self.dtype, self.tiles, fused)
+            z, out = self.z_view(l, rows), self.out_view(l, rows)
+            args = [inputs, source_order, 0, layer.weight, layer.bias, z, out, layer.params]
+            launches.append(
+                Launch(kernel, forward_grid(rows, layer.units, self.tiles), self.tiles.threads, args, {"start": 2} if l == 0 else {})
+            )
+            if apply and activation.row_wise:
+                launches.append(Launch(activation.kernels[0], self._grid(rows), config.CUDA_THREADS_PER_BLOCK, [z, out, layer.params]))
+            inputs, source_order = out, _empty(self.cuda, np.int64)
+        return launches
+
+    def loss_launch(self, rows: int, Y: Any, order: Any, losses: Any) -> Any:
+        """The loss of the last forward pass into ``losses[index]``, its gradient into gradient buffer 0;
+        targets gathered from ``Y`` like the inputs (variables ``start``, ``index``)."""
+        from numbagrad.kernels.cuda.launch import Launch
+        from numbagrad.kernels.cuda.training import batch_loss_kernel
+
+        last = self.layers[-1]
+        activation = last.activation
+        backward = None if self.fused else activation.backward
+        output = activation.forward if self.fused and self.metrics else None
+        kernel = batch_loss_kernel(self.loss.spec.cuda_row(), backward, activation.row_wise, output, activation.row_wise)
+        args = [
+            self.prediction_view(rows, not self.fused), Y, order, 0, self.target_view(rows),
+            self.gradient_view(0, rows, last.units), self.loss_params,
+            self.z_view(len(self.layers) - 1, rows), self.out_view(len(self.layers) - 1, rows), last.params,
+            self.loss_partials, self.loss_counter, losses, 0,
+        ]
+        return Launch(kernel, self._grid(rows), config.CUDA_THREADS_PER_BLOCK, args, {"start": 3, "index": 13})
+
+    def backward_launches(self, rows: int, x: Any, order: Any, clip_value: float, partials: bool) -> list:
+        """The backward pass from dL/dz of the last layer in gradient buffer 0 (variable ``start``):
+        every weight's and bias's gradient, clamped to ``clip_value`` when > 0, with the partial sums
+        of their squares in :attr:`partials` when ``partials``."""
+        from numbagrad.kernels.cuda.dense import backward_grid, backward_kernel
+        from numbagrad.kernels.cuda.launch import Launch
+
+        launches = []
+        current, spare = 0, 1
+        empty_matrix = _empty(self.cuda, self.dtype).reshape(0, 0)
+        no_partials = _empty(self.cuda, np.float64)
+        for l in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[l]
+            previous = self.layers[l - 1] if l > 0 else None
+            fused = previous.activation.backward if previous is not None and not previous.activation.row_wise else None
+            kernel = backward_kernel(self.dtype, self.tiles, fused)
+            weight_blocks, input_blocks = backward_grid(rows, layer.fan_in, layer.units, layer.bias.size > 0, l > 0, self.tiles)
+            inputs = x if l == 0 else self.out_view(l - 1, rows)
+            grad_x = self.gradient_view(spare, rows, layer.fan_in if l > 0 else 0)
+            args = [
+                inputs, order if l == 0 else _empty(self.cuda, np.int64), 0, layer.weight,
+                self.gradient_view(current, rows, layer.units), layer.grad_weight, layer.grad_bias, grad_x,
+                self.z_view(l - 1, rows) if previous is not None else empty_matrix,
+                self.out_view(l - 1, rows) if previous is not None else empty_matrix,
+                previous.params if previous is not None else layer.params,
+                float(clip_value), False, weight_blocks,
+                self.partials if partials else no_partials, self.partial_offsets[l],
+            ]
+            launches.append(Launch(kernel, weight_blocks + input_blocks, self.tiles.threads, args, {"start": 2} if l == 0 else {}))
+            if previous is not None and previous.activation.row_wise:
+                launches.append(
+                    Launch(
+                        previous.activation.kernels[1], self._grid(rows), config.CUDA_THREADS_PER_BLOCK,
+                        [self.z_view(l - 1, rows), self.out_view(l - 1, rows), grad_x, grad_x, previous.params],
+                    )
+                )
+            current, spare = spare, current
+        return launches
+
+    def metric_launches(self, rows: int, totals: Any) -> list:
+        """Every metric's kernel on the last forward pass's outputs and targets, into ``totals[m]`` (one block each)."""
+        from numbagrad.kernels.cuda.launch import Launch
+
+        out = self.out_view(len(self.layers) - 1, rows)
+        target = self.target_view(rows)
+        return [
+            Launch(kernel, 1, config.CUDA_THREADS_PER_BLOCK, [out, target, totals[m], self.metric_params[m]])
+            for m, kernel in enumerate(self.metric_kernels)
+        ]
+
+
+def _parameter_views(flat: Any, row: Any, dtype: np.dtype, cuda: Any) -> tuple[Any, Any]:
+    """The weight (fan_in, units) and bias (units,) views of a layer in a flat device buffer."""
+    fan_in, units, weight_offset, bias_offset = (int(v) for v in row)
+    weight = flat[weight_offset : weight_offset + fan_in * units].reshape(fan_in, units)
+    bias = flat[bias_offset : bias_offset + units] if bias_offset >= 0 else _empty(cuda, dtype)
+    return weight, bias
+
+
+_EMPTY: dict = {}
+
+
+def _empty(cuda: Any, dtype: Any) -> Any:
+    """An empty device array of ``dtype`` (an absent argument), one per dtype."""
+    dtype = np.dtype(dtype)
+    if dtype not in _EMPTY:
+        _EMPTY[dtype] = cuda.device_array(0, dtype=dtype)
+    return _EMPTY[dtype]

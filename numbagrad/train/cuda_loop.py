@@ -1,0 +1,393 @@
+"""``fit`` and ``evaluate`` for a model on the GPU.
+
+The same training as :mod:`numbagrad.train.loop` (the same batches in the
+same order from the same random generator, schedules, clipping, callbacks,
+history, metrics, progress, Ctrl-C between segments, the stop on a
+non-finite loss), with every batch computed by CUDA kernels on buffers
+allocated once per ``fit``:
+
+* the training set goes to the GPU once, when it fits in
+  :data:`numbagrad.config.CUDA_RESIDENT_DATA_BYTES` (by default half the
+  free memory); the dense kernels then read each batch's rows straight from
+  it through the epoch's shuffled order. A larger set goes over one segment
+  of batches at a time, gathered in that order on the host;
+* per batch, Python launches: one dense kernel per layer forward, one loss
+  kernel, one dense kernel per layer backward, the gradient norm, the
+  clipping by norm (when asked), the optimizer's update kernel and the
+  metrics' kernels (when asked); see :mod:`numbagrad.nn.cuda_network`. A
+  compiled loop cannot launch CUDA kernels, so this loop is Python, but it
+  neither allocates nor waits for the GPU between batches;
+* the learning rate of every batch of a segment, and the optimizer's
+  scalar state (NAdam's ``mu_product``), are computed on the host before
+  the segment and copied in one transfer; each update reads its own row.
+
+Non-finite losses: the host reads the losses and gradient norms of a
+segment once, at its end, instead of after every batch (which would make
+every batch wait for the GPU). To keep the guarantee that a model keeps the
+weights of its last finite step, each segment starts from a copy of the
+parameters, the optimizer's state and the metrics' totals, taken on the
+GPU; when a batch's loss or gradient norm is not finite, the segment is
+rolled back to that copy and its batches before the bad one are replayed.
+The kernels are deterministic (fixed orders of summation), so the replay
+gives the same bits. The cost: the copy per segment (a device-to-device
+copy of the parameters and state, a fraction of a percent of a segment) and
+the memory of one more set of parameters and optimizer state.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Sequence
+
+import numpy as np
+
+from numbagrad import config
+from numbagrad.device import require_cuda
+from numbagrad.errors import NonFiniteLossError
+from numbagrad.nn.cuda_network import DeviceNetwork, launch_all
+from numbagrad.train.history import History
+from numbagrad.train.interrupts import deferred_interrupts
+from numbagrad.train.progress import Progress
+
+__all__ = ["fit", "evaluate_arrays"]
+
+
+def _rows_of(batch: int, batch_size: int, samples: int) -> int:
+    return min(batch_size, samples - batch * batch_size)
+
+
+def _resident_budget(cuda: Any) -> int:
+    """Bytes of training data that may live on the GPU for a whole ``fit``."""
+    if config.CUDA_RESIDENT_DATA_BYTES > 0:
+        return int(config.CUDA_RESIDENT_DATA_BYTES)
+    try:
+        free, _ = cuda.current_context().get_memory_info()
+    except Exception:  # memory that cannot be asked about: assume the data fits
+        return 1 << 62
+    # The simulator reports infinitely much: its "device" memory is the host's.
+    return int(free) // 2 if math.isfinite(free) else 1 << 62
+
+
+class _Evaluator:
+    """The loss and metrics of a GPU model on fixed data, batch by batch.
+
+    The data goes to the GPU once when it fits in the budget of
+    :data:`numbagrad.config.CUDA_RESIDENT_DATA_BYTES` (a validation set
+    then stays there for the whole ``fit``), one batch at a time otherwise.
+    """
+
+    def __init__(self, model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int):
+        cuda = require_cuda("evaluate on a model on the GPU")
+        setup = model.training
+        self.model = model
+        self.inputs, self.targets = inputs, targets
+        self.samples = inputs.shape[0]
+        self.batch_size = int(batch_size)
+        self.network = DeviceNetwork(model, self.batch_size, targets.shape[1], setup.loss, setup.metrics)
+        self.resident = inputs.nbytes + targets.nbytes <= _resident_budget(cuda)
+        rows = self.samples if self.resident else self.batch_size
+        self.device_inputs = cuda.to_device(inputs) if self.resident else cuda.device_array((rows, inputs.shape[1]), inputs.dtype)
+        self.device_targets = cuda.to_device(targets) if self.resident else cuda.device_array((rows, targets.shape[1]), targets.dtype)
+        self.batches = -(-self.samples // self.batch_size)
+        self.losses = cuda.device_array(self.batches, dtype=np.float64)
+        self.totals = cuda.device_array(setup.new_totals().shape, dtype=np.float64)
+        order = cuda.device_array(0, dtype=np.int64)
+        self.launches = {}
+        for rows in {self.batch_size, _rows_of(self.batches - 1, self.batch_size, self.samples)}:
+            network = self.network
+            self.launches[rows] = (
+                network.forward_launches(rows, self.device_inputs, order, final_activation=not network.fused)
+                + [network.loss_launch(rows, self.device_targets, order, self.losses)]
+                + (network.metric_launches(rows, self.totals) if network.metrics else [])
+            )
+
+    def __call__(self) -> dict[str, float]:
+        setup = self.model.training
+        self.totals.copy_to_device(setup.new_totals())
+        for batch in range(self.batches):
+            rows = _rows_of(batch, self.batch_size, self.samples)
+            start = batch * self.batch_size
+            if not self.resident:
+                self.device_inputs[:rows].copy_to_device(self.inputs[start : start + rows])
+                self.device_targets[:rows].copy_to_device(self.targets[start : start + rows])
+                start = 0
+            launch_all(self.launches[rows], start=start, index=batch)
+        losses = self.losses.copy_to_host()
+        # Each batch weighted by its rows, summed in batch order, as the CPU loop does.
+        total = 0.0
+        for batch in range(self.batches):
+            total += losses[batch] * _rows_of(batch, self.batch_size, self.samples)
+        return {"loss": float(total / self.samples), **setup.metric_values(self.totals.copy_to_host())}
+
+
+def evaluate_arrays(model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int) -> dict[str, float]:
+    """``{"loss": ..., <metric>: ...}`` of a GPU model on checked host arrays."""
+    return _Evaluator(model, inputs, targets, batch_size)()
+
+
+class _Trainer:
+    """The device buffers and launches of one ``fit`` of a GPU model."""
+
+    def __init__(self, model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int, batches: int):
+        cuda = require_cuda("fit on a model on the GPU")
+        self.cuda = cuda
+        self.model = model
+        setup = model.training
+        self.setup = setup
+        self.samples = inputs.shape[0]
+        self.batch_size = batch_size
+        self.batches = batches
+        self.capacity = min(batch_size, self.samples)
+        self.network = DeviceNetwork(model, self.capacity, targets.shape[1], setup.loss, setup.metrics)
+        self.inputs, self.targets = inputs, targets
+        row_bytes = inputs.itemsize * (inputs.shape[1] + targets.shape[1])
+        budget = _resident_budget(cuda)
+        self.resident = self.samples * row_bytes <= budget
+        if self.resident:
+            self.device_inputs = cuda.to_device(inputs)
+            self.device_targets = cuda.to_device(targets)
+            self.order = cuda.device_array(self.samples, dtype=np.int64)
+            self.segment_limit = batches
+        else:
+            # Whole batches of the epoch's order, gathered on the host, one segment at a time.
+            self.segment_limit = max(1, min(batches, budget // max(1, row_bytes * batch_size)))
+            staged = self.segment_limit * batch_size
+            self.device_inputs = cuda.device_array((staged, inputs.shape[1]), dtype=inputs.dtype)
+            self.device_targets = cuda.device_array((staged, targets.shape[1]), dtype=targets.dtype)
+            self.order = cuda.device_array(0, dtype=np.int64)
+        self.losses = cuda.device_array(batches, dtype=np.float64)
+        self.norms = cuda.device_array(batches, dtype=np.float64)
+        self.totals = cuda.device_array(setup.new_totals().shape, dtype=np.float64)
+        self.saved_totals = cuda.device_array_like(self.totals)
+        self.saved_parameters = cuda.device_array_like(model.parameters)
+        self.saved_state = None
+        self.hyper_rows: dict[int, Any] = {}
+        self.device_hyper = None
+        self.host_order = None
+        self._launches: dict[int, list] = {}
+        self._update = None
+
+    # --- the launches of one batch ---------------------------------------------------------
+
+    def launches(self, rows: int) -> list:
+        """Forward, loss, backward, norm and clipping of a batch of ``rows`` rows (built once per row count)."""
+        cached = self._launches.get(rows)
+        if cached is not None:
+            return cached
+        from numbagrad.kernels.cuda.launch import Launch
+        from numbagrad.kernels.cuda.training import gradient_norm, scale_gradients
+        from numbagrad.kernels.cuda.update import launch_configuration
+
+        network, setup = self.network, self.setup
+        launches = network.forward_launches(rows, self.device_inputs, self.order, final_activation=not network.fused)
+        launches.append(network.loss_launch(rows, self.device_targets, self.order, self.losses))
+        launches += network.backward_launches(rows, self.device_inputs, self.order, setup.clip_value, partials=True)
+        threads = config.CUDA_THREADS_PER_BLOCK
+        launches.append(Launch(gradient_norm, 1, threads, [network.partials, network.partial_count, self.norms, 0], {"index": 3}))
+        if setup.clip_norm > 0:
+            gradients = self.model.gradients
+            blocks, _ = launch_configuration(gradients.size, threads, config.CUDA_MAX_BLOCKS)
+            launches.append(Launch(scale_gradients, blocks, threads, [gradients, self.norms, 0, setup.clip_norm], {"index": 2}))
+        self._launches[rows] = launches
+        return launches
+
+    def update_launch(self, partition: Any) -> Any:
+        """The optimizer's update kernel on the parameter buffer (variables ``hyper``, ``step``)."""
+        if self._update is None or self._update[0] is not partition:
+            from numbagrad.kernels.cuda.launch import Launch
+            from numbagrad.kernels.cuda.update import launch_configuration
+
+            blocks, threads = launch_configuration(partition.flat[0].size, config.CUDA_THREADS_PER_BLOCK, config.CUDA_MAX_BLOCKS)
+            args = [partition.flat[0], self.model.gradients, partition.states[0], partition.device_hyper, 1]
+            self._update = (partition, Launch(partition.kernel, blocks, threads, args, {"hyper": 3, "step": 4}))
+            self.saved_state = self.cuda.device_array_like(partition.states[0])
+        return self._update[1]
+
+    def metric_launches(self, rows: int) -> list:
+        key = -rows
+        if key not in self._launches:
+            self._launches[key] = self.network.metric_launches(rows, self.totals) if self.network.metrics else []
+        return self._launches[key]
+
+    # --- epochs and segments ------------------------------------------------------------------
+
+    def begin_epoch(self, order: np.ndarray) -> None:
+        self.host_order = order
+        if self.resident:
+            self.order.copy_to_device(order)
+        self.totals.copy_to_device(self.setup.new_totals())
+
+    def host_totals(self) -> np.ndarray:
+        return self.totals.copy_to_host()
+
+    def _hyper_table(self, partition: Any, rates: np.ndarray, count: int) -> np.ndarray:
+        """Each batch's row of hyperparameters: the learning rate set, then the optimizer's ``prepare``
+        advanced one step, as the CPU loop does batch by batch; one transfer to the GPU."""
+        lr_index = self.setup.lr_index
+        table = np.empty((count, partition.hyper.size))
+        current = partition.hyper.copy()
+        for k in range(count):
+            if lr_index >= 0:
+                current[lr_index] = rates[k]
+            if partition.prepare is not None:
+                partition.prepare(current, partition.step + 1 + k)
+            table[k] = current
+        if self.device_hyper is None or self.device_hyper.shape[1] != table.shape[1]:
+            self.device_hyper = self.cuda.device_array((self.segment_limit, table.shape[1]), dtype=np.float64)
+            self.hyper_rows = {}
+        self.device_hyper[:count].copy_to_device(table)
+        return table
+
+    def _hyper_row(self, k: int) -> Any:
+        row = self.hyper_rows.get(k)
+        if row is None:
+            row = self.hyper_rows[k] = self.device_hyper[k]
+        return row
+
+    def _stage(self, first: int, stop: int) -> None:
+        """Copy the rows of batches ``first`` to ``stop`` (in the epoch's order) to the GPU's staging buffers."""
+        rows = self.host_order[first * self.batch_size : min(self.samples, stop * self.batch_size)]
+        self.device_inputs[: rows.size].copy_to_device(np.ascontiguousarray(self.inputs[rows]))
+        self.device_targets[: rows.size].copy_to_device(np.ascontiguousarray(self.targets[rows]))
+
+    def _batch(self, partition: Any, update: Any, first: int, k: int) -> None:
+        batch = first + k
+        rows = _rows_of(batch, self.batch_size, self.samples)
+        start = batch * self.batch_size if self.resident else k * self.batch_size
+        launch_all(self.launches(rows), start=start, index=k)
+        update(hyper=self._hyper_row(k), step=partition.step + 1 + k)
+        launch_all(self.metric_launches(rows))
+
+    def run(self, partition: Any, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
+        """Train on batches ``first <= b < stop``; returns how many completed (fewer when one was not finite).
+
+        ``losses[k]`` receives batch ``first + k``'s loss (and the bad batch's
+        loss, or infinity for a non-finite gradient). ``partition.hyper`` is
+        left as after the last completed batch; the caller advances
+        ``partition.step``.
+        """
+        count = stop - first
+        table = self._hyper_table(partition, rates, count)
+        update = self.update_launch(partition)
+        if not self.resident:
+            self._stage(first, stop)
+        self.saved_parameters.copy_to_device(self.model.parameters)
+        if self.saved_state.size:
+            self.saved_state.copy_to_device(partition.states[0])
+        self.saved_totals.copy_to_device(self.totals)
+        for k in range(count):
+            self._batch(partition, update, first, k)
+        batch_losses = self.losses[:count].copy_to_host()
+        norms = self.norms[:count].copy_to_host()
+        finite = np.isfinite(batch_losses) & np.isfinite(norms)
+        completed = count if finite.all() else int(np.argmin(finite))
+        if completed < count:
+            # Back to the segment's start, then the finite batches again: the same bits.
+            self.model.parameters.copy_to_device(self.saved_parameters)
+            if self.saved_state.size:
+                partition.states[0].copy_to_device(self.saved_state)
+            self.totals.copy_to_device(self.saved_totals)
+            for k in range(completed):
+                self._batch(partition, update, first, k)
+            bad = batch_losses[completed]
+            losses[completed] = bad if not math.isfinite(bad) else math.inf
+        losses[:completed] = batch_losses[:completed]
+        if completed:
+            partition.hyper[:] = table[completed - 1]
+        return completed
+
+
+def fit(
+    model: Any,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    batch_size: int,
+    epochs: int,
+    shuffle: bool,
+    seed: int | None,
+    callbacks: Sequence[Any],
+    verbose: int,
+    drop_last: bool,
+    batches: int,
+) -> History:
+    """The epochs of :func:`numbagrad.train.loop.fit` for a model on the GPU, on checked arguments."""
+    from numbagrad.train.loop import SEGMENT_SECONDS, _epoch_loss, _learning_rates, _running_logs, _sync_learning_rate
+
+    setup = model.training
+    samples = inputs.shape[0]
+    if seed is not None:
+        model.reseed(seed)
+    optimizer = setup.optimizer
+    optimizer.refresh()
+    partition = optimizer._flat_partition()
+    trainer = _Trainer(model, inputs, targets, batch_size, batches)
+    validator = None
+    if validation is not None:
+        validator = _Evaluator(model, validation[0], validation[1], min(max(batch_size, 256), validation[0].shape[0]))
+    history = History()
+    model.history = history
+    model.stop_training = False
+    every = [history, *callbacks]
+    for callback in every:
+        callback.set_model(model)
+    progress = Progress(verbose, model.epoch + epochs)
+    lr_index = setup.lr_index
+
+    for callback in every:
+        callback.on_train_begin({})
+    with deferred_interrupts() as interrupt:
+        try:
+            for _ in range(epochs):
+                optimizer.refresh()  # callbacks may have changed param_groups
+                partition = optimizer._flat_partition()
+                epoch = model.epoch
+                order = model.rng.permutation(samples) if shuffle else np.arange(samples)
+                order = order.astype(np.int64)
+                for callback in every:
+                    callback.on_epoch_begin(epoch, {})
+                progress.begin_epoch(epoch, batches)
+                trainer.begin_epoch(order)
+                losses = np.empty(batches)
+                done = 0
+                segment = max(1, min(batches, trainer.segment_limit, 4096 // batch_size))
+                while done < batches:
+                    interrupt.check()
+                    stop = min(batches, done + segment)
+                    rates = _learning_rates(setup, partition.step, epoch, stop - done)
+                    began = time.perf_counter()
+                    completed = trainer.run(partition, done, stop, rates, losses[done:stop])
+                    partition.step += completed
+                    done += completed
+                    if done < stop:
+                        _sync_learning_rate(setup, partition)
+                        model.epoch_losses = losses[:done].copy()
+                        raise NonFiniteLossError(
+                            f"the loss became {losses[done]} at epoch {epoch + 1}, batch {done + 1} of {batches}; "
+                            "training stopped and the model keeps the weights of the last finite step "
+                            "(lower the learning rate, or check the data)"
+                        )
+                    elapsed = time.perf_counter() - began
+                    segment = max(1, min(trainer.segment_limit, int(segment * SEGMENT_SECONDS / max(elapsed, 1e-6))))
+                    totals = trainer.host_totals() if setup.metrics else setup.new_totals()
+                    progress.advance(completed, _running_logs(losses[:done], batch_size, samples, drop_last, setup, totals))
+                _sync_learning_rate(setup, partition)
+                logs = {"loss": _epoch_loss(losses, batch_size, samples, drop_last)}
+                logs.update(setup.metric_values(trainer.host_totals()))
+                if validator is not None:
+                    logs.update({"val_" + key: value for key, value in validator().items()})
+                if lr_index >= 0:
+                    logs["lr"] = float(partition.hyper[lr_index])
+                model.epoch += 1
+                progress.end_epoch(epoch, logs)
+                for callback in every:
+                    callback.on_epoch_end(epoch, logs)
+                interrupt.check()
+                if model.stop_training:
+                    break
+        finally:
+            progress.close()
+    for callback in every:
+        callback.on_train_end({})
+    return history
