@@ -391,7 +391,7 @@ _COMMANDS = {"train": _train, "compare": _compare, "evaluate": _evaluate, "predi
 
 def main(argv=None) -> int:
     """Run the command line with ``argv`` (``sys.argv[1:]`` by default); returns the exit status."""
-    from numbagrad.errors import PluginError
+    from numbagrad.errors import CudaUnavailableError, PluginError
 
     argv = _joined_negative_start(list(sys.argv[1:] if argv is None else argv))
     arguments = _parser().parse_args(argv)
@@ -408,7 +408,7 @@ def main(argv=None) -> int:
             raise
         print(f"numbagrad {arguments.command}: interrupted; nothing was written", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, KeyError, ImportError, OSError, FloatingPointError, PluginError) as error:
+    except (ValueError, TypeError, KeyError, ImportError, OSError, FloatingPointError, PluginError, CudaUnavailableError) as error:
         if arguments.debug:
             raise
         # KeyError's text is the repr of its argument; show the message itself.

@@ -337,7 +337,7 @@ TRAIN_ERRORS = [
     (["--validation-split", "1"], 1, "--validation-split must be a number in [0, 1); got '1'"),
     (["--task", "clustering"], 1, "--task must be one of classification, regression; got 'clustering'"),
     (["--dtype", "float16"], 1, "--dtype must be one of float32, float64; got 'float16'"),
-    (["--device", "tpu"], 1, "--device 'tpu': the device 'tpu' is not available yet in numbagrad"),
+    (["--device", "tpu"], 1, "--device must be one of cpu, cuda; got 'tpu'"),
     (["--threads", "-1"], 1, "--threads must be an integer >= 0; got -1"),
     (["--threads", "999"], 1, "--threads must be at most "),
     (["--config", "missing.toml"], 1, "--config: no file 'missing.toml'"),
@@ -470,6 +470,17 @@ def test_without_tomli_w_nothing_is_trained(capsys, here, monkeypatch):
 
 
 @needs_sklearn
+@pytest.mark.skipif(__import__("numbagrad.device", fromlist=["cuda_available"]).cuda_available(allow_simulator=True),
+                    reason="CUDA works here")
+def test_a_gpu_run_without_cuda_stops_before_any_work(capsys, here):
+    code, out, err = run(capsys, "train", "--data", "iris", "--device", "cuda", "-q")
+    assert (code, out) == (1, "")
+    assert err.startswith("numbagrad train: error: --device cuda: the model trains on the GPU, but CUDA cannot be used here: ")
+    assert len(err.splitlines()) == 1
+    assert os.listdir(here) == []
+
+
+@needs_sklearn
 @needs_toml
 def test_the_device_is_passed_on_to_a_model_that_takes_one(capsys, here, monkeypatch):
     import numbagrad.runs.prepare as prepare
@@ -479,9 +490,10 @@ def test_the_device_is_passed_on_to_a_model_that_takes_one(capsys, here, monkeyp
     class DeviceSequential(numbagrad.Sequential):
         def __init__(self, layers, input_dim, dtype=np.float32, seed=0, device="cpu"):
             received.append(device)
-            super().__init__(layers, input_dim, dtype, seed)
+            super().__init__(layers, input_dim, dtype, seed)  # trains on the CPU: this machine may have no GPU
 
     monkeypatch.setattr(prepare, "Sequential", DeviceSequential)
+    monkeypatch.setattr("numbagrad.device.require_cuda", lambda purpose, allow_simulator=True: None)
     assert run(capsys, "train", "--data", "iris", "--epochs", "1", "--device", "cuda", "--name", "d", "-q")[0] == 0
     assert set(received) == {"cuda"}
     assert read_toml(here / "runs" / "d" / "config.toml")["model"]["device"] == "cuda"

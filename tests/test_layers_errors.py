@@ -60,6 +60,17 @@ def test_bad_hyperparameter_names_argument_value_and_range(kind, name, options, 
     assert message in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    "cls, spec_type",
+    [(activations.Activation, "ActivationSpec"), (losses.Loss, "LossSpec"), (metrics.Metric, "MetricSpec")],
+)
+def test_a_bound_object_needs_its_kind_of_declaration(cls, spec_type):
+    with pytest.raises(TypeError, match=f"{cls.__name__}: spec must be a {spec_type}; got str"):
+        cls("relu")
+    with pytest.raises(TypeError, match=f"{cls.__name__}: spec must be a {spec_type}; got"):
+        cls(losses.get("mse").spec if cls is not losses.Loss else activations.get("relu").spec)
+
+
 def test_a_bound_object_takes_no_further_hyperparameters():
     with pytest.raises(TypeError, match=r"hyperparameters \['alpha'\] given with an Activation object"):
         activations.get(activations.get("elu"), alpha=2.0)

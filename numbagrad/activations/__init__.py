@@ -39,12 +39,7 @@ def get(name: str | Activation, **hyperparameters: Any) -> Activation:
             lists the available ones and the closest match.
         TypeError, ValueError: a bad hyperparameter, named with its value.
     """
-    if isinstance(name, Activation):
-        if hyperparameters:
-            raise TypeError(f"get(): hyperparameters {sorted(hyperparameters)} given with an Activation object; set them when creating it")
-        return name
-    entry = get_registry().lookup("activation", name)
-    return Activation(entry.spec, **{**entry.preset, **hyperparameters})
+    return Activation.resolve(name, hyperparameters)
 
 
 def register(*specs: ActivationSpec) -> str:

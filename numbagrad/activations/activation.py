@@ -7,12 +7,13 @@ from typing import Any
 import numpy as np
 
 from numbagrad.activations.spec import ActivationSpec
+from numbagrad.bound import Bound
 from numbagrad.matrices import as_float_array, check_matrix
 
 __all__ = ["Activation"]
 
 
-class Activation:
+class Activation(Bound):
     """An activation bound to validated hyperparameters.
 
     Created by :func:`numbagrad.activations.get`::
@@ -34,34 +35,13 @@ class Activation:
         params: the float64 vector the kernels read.
     """
 
-    def __init__(self, spec: ActivationSpec, **hyperparameters: Any):
-        if not isinstance(spec, ActivationSpec):
-            raise TypeError(f"Activation needs an ActivationSpec; got {type(spec).__name__}")
-        self.spec = spec
-        self.hyperparameters = spec.validate(hyperparameters)
-        self.params = spec.encode(self.hyperparameters)
-        self._tables: dict[np.dtype, np.ndarray] = {}
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def title(self) -> str:
-        return self.spec.title
+    spec_type = ActivationSpec
+    kind = "activation"
 
     @property
     def row_wise(self) -> bool:
         """Whether each row maps to a row (softmax) rather than each element to an element."""
         return self.spec.row_wise
-
-    def kernel_table(self, dtype) -> np.ndarray:
-        """The addresses of the kernels for ``dtype`` (see :meth:`ActivationSpec.kernel_table`)."""
-        dtype = np.dtype(dtype)
-        table = self._tables.get(dtype)
-        if table is None:
-            table = self._tables[dtype] = self.spec.kernel_table(dtype)
-        return table
 
     def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``out = f(z)`` for a C-contiguous float32/float64 matrix ``z``; returns ``out``.
@@ -108,7 +88,3 @@ class Activation:
         out = np.empty_like(z)
         self.forward(matrix, out.reshape(matrix.shape))
         return out
-
-    def __repr__(self) -> str:
-        options = "".join(f", {k}={v!r}" for k, v in self.hyperparameters.items())
-        return f"Activation({self.name!r}{options})"

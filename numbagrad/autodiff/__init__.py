@@ -83,56 +83,15 @@ from numbagrad.autodiff.primitives import (
     subtract,
     sum,
     transpose,
+    unbroadcast,
 )
 from numbagrad.autodiff.tensor import Tensor
 
-__all__ = [
-    "Tensor",
-    "grad",
-    "value_and_grad",
-    # arithmetic and shapes
-    "add",
-    "subtract",
-    "multiply",
-    "divide",
-    "negative",
-    "power",
-    "matmul",
-    "transpose",
-    "reshape",
-    "getitem",
-    # elementwise and reductions
-    "exp",
-    "log",
-    "sqrt",
-    "abs",
-    "sum",
-    "mean",
-    "max",
-    "softmax",
-    "log_softmax",
-    # kernels
-    "activation",
-    "loss",
-    "dense",
-    "linear",
-    "relu",
-    "leaky_relu",
-    "elu",
-    "selu",
-    "gelu",
-    "sigmoid",
-    "tanh",
-    "softplus",
-    "silu",
-    "mae",
-    "mse",
-    "huber",
-    "log_cosh",
-    "msle",
-    "binary_crossentropy",
-    "categorical_crossentropy",
-    "kl_divergence",
-    "poisson",
-    "hinge",
-]
+from numbagrad.autodiff import layers as _layers
+from numbagrad.autodiff import primitives as _primitives
+
+# The public names are those of the two modules of primitives (which list
+# theirs), plus the Tensor and the function transforms.
+__all__ = ["Tensor", "grad", "value_and_grad"]
+__all__ += _primitives.__all__
+__all__ += _layers.__all__

@@ -38,12 +38,7 @@ def get(name: str | Loss, **hyperparameters: Any) -> Loss:
             the available ones and the closest match.
         TypeError, ValueError: a bad hyperparameter, named with its value.
     """
-    if isinstance(name, Loss):
-        if hyperparameters:
-            raise TypeError(f"get(): hyperparameters {sorted(hyperparameters)} given with a Loss object; set them when creating it")
-        return name
-    entry = get_registry().lookup("loss", name)
-    return Loss(entry.spec, **{**entry.preset, **hyperparameters})
+    return Loss.resolve(name, hyperparameters)
 
 
 def register(*specs: LossSpec) -> str:

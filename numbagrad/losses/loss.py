@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from numbagrad.bound import Supervised
 from numbagrad.losses.spec import LossSpec
 from numbagrad.matrices import as_float_array
-from numbagrad.targets import check_targets
 
 __all__ = ["Loss", "prediction_matrix"]
 
@@ -30,7 +30,7 @@ def prediction_matrix(owner: str, argument: str, prediction: Any) -> np.ndarray:
     return prediction
 
 
-class Loss:
+class Loss(Supervised):
     """A loss bound to validated hyperparameters.
 
     Created by :func:`numbagrad.losses.get`::
@@ -51,37 +51,12 @@ class Loss:
         params: the float64 vector the kernel reads.
     """
 
-    def __init__(self, spec: LossSpec, **hyperparameters: Any):
-        if not isinstance(spec, LossSpec):
-            raise TypeError(f"Loss needs a LossSpec; got {type(spec).__name__}")
-        self.spec = spec
-        self.hyperparameters = spec.validate(hyperparameters)
-        self.params = spec.encode(self.hyperparameters)
-        self._tables: dict[np.dtype, np.ndarray] = {}
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def title(self) -> str:
-        return self.spec.title
-
-    def kernel_table(self, dtype) -> np.ndarray:
-        """The addresses of the kernel for ``dtype`` (see :meth:`LossSpec.kernel_table`)."""
-        dtype = np.dtype(dtype)
-        table = self._tables.get(dtype)
-        if table is None:
-            table = self._tables[dtype] = self.spec.kernel_table(dtype)
-        return table
+    spec_type = LossSpec
+    kind = "loss"
 
     def fuses(self, activation: str) -> bool:
         """Whether after ``activation`` this loss can take pre-activation values as logits (see :class:`LossSpec`)."""
         return self.spec.fuses(activation, self.hyperparameters)
-
-    def check_targets(self, y: Any, prediction_shape: tuple[int, int], argument: str = "y", dtype: Any = None) -> np.ndarray:
-        """``y`` checked against the loss's target kind, as a matrix (see :func:`numbagrad.targets.check_targets`)."""
-        return check_targets(y, prediction_shape, self.spec.target, self.title, argument, dtype)
 
     def value_and_grad(self, prediction: Any, target: Any) -> tuple[float, np.ndarray]:
         """The loss and its gradient with respect to ``prediction`` (shaped like it).
@@ -100,7 +75,3 @@ class Loss:
     def __call__(self, prediction: Any, target: Any) -> float:
         """The loss of ``prediction`` against ``target``."""
         return self.value_and_grad(prediction, target)[0]
-
-    def __repr__(self) -> str:
-        options = "".join(f", {k}={v!r}" for k, v in self.hyperparameters.items())
-        return f"Loss({self.name!r}{options})"

@@ -38,12 +38,7 @@ def get(name: str | Metric, **hyperparameters: Any) -> Metric:
             the available ones and the closest match.
         TypeError, ValueError: a bad hyperparameter, named with its value.
     """
-    if isinstance(name, Metric):
-        if hyperparameters:
-            raise TypeError(f"get(): hyperparameters {sorted(hyperparameters)} given with a Metric object; set them when creating it")
-        return name
-    entry = get_registry().lookup("metric", name)
-    return Metric(entry.spec, **{**entry.preset, **hyperparameters})
+    return Metric.resolve(name, hyperparameters)
 
 
 def register(*specs: MetricSpec) -> str:

@@ -6,14 +6,14 @@ from typing import Any
 
 import numpy as np
 
+from numbagrad.bound import Supervised
 from numbagrad.losses.loss import prediction_matrix
 from numbagrad.metrics.spec import MetricSpec
-from numbagrad.targets import check_targets
 
 __all__ = ["Metric"]
 
 
-class Metric:
+class Metric(Supervised):
     """A metric bound to validated hyperparameters, with its running totals.
 
     Created by :func:`numbagrad.metrics.get`::
@@ -33,35 +33,13 @@ class Metric:
         totals: the running totals (``None`` before the first update).
     """
 
+    spec_type = MetricSpec
+    kind = "metric"
+
     def __init__(self, spec: MetricSpec, **hyperparameters: Any):
-        if not isinstance(spec, MetricSpec):
-            raise TypeError(f"Metric needs a MetricSpec; got {type(spec).__name__}")
-        self.spec = spec
-        self.hyperparameters = spec.validate(hyperparameters)
-        self.params = spec.encode(self.hyperparameters)
+        super().__init__(spec, **hyperparameters)
         self.totals: np.ndarray | None = None
         self._columns: int | None = None
-        self._tables: dict[np.dtype, np.ndarray] = {}
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def title(self) -> str:
-        return self.spec.title
-
-    def kernel_table(self, dtype) -> np.ndarray:
-        """The addresses of the kernel for ``dtype`` (see :meth:`MetricSpec.kernel_table`)."""
-        dtype = np.dtype(dtype)
-        table = self._tables.get(dtype)
-        if table is None:
-            table = self._tables[dtype] = self.spec.kernel_table(dtype)
-        return table
-
-    def check_targets(self, y: Any, prediction_shape: tuple[int, int], argument: str = "y", dtype: Any = None) -> np.ndarray:
-        """``y`` checked against the metric's target kind, as a matrix (see :func:`numbagrad.targets.check_targets`)."""
-        return check_targets(y, prediction_shape, self.spec.target, self.title, argument, dtype)
 
     def _batch(self, prediction: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
         matrix = prediction_matrix(self.title, "prediction", prediction)
@@ -106,7 +84,3 @@ class Metric:
         totals = np.zeros(self.spec.total_count(prediction.shape[1]))
         call_metric(self.kernel_table(prediction.dtype), prediction, target, totals, self.params)
         return float(self.spec.result(totals))
-
-    def __repr__(self) -> str:
-        options = "".join(f", {k}={v!r}" for k, v in self.hyperparameters.items())
-        return f"Metric({self.name!r}{options})"

@@ -9,7 +9,6 @@ every optimizer from the same point.
 
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -17,7 +16,6 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from numbagrad import datasets
-from numbagrad._version import __version__
 from numbagrad.nn import Dense, Sequential
 from numbagrad.preprocessing import Preprocessing, split_rows
 from numbagrad.registry import get_registry
@@ -118,17 +116,8 @@ def _schedule(config: RunConfig, steps_per_epoch: int) -> dict[str, Any] | None:
 
 
 def _sequential(layers: list[Dense], input_dim: int, config: RunConfig) -> Sequential:
-    """The network on ``config.device``: the value is passed on to the model, which
-    decides what it supports; a model without a device option trains on the CPU only."""
-    if "device" in inspect.signature(Sequential).parameters:
-        return Sequential(layers, input_dim=input_dim, dtype=config.dtype, seed=config.seed, device=config.device)
-    if config.device.lower() != "cpu":
-        what = "CUDA training is" if config.device.lower().startswith(("cuda", "gpu")) else f"the device {config.device!r} is"
-        raise ValueError(
-            f"{config.origin('device')} {config.device!r}: {what} not available yet in numbagrad {__version__}; "
-            "models train on the CPU (--device cpu)"
-        )
-    return Sequential(layers, input_dim=input_dim, dtype=config.dtype, seed=config.seed)
+    """The network, on ``config.device`` (checked when the configuration was read)."""
+    return Sequential(layers, input_dim=input_dim, dtype=config.dtype, seed=config.seed, device=config.device)
 
 
 def build_model(prepared: Prepared, optimizer: str, options: Mapping[str, Any], weights: Sequence[np.ndarray] | None = None) -> Sequential:

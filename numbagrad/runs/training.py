@@ -95,7 +95,12 @@ def _threads(prepared: Prepared) -> Iterator[None]:
         numba.set_num_threads(previous)
 
 
-def _check_threads(config: RunConfig) -> None:
+def _check_machine(config: RunConfig) -> None:
+    """Threads and device the run asks for, checked against this machine before any work."""
+    if config.device == "cuda":
+        from numbagrad.device import require_cuda
+
+        require_cuda(f"{config.origin('device')} cuda: the model trains on the GPU")
     available = numba.config.NUMBA_NUM_THREADS
     if config.threads > available:
         raise ValueError(
@@ -217,7 +222,7 @@ def train(config: RunConfig, name: str | None = None, verbose: int = 1, echo: Ec
         echo: prints a line of the report; note: prints a remark (stderr).
     """
     toml_writer()  # a missing tomli-w is reported before any work, not after training
-    _check_threads(config)
+    _check_machine(config)
     prepared = prepare(config)
     config = prepared.config
     target = plan_folder(config.output, name, f"{Path(config.data).stem}-{config.optimizer.lower()}", config.origin("output"))
@@ -297,7 +302,7 @@ def compare(config: RunConfig, name: str | None = None, verbose: int = 1, echo: 
     ``config.optimizers``; print a table, write a folder with a run per optimizer,
     ``comparison.csv`` and ``comparison.png``. Returns the folder."""
     toml_writer()
-    _check_threads(config)
+    _check_machine(config)
     prepared = prepare(config)
     config = prepared.config
     _check_shared_options(config.optimizers, config.optimizer_options)

@@ -37,18 +37,14 @@ the memory of one more set of parameters and optimizer state.
 from __future__ import annotations
 
 import math
-import time
 from typing import Any, Sequence
 
 import numpy as np
 
 from numbagrad import config
 from numbagrad.device import require_cuda
-from numbagrad.errors import NonFiniteLossError
 from numbagrad.nn.cuda_network import DeviceNetwork, launch_all
 from numbagrad.train.history import History
-from numbagrad.train.interrupts import deferred_interrupts
-from numbagrad.train.progress import Progress
 
 __all__ = ["fit", "evaluate_arrays"]
 
@@ -212,6 +208,12 @@ class _Trainer:
 
     # --- epochs and segments ------------------------------------------------------------------
 
+    def __enter__(self) -> "_Trainer":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        return None
+
     def begin_epoch(self, order: np.ndarray) -> None:
         self.host_order = order
         if self.resident:
@@ -313,81 +315,10 @@ def fit(
     batches: int,
 ) -> History:
     """The epochs of :func:`numbagrad.train.loop.fit` for a model on the GPU, on checked arguments."""
-    from numbagrad.train.loop import SEGMENT_SECONDS, _epoch_loss, _learning_rates, _running_logs, _sync_learning_rate
+    from numbagrad.train.loop import run_epochs
 
-    setup = model.training
-    samples = inputs.shape[0]
-    if seed is not None:
-        model.reseed(seed)
-    optimizer = setup.optimizer
-    optimizer.refresh()
-    partition = optimizer._flat_partition()
     trainer = _Trainer(model, inputs, targets, batch_size, batches)
-    validator = None
+    validate = None
     if validation is not None:
-        validator = _Evaluator(model, validation[0], validation[1], min(max(batch_size, 256), validation[0].shape[0]))
-    history = History()
-    model.history = history
-    model.stop_training = False
-    every = [history, *callbacks]
-    for callback in every:
-        callback.set_model(model)
-    progress = Progress(verbose, model.epoch + epochs)
-    lr_index = setup.lr_index
-
-    for callback in every:
-        callback.on_train_begin({})
-    with deferred_interrupts() as interrupt:
-        try:
-            for _ in range(epochs):
-                optimizer.refresh()  # callbacks may have changed param_groups
-                partition = optimizer._flat_partition()
-                epoch = model.epoch
-                order = model.rng.permutation(samples) if shuffle else np.arange(samples)
-                order = order.astype(np.int64)
-                for callback in every:
-                    callback.on_epoch_begin(epoch, {})
-                progress.begin_epoch(epoch, batches)
-                trainer.begin_epoch(order)
-                losses = np.empty(batches)
-                done = 0
-                segment = max(1, min(batches, trainer.segment_limit, 4096 // batch_size))
-                while done < batches:
-                    interrupt.check()
-                    stop = min(batches, done + segment)
-                    rates = _learning_rates(setup, partition.step, epoch, stop - done)
-                    began = time.perf_counter()
-                    completed = trainer.run(partition, done, stop, rates, losses[done:stop])
-                    partition.step += completed
-                    done += completed
-                    if done < stop:
-                        _sync_learning_rate(setup, partition)
-                        model.epoch_losses = losses[:done].copy()
-                        raise NonFiniteLossError(
-                            f"the loss became {losses[done]} at epoch {epoch + 1}, batch {done + 1} of {batches}; "
-                            "training stopped and the model keeps the weights of the last finite step "
-                            "(lower the learning rate, or check the data)"
-                        )
-                    elapsed = time.perf_counter() - began
-                    segment = max(1, min(trainer.segment_limit, int(segment * SEGMENT_SECONDS / max(elapsed, 1e-6))))
-                    totals = trainer.host_totals() if setup.metrics else setup.new_totals()
-                    progress.advance(completed, _running_logs(losses[:done], batch_size, samples, drop_last, setup, totals))
-                _sync_learning_rate(setup, partition)
-                logs = {"loss": _epoch_loss(losses, batch_size, samples, drop_last)}
-                logs.update(setup.metric_values(trainer.host_totals()))
-                if validator is not None:
-                    logs.update({"val_" + key: value for key, value in validator().items()})
-                if lr_index >= 0:
-                    logs["lr"] = float(partition.hyper[lr_index])
-                model.epoch += 1
-                progress.end_epoch(epoch, logs)
-                for callback in every:
-                    callback.on_epoch_end(epoch, logs)
-                interrupt.check()
-                if model.stop_training:
-                    break
-        finally:
-            progress.close()
-    for callback in every:
-        callback.on_train_end({})
-    return history
+        validate = _Evaluator(model, validation[0], validation[1], min(max(batch_size, 256), validation[0].shape[0]))
+    return run_epochs(model, trainer, validate, inputs.shape[0], batches, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last)

@@ -8,10 +8,11 @@ history happen at epoch boundaries.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import time
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numba
 import numpy as np
@@ -26,7 +27,7 @@ from numbagrad.train.interrupts import deferred_interrupts
 from numbagrad.threads import single_threaded_blas
 from numbagrad.train.progress import Progress
 
-__all__ = ["fit", "evaluate", "SEGMENT_SECONDS"]
+__all__ = ["fit", "evaluate", "run_epochs", "SEGMENT_SECONDS"]
 
 #: Target duration of one compiled segment of an epoch.
 SEGMENT_SECONDS = 0.2
@@ -138,7 +139,88 @@ def fit(
         from numbagrad.train.cuda_loop import fit as fit_on_gpu
 
         return fit_on_gpu(model, inputs, targets, validation, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last, batches)
+    trainer = _HostTrainer(model, inputs, targets, batch_size)
+    validate = None
+    if validation is not None:
+        rows = min(max(batch_size, 256), validation[0].shape[0])
+        validate = lambda: _evaluate_arrays(model, validation[0], validation[1], rows)  # noqa: E731
+    return run_epochs(model, trainer, validate, samples, batches, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last)
 
+
+class _HostTrainer:
+    """Runs segments of a CPU model's epoch through the compiled loop (:func:`train_batches`).
+
+    The trainer interface :func:`run_epochs` drives (``numbagrad.train.cuda_loop``
+    has the GPU's): a context manager around the epochs, ``begin_epoch(order)``,
+    ``run(partition, first, stop, rates, losses)`` returning the number of
+    batches completed before a non-finite loss, ``host_totals()`` and
+    ``segment_limit``.
+    """
+
+    segment_limit = 1 << 62
+
+    def __init__(self, model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int):
+        self.model, self.setup = model, model.training
+        self.inputs, self.targets, self.batch_size = inputs, targets, batch_size
+        self.workspace, self.offsets = model._workspace(min(batch_size, inputs.shape[0]), targets.shape[1])
+        self.order = np.arange(0, dtype=np.int64)
+        self.totals = self.setup.new_totals()
+        self.threads, self.update_threshold = 1, 1 << 62
+        self._blas = contextlib.ExitStack()
+
+    def __enter__(self) -> "_HostTrainer":
+        blas_limited = self._blas.enter_context(single_threaded_blas())
+        # Numba's threads own the cores when BLAS can be kept to one thread;
+        # otherwise BLAS does and the compiled loop stays on this thread.
+        self.threads = numba.get_num_threads() if blas_limited else 1
+        self.update_threshold = config.PARALLEL_THRESHOLD if self.threads > 1 else 1 << 62
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._blas.close()
+
+    def begin_epoch(self, order: np.ndarray) -> None:
+        self.order = order
+        self.totals = self.setup.new_totals()
+
+    def host_totals(self) -> np.ndarray:
+        return self.totals
+
+    def run(self, partition: Any, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
+        model, setup = self.model, self.setup
+        return train_batches(
+            model.parameters, model.gradients, model.layer_table, model.activation_table, model.activation_params,
+            self.workspace, self.offsets, self.inputs, self.targets, self.order, self.batch_size, first, stop,
+            setup.loss.table, setup.loss.params, not setup.loss.fused,
+            partition.kernels, partition.slot_view(0), partition.hyper, setup.lr_index, rates, partition.step,
+            config.CHUNK_SIZE, self.update_threshold, self.threads, setup.clip_value, setup.clip_norm,
+            setup.metric_tables, setup.metric_params, self.totals, losses, setup.flush_subnormals,
+        )
+
+
+def run_epochs(
+    model: Any,
+    trainer: Any,
+    validate: Callable[[], dict[str, float]] | None,
+    samples: int,
+    batches: int,
+    batch_size: int,
+    epochs: int,
+    shuffle: bool,
+    seed: int | None,
+    callbacks: Sequence[Callback],
+    verbose: int,
+    drop_last: bool,
+) -> History:
+    """The epochs of :func:`fit` on checked arguments, wherever the model lives.
+
+    ``trainer`` computes the batches (see :class:`_HostTrainer`); ``validate``
+    returns the validation logs at each epoch's end. Everything else — the
+    order of the samples, schedules, callbacks, history, progress, Ctrl-C
+    between segments and the stop on a non-finite loss — is the same on the
+    CPU and the GPU.
+    """
+    setup = model.training
     if seed is not None:
         model.reseed(seed)
     optimizer = setup.optimizer
@@ -151,18 +233,11 @@ def fit(
     for callback in every:
         callback.set_model(model)
     progress = Progress(verbose, model.epoch + epochs)
-    capacity = min(batch_size, samples)
-    workspace, offsets = model._workspace(capacity, targets.shape[1])
-    grads = model.gradients
     lr_index = setup.lr_index
 
     for callback in every:
         callback.on_train_begin({})
-    with deferred_interrupts() as interrupt, single_threaded_blas() as blas_limited:
-        # Numba's threads own the cores when BLAS can be kept to one thread;
-        # otherwise BLAS does and the compiled loop stays on this thread.
-        threads = numba.get_num_threads() if blas_limited else 1
-        update_threshold = config.PARALLEL_THRESHOLD if threads > 1 else 1 << 62
+    with deferred_interrupts() as interrupt, trainer:
         try:
             for _ in range(epochs):
                 optimizer.refresh()  # callbacks may have changed param_groups
@@ -173,23 +248,16 @@ def fit(
                 for callback in every:
                     callback.on_epoch_begin(epoch, {})
                 progress.begin_epoch(epoch, batches)
-                totals = setup.new_totals()
+                trainer.begin_epoch(order)
                 losses = np.empty(batches)
                 done = 0
-                segment = max(1, min(batches, 4096 // batch_size))
+                segment = max(1, min(batches, trainer.segment_limit, 4096 // batch_size))
                 while done < batches:
                     interrupt.check()
                     stop = min(batches, done + segment)
                     rates = _learning_rates(setup, partition.step, epoch, stop - done)
                     began = time.perf_counter()
-                    completed = train_batches(
-                        model.parameters, grads, model.layer_table, model.activation_table, model.activation_params,
-                        workspace, offsets, inputs, targets, order, batch_size, done, stop,
-                        setup.loss.table, setup.loss.params, not setup.loss.fused,
-                        partition.kernels, partition.slot_view(0), partition.hyper, lr_index, rates, partition.step,
-                        config.CHUNK_SIZE, update_threshold, threads, setup.clip_value, setup.clip_norm,
-                        setup.metric_tables, setup.metric_params, totals, losses[done:stop], setup.flush_subnormals,
-                    )
+                    completed = trainer.run(partition, done, stop, rates, losses[done:stop])
                     partition.step += completed
                     done += completed
                     if done < stop:
@@ -201,14 +269,14 @@ def fit(
                             "(lower the learning rate, or check the data)"
                         )
                     elapsed = time.perf_counter() - began
-                    segment = max(1, int(segment * SEGMENT_SECONDS / max(elapsed, 1e-6)))
+                    segment = max(1, min(trainer.segment_limit, int(segment * SEGMENT_SECONDS / max(elapsed, 1e-6))))
+                    totals = trainer.host_totals() if setup.metrics else setup.new_totals()
                     progress.advance(completed, _running_logs(losses[:done], batch_size, samples, drop_last, setup, totals))
                 _sync_learning_rate(setup, partition)
                 logs = {"loss": _epoch_loss(losses, batch_size, samples, drop_last)}
-                logs.update(setup.metric_values(totals))
-                if validation is not None:
-                    evaluated = _evaluate_arrays(model, validation[0], validation[1], min(max(batch_size, 256), validation[0].shape[0]))
-                    logs.update({"val_" + key: value for key, value in evaluated.items()})
+                logs.update(setup.metric_values(trainer.host_totals()))
+                if validate is not None:
+                    logs.update({"val_" + key: value for key, value in validate().items()})
                 if lr_index >= 0:
                     logs["lr"] = float(partition.hyper[lr_index])
                 model.epoch += 1
