@@ -407,6 +407,17 @@ def _curve_figure(mpl: SimpleNamespace, panels: int, dpi: float):
     return figure, axes
 
 
+def _finish_panel(axis, xlabel: str, ylabel: str = "", title: str | None = None) -> None:
+    """Labels, a light grid and the legend: the same on every curve panel."""
+    axis.set_xlabel(xlabel)
+    if ylabel:
+        axis.set_ylabel(ylabel)
+    if title:
+        axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize="small")
+
+
 def _save(mpl: SimpleNamespace, figure, path: str | os.PathLike | None, dpi: float) -> None:
     if path is None:
         return
@@ -450,10 +461,7 @@ def plot_history(history: Any, keys: Iterable[str], path: str | os.PathLike | No
             axis.plot(epochs, records["val_" + key], marker="o", markersize=3, color=CURVE_COLORS[1], label="validation")
         if key == "lr":
             axis.set_yscale("log")
-        axis.set_xlabel("epoch")
-        axis.set_title(key)
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize="small")
+        _finish_panel(axis, "epoch", title=key)
     if title:
         figure.suptitle(title)
     _save(mpl, figure, path, dpi)
@@ -492,10 +500,7 @@ def plot_comparison(histories: Mapping[str, Any], keys: Iterable[str], path: str
         drawn = [v for records in runs.values() for v in records.get(key, [])]
         if key.endswith("loss") and drawn and min(drawn) > 0:
             axis.set_yscale("log")  # losses that differ by orders of magnitude stay readable
-        axis.set_xlabel("epoch")
-        axis.set_title(key)
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize="small")
+        _finish_panel(axis, "epoch", title=key)
     if title:
         figure.suptitle(title)
     _save(mpl, figure, path, dpi)
@@ -519,11 +524,6 @@ def plot_curves(series: Mapping[str, Iterable[float]], path: str | os.PathLike |
         axis.plot(np.arange(1, values.size + 1), values, color=CURVE_COLORS[i % len(CURVE_COLORS)], linewidth=1.6, label=str(label))
     if log_y:
         axis.set_yscale("log")
-    axis.set_xlabel(xlabel)
-    axis.set_ylabel(ylabel)
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize="small")
-    if title:
-        axis.set_title(title)
+    _finish_panel(axis, xlabel, ylabel, title)
     _save(mpl, figure, path, dpi)
     return figure

@@ -483,6 +483,21 @@ class Registry:
         entries = table.entries[kind]
         return {name: entries[name].source for name in sorted(entries)}
 
+    def provider(self, kind: str, spec: Any) -> str:
+        """Who provides the declaration ``spec``, in words for messages
+        ("numbagrad itself", "the distribution 'numbagrad-lion'", ...)."""
+        try:
+            entry = self.lookup(kind, spec.name)
+        except Exception:
+            return "a declaration that is not registered"
+        if entry.spec is not spec:
+            return "a declaration that is not registered"
+        if entry.source == BUILTIN_SOURCE:
+            return "numbagrad itself"
+        if entry.source == CODE_SOURCE:
+            return "a plugin registered in code"
+        return f"the distribution {entry.source!r}"
+
     def plugins(self) -> dict[str, str]:
         """Every registered plugin's name mapped to its distribution, in loading order."""
         self._table or self._loaded()

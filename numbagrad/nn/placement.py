@@ -59,25 +59,11 @@ def check_device(device: Any, owner: str) -> str:
     raise ValueError(f"{owner}: device must be 'cpu' or 'cuda'; got {device!r}")
 
 
-def _provider(kind: str, spec: Any) -> str:
-    from numbagrad.registry import BUILTIN_SOURCE, CODE_SOURCE, get_registry
-
-    try:
-        entry = get_registry().lookup(kind, spec.name)
-    except Exception:
-        return "a declaration that is not registered"
-    if entry.spec is not spec:
-        return "a declaration that is not registered"
-    if entry.source == BUILTIN_SOURCE:
-        return "numbagrad itself"
-    if entry.source == CODE_SOURCE:
-        return "a plugin registered in code"
-    return f"the distribution {entry.source!r}"
-
-
 def _missing(kind: str, spec: Any, field: str, where: str) -> TypeError:
+    from numbagrad.registry import get_registry
+
     return TypeError(
-        f"{where}: {kind} {spec.name!r} (provided by {_provider(kind, spec)}) has no CUDA code "
+        f"{where}: {kind} {spec.name!r} (provided by {get_registry().provider(kind, spec)}) has no CUDA code "
         f"(its declaration's {field} is None); keep the model on the CPU, or use a {kind} that declares {field}"
     )
 

@@ -62,27 +62,13 @@ def memory_span(array: Any) -> tuple[tuple[str, int], int, int]:
     return ("cuda", device_id(array)), start, start + array.size * array.dtype.itemsize
 
 
-def _provider(spec: OptimizerSpec) -> str:
-    from numbagrad.registry import BUILTIN_SOURCE, CODE_SOURCE, get_registry
-
-    try:
-        entry = get_registry().lookup("optimizer", spec.name)
-    except Exception:
-        return "a declaration that is not registered"
-    if entry.spec is not spec:
-        return "a declaration that is not registered"
-    if entry.source == BUILTIN_SOURCE:
-        return "numbagrad itself"
-    if entry.source == CODE_SOURCE:
-        return "a plugin registered in code"
-    return f"the distribution {entry.source!r}"
-
-
 def check_param(title: str, spec: OptimizerSpec, value: Any, index: int) -> None:
     """Check that ``value``, a CUDA array, can be optimized by ``spec`` here; raises naming ``params[index]``."""
     require_cuda(f"{title}: params[{index}] is a CUDA device array")
     if spec.cuda_update is None:
-        provider = _provider(spec)
+        from numbagrad.registry import get_registry
+
+        provider = get_registry().provider("optimizer", spec)
         raise TypeError(
             f"{title}: params[{index}] is a CUDA device array, but optimizer {spec.name!r} (provided by {provider}) "
             "has no CUDA kernel (its declaration's cuda_update is None); give it NumPy arrays on the host, "
