@@ -127,15 +127,40 @@ def _no_backward(z, out, grad_out, params, i, j):
 
 @functools.lru_cache(maxsize=None)
 def _tile_product(dtype: np.dtype, tiles: GemmTiles):
-    """The device functions every product shares: clearing the accumulators and multiplying two staged tiles."""
+    """The device functions every product shares: clearing the accumulators, staging a
+    tile of an operand in shared memory, and multiplying two staged tiles."""
     element = numba_float(dtype)
-    tile_k, thread_tile, side = tiles.tile_k, tiles.thread_tile, tiles.side
+    tile, tile_k, thread_tile, side, threads = tiles.tile, tiles.tile_k, tiles.thread_tile, tiles.side, tiles.threads
 
     @cuda.jit(device=True)
     def clear(acc):
         for a in range(thread_tile):
             for b in range(thread_tile):
                 acc[a, b] = element(0.0)
+
+    @cuda.jit(device=True)
+    def stage(matrix, staged, k0, column0, depth, width, t):
+        # staged[kk, c] = matrix[k0 + kk, column0 + c], zero outside depth x width;
+        # neighbouring threads read neighbouring columns (coalesced).
+        for e in range(t, tile * tile_k, threads):
+            kk = e // tile
+            c = e - kk * tile
+            value = element(0.0)
+            if k0 + kk < depth and column0 + c < width:
+                value = matrix[k0 + kk, column0 + c]
+            staged[kk, c] = value
+
+    @cuda.jit(device=True)
+    def stage_transposed(matrix, staged, row0, k0, height, depth, t):
+        # staged[kk, r] = matrix[row0 + r, k0 + kk], zero outside height x depth;
+        # neighbouring threads read along a row of matrix (coalesced).
+        for e in range(t, tile * tile_k, threads):
+            r = e // tile_k
+            kk = e - r * tile_k
+            value = element(0.0)
+            if row0 + r < height and k0 + kk < depth:
+                value = matrix[row0 + r, k0 + kk]
+            staged[kk, r] = value
 
     @cuda.jit(device=True)
     def multiply(a_tile, b_tile, acc, ty, tx):
@@ -146,7 +171,7 @@ def _tile_product(dtype: np.dtype, tiles: GemmTiles):
                 for b in range(thread_tile):
                     acc[a, b] += left * b_tile[kk, tx + b * side]
 
-    return clear, multiply
+    return clear, stage, stage_transposed, multiply
 
 
 @functools.lru_cache(maxsize=None)
@@ -163,7 +188,7 @@ def forward_kernel(dtype, tiles: GemmTiles, activation=None):
     # One unused column per row of a staged tile: stores that walk down a
     # column then hit successive memory banks instead of the same one.
     padded = tile + 1
-    clear, multiply = _tile_product(dtype, tiles)
+    clear, stage, stage_transposed, multiply = _tile_product(dtype, tiles)
     apply = activation is not None
     forward = activation if apply else _no_forward
 
@@ -193,13 +218,7 @@ def forward_kernel(dtype, tiles: GemmTiles, activation=None):
                         source = order[start + row0 + r] if gather else start + row0 + r
                         value = x[source, k0 + kk]
                     a_tile[kk, r] = value
-                for e in range(t, tile * tile_k, threads):
-                    kk = e // tile
-                    c = e - kk * tile
-                    value = element(0.0)
-                    if k0 + kk < fan_in and column0 + c < units:
-                        value = weight[k0 + kk, column0 + c]
-                    b_tile[kk, c] = value
+                stage(weight, b_tile, k0, column0, fan_in, units, t)
                 cuda.syncthreads()
                 multiply(a_tile, b_tile, acc, ty, tx)
                 cuda.syncthreads()
@@ -241,7 +260,7 @@ def backward_kernel(dtype, tiles: GemmTiles, previous=None):
     # One unused column per row of a staged tile: stores that walk down a
     # column then hit successive memory banks instead of the same one.
     padded = tile + 1
-    clear, multiply = _tile_product(dtype, tiles)
+    clear, stage, stage_transposed, multiply = _tile_product(dtype, tiles)
     apply = previous is not None
     derivative = previous if apply else _no_backward
 
@@ -284,13 +303,7 @@ def backward_kernel(dtype, tiles: GemmTiles, previous=None):
                             elif row0 + i == fan_in and has_bias:
                                 value = element(1.0)
                         a_tile[kk, i] = value
-                    for e in range(t, tile * tile_k, threads):
-                        kk = e // tile
-                        c = e - kk * tile
-                        value = element(0.0)
-                        if k0 + kk < rows and column0 + c < units:
-                            value = dz[k0 + kk, column0 + c]
-                        b_tile[kk, c] = value
+                    stage(dz, b_tile, k0, column0, rows, units, t)
                     cuda.syncthreads()
                     multiply(a_tile, b_tile, acc, ty, tx)
                     cuda.syncthreads()
@@ -327,20 +340,8 @@ def backward_kernel(dtype, tiles: GemmTiles, previous=None):
                 column0 = (index - (index // input_tiles) * input_tiles) * tile
                 clear(acc)
                 for k0 in range(0, units, tile_k):
-                    for e in range(t, tile * tile_k, threads):
-                        r = e // tile_k
-                        kk = e - r * tile_k
-                        value = element(0.0)
-                        if row0 + r < rows and k0 + kk < units:
-                            value = dz[row0 + r, k0 + kk]
-                        a_tile[kk, r] = value
-                    for e in range(t, tile * tile_k, threads):
-                        i = e // tile_k
-                        kk = e - i * tile_k
-                        value = element(0.0)
-                        if column0 + i < fan_in and k0 + kk < units:
-                            value = weight[column0 + i, k0 + kk]
-                        b_tile[kk, i] = value
+                    stage_transposed(dz, a_tile, row0, k0, rows, units, t)
+                    stage_transposed(weight, b_tile, column0, k0, fan_in, units, t)
                     cuda.syncthreads()
                     multiply(a_tile, b_tile, acc, ty, tx)
                     cuda.syncthreads()
