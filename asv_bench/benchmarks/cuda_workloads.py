@@ -206,27 +206,13 @@ def torch_gpu_mlp_epoch(batch_size: int, samples: int = MLP_SAMPLES):
         raise NotImplementedError("PyTorch is not installed") from None
     if not torch.cuda.is_available():
         raise NotImplementedError(f"PyTorch {torch.__version__} has no CUDA here")
-    from .workloads import MLP_SIZES, mlp_data
+    from .workloads import torch_mlp_loop
 
     torch.backends.cuda.matmul.allow_tf32 = False
-    X, labels = mlp_data(samples)
-    inputs = torch.from_numpy(X).cuda()
-    targets = torch.from_numpy(labels).cuda()
-    net = torch.nn.Sequential(
-        torch.nn.Linear(MLP_SIZES[0], MLP_SIZES[1]), torch.nn.ReLU(), torch.nn.Linear(MLP_SIZES[1], MLP_SIZES[2])
-    ).cuda()
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused=True)
-    criterion = torch.nn.CrossEntropyLoss()
-    generator = torch.Generator(device="cuda").manual_seed(0)
+    loop = torch_mlp_loop(batch_size, samples, device="cuda")
 
     def epoch():
-        order = torch.randperm(samples, generator=generator, device="cuda")
-        for start in range(0, samples, batch_size):
-            rows = order[start : start + batch_size]
-            opt.zero_grad(set_to_none=True)
-            loss = criterion(net(inputs[rows]), targets[rows])
-            loss.backward()
-            opt.step()
+        loop()
         torch.cuda.synchronize()
 
     epoch()
