@@ -518,7 +518,7 @@ def _quick_start_blocks() -> list[str]:
 
 def test_the_readme_quick_start_installs_the_cli_extra_and_the_test_extra():
     first, second = _quick_start_blocks()[:2]
-    assert first.splitlines() == ['pip install "numbagrad[cli]"', "numbagrad train"]
+    assert first.splitlines() == ['pip install ".[cli]"', "numbagrad train"]
     assert second.splitlines() == ['pip install -e ".[test]"', "python -m pytest"]
     tomllib = pytest.importorskip("tomllib")
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
