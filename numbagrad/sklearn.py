@@ -48,7 +48,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from numbagrad import activations, losses, optim, schedules
+from numbagrad.device import cuda_available, require_cuda
 from numbagrad.nn import Dense, Sequential
+from numbagrad.nn.placement import host_parameters
 from numbagrad.train import EarlyStopping, History
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
@@ -57,7 +59,7 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 SKLEARN_ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid"}
 
 #: Devices a model can train on.
-DEVICES = ("cpu",)
+DEVICES = ("cpu", "cuda")
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _SEED_LIMIT = 2**31 - 1
@@ -242,13 +244,11 @@ def _dtype(value: Any, owner: str) -> np.dtype:
 
 
 def _device(value: Any, owner: str) -> str:
-    if value in ("cuda", "gpu"):
-        raise ValueError(
-            f"{owner}: device={value!r} is not available yet: numbagrad's dense layers and trainer run on the CPU "
-            "(its optimizers alone run on CUDA arrays, see the GPU page of the documentation); use device='cpu'"
-        )
     if not isinstance(value, str) or value not in DEVICES:
         raise ValueError(f"{owner}: device must be one of {', '.join(map(repr, DEVICES))}; got {value!r}")
+    if value == "cuda":
+        # Raises CudaUnavailableError, saying what is missing, before anything is fitted.
+        require_cuda(f"{owner}: device='cuda'")
     return value
 
 
@@ -287,10 +287,12 @@ class _Settings:
 
 
 def _model_state(model: Sequential) -> dict[str, Any]:
-    """Everything needed to rebuild ``model`` exactly, as plain data: no compiled objects."""
+    """Everything needed to rebuild ``model`` exactly, as plain data: no compiled objects
+    and no GPU memory (a GPU model's arrays are copied to the host)."""
     return {
         "config": model.get_config(),
-        "parameters": model.parameters.copy(),
+        "device": model.device,
+        "parameters": host_parameters(model).copy(),
         "epoch": int(model.epoch),
         "rng": model.rng.bit_generator.state,
         "history": None if model.history is None else model.history.to_dict(),
@@ -300,7 +302,12 @@ def _model_state(model: Sequential) -> dict[str, Any]:
 
 
 def _restore_model(state: Mapping[str, Any]) -> Sequential:
-    """The model :func:`_model_state` described, compiled, with its optimizer state."""
+    """The model :func:`_model_state` described, compiled, with its optimizer state.
+
+    It is rebuilt on the host, then moved back to the GPU it came from when
+    CUDA can be used here; otherwise it stays on the CPU, so that an estimator
+    fitted on a GPU still unpickles and predicts on a machine without one.
+    """
     model = Sequential.from_config(state["config"])
     model.parameters[...] = state["parameters"]
     model.epoch = int(state["epoch"])
@@ -309,6 +316,8 @@ def _restore_model(state: Mapping[str, Any]) -> Sequential:
         model.history = History.from_dict(state["history"])
     model.compile(**state["compile"])
     model.training.optimizer.load_state_dict(state["optimizer"])
+    if state.get("device", "cpu") != "cpu" and cuda_available(allow_simulator=True):
+        model.to(state["device"])
     return model
 
 
@@ -402,7 +411,7 @@ class _BaseMLP(BaseEstimator):
 
     def _build(self, settings: _Settings, features: int, outputs: int, seed: int) -> Sequential:
         hidden = [Dense(units, activation=settings.activation) for units in settings.hidden_layer_sizes]
-        model = Sequential([*hidden, Dense(outputs)], input_dim=features, dtype=settings.dtype, seed=seed)
+        model = Sequential([*hidden, Dense(outputs)], input_dim=features, dtype=settings.dtype, seed=seed, device=settings.device)
         model.compile(
             optimizer=settings.optimizer,
             loss=self._compile_loss(settings, outputs),
@@ -540,7 +549,10 @@ _PARAMETERS_DOC = """
             split: an integer for reproducible results, a
             ``numpy.random.RandomState``, or None.
         dtype: ``"float32"`` or ``"float64"``, the precision of the network.
-        device: ``"cpu"``; models and their training do not run on GPUs yet.
+        device: ``"cpu"`` or ``"cuda"`` (an NVIDIA GPU, with ``numbagrad[cuda]``):
+            where the network trains and predicts; the same results to
+            rounding. A fitted GPU estimator unpickles on a machine without a
+            GPU, onto the CPU.
         verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
 """
 

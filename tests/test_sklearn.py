@@ -434,8 +434,7 @@ BAD_PARAMETERS = [
     ("dtype", "int32", ValueError, "dtype must be 'float32' or 'float64'; got 'int32'"),
     ("dtype", "double-ish", TypeError, "dtype must be 'float32' or 'float64'; got 'double-ish'"),
     ("dtype", None, TypeError, "dtype must be 'float32' or 'float64'; got None"),
-    ("device", "cuda", ValueError, r"device='cuda' is not available yet: numbagrad's dense layers and trainer run on the CPU"),
-    ("device", "tpu", ValueError, "device must be one of 'cpu'; got 'tpu'"),
+    ("device", "tpu", ValueError, "device must be one of 'cpu', 'cuda'; got 'tpu'"),
     ("verbose", 3, ValueError, r"verbose must be 0 \(silent\), 1 \(a progress bar per epoch\) or 2 \(one line per epoch\); got 3"),
     ("verbose", True, ValueError, "verbose must be 0"),
 ]
@@ -450,6 +449,18 @@ def test_bad_parameters_are_named_and_change_nothing(estimator, name, value, err
     assert not [key for key in vars(model) if key.endswith("_")]
     with pytest.raises(error, match=message):
         model.partial_fit(np.ones((6, 2)), [0, 1, 0, 1, 0, 1], **({"classes": [0, 1]} if estimator is MLPClassifier else {}))
+
+
+@pytest.mark.parametrize("estimator", [MLPClassifier, MLPRegressor])
+@pytest.mark.skipif(__import__("numbagrad.device", fromlist=["cuda_available"]).cuda_available(allow_simulator=True),
+                    reason="CUDA works here (tests/cuda trains on it)")
+def test_device_cuda_without_cuda_says_what_is_missing_and_fits_nothing(estimator):
+    from numbagrad.errors import CudaUnavailableError
+
+    model = estimator(**{**FAST, "device": "cuda"})
+    with pytest.raises(CudaUnavailableError, match=f"{estimator.__name__}: device='cuda', but CUDA cannot be used here: "):
+        model.fit(np.ones((6, 2)), [0, 1, 0, 1, 0, 1])
+    assert not [key for key in vars(model) if key.endswith("_")]
 
 
 def test_parameters_that_set_the_learning_rate_twice():
