@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from numbagrad.matrices import prediction_matrix
 from numbagrad.targets import check_targets
 
 __all__ = ["Bound", "Supervised"]
@@ -29,10 +30,8 @@ class Bound:
         params: the float64 vector the kernels read.
     """
 
-    #: The declaration class a subclass accepts.
+    #: The declaration class a subclass accepts (its ``kind`` is the registry kind).
     spec_type: ClassVar[type]
-    #: The registry kind ("activation", "loss", "metric").
-    kind: ClassVar[str]
 
     def __init__(self, spec: Any, **hyperparameters: Any):
         if not isinstance(spec, self.spec_type):
@@ -77,7 +76,7 @@ class Bound:
                     "set them when creating it"
                 )
             return name
-        entry = get_registry().lookup(cls.kind, name)
+        entry = get_registry().lookup(cls.spec_type.kind, name)
         return cls(entry.spec, **{**entry.preset, **hyperparameters})
 
     def __repr__(self) -> str:
@@ -91,3 +90,9 @@ class Supervised(Bound):
     def check_targets(self, y: Any, prediction_shape: tuple[int, int], argument: str = "y", dtype: Any = None) -> np.ndarray:
         """``y`` checked against the declaration's target kind, as a matrix (see :func:`numbagrad.targets.check_targets`)."""
         return check_targets(y, prediction_shape, self.spec.target, self.title, argument, dtype)
+
+    def _batch(self, prediction: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``prediction`` as a C-contiguous float matrix (a vector is one column) and
+        ``target`` checked against it (see :func:`numbagrad.matrices.prediction_matrix`)."""
+        matrix = prediction_matrix(self.title, "prediction", prediction)
+        return matrix, self.check_targets(target, matrix.shape, "target", matrix.dtype)

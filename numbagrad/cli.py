@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import math
 import os
 import sys
 from pathlib import Path
@@ -148,12 +147,10 @@ def _picture_targets(output: str | None, animate: bool, function_name: str) -> t
 # --- landscape: the report ---------------------------------------------------------
 
 
-def _number(value: float) -> str:
-    return f"{value:.4g}" if math.isfinite(value) else str(value)
-
-
 def _table(function, paths) -> list[str]:
     """One row per optimizer: learning rate, final loss, distance to the nearest known minimum, steps."""
+    from numbagrad.runs.report import number, table
+
     header = ("optimizer", "lr", "final loss", "distance", "nearest minimum", "steps")
     rows = []
     for trajectory in paths:
@@ -165,9 +162,8 @@ def _table(function, paths) -> list[str]:
             distance = f"{gap:.3g}"
             which = f"({minimum.point[0]:.4g}, {minimum.point[1]:.4g}) {minimum.kind}"
         steps = str(trajectory.steps) if trajectory.diverged_at is None else f"diverged at {trajectory.diverged_at}"
-        rows.append((trajectory.optimizer, f"{trajectory.lr:g}", _number(trajectory.final_loss), distance, which, steps))
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
+        rows.append((trajectory.optimizer, f"{trajectory.lr:g}", number(trajectory.final_loss), distance, which, steps))
+    return table(list(header), rows)
 
 
 def _describe(function, paths, hyperparameters) -> str:

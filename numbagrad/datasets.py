@@ -209,10 +209,23 @@ def _numeric_column(path: Path, rows, column: int, name: str, role: str) -> np.n
     return values
 
 
+def _feature_matrix(path: Path, rows, names: Sequence[str], columns: Sequence[int]) -> np.ndarray:
+    """The ``columns`` of the parsed ``rows`` as a float64 matrix; a cell that is not a finite number is an error."""
+    X = np.empty((len(rows), len(columns)))
+    for j, column in enumerate(columns):
+        X[:, j] = _numeric_column(path, rows, column, names[column], "feature columns must hold numbers")
+    return X
+
+
+def _column_names(header: list[str] | None, rows) -> list[str]:
+    """The header, or the columns' indices as names when the file has none."""
+    return header if header is not None else [str(i) for i in range(len(rows[0][1]))]
+
+
 def _csv(path: Path, target: str | int | None, with_target: bool = True) -> Dataset:
     header, rows = _read_rows(path)
     width = len(rows[0][1])
-    names = header if header is not None else [str(i) for i in range(width)]
+    names = _column_names(header, rows)
     if with_target:
         target_column = _column_index(path, names, target, header is not None) if target is not None else width - 1
         if width < 2:
@@ -220,9 +233,7 @@ def _csv(path: Path, target: str | int | None, with_target: bool = True) -> Data
     else:
         target_column = None
     feature_columns = [c for c in range(width) if c != target_column]
-    X = np.empty((len(rows), len(feature_columns)))
-    for j, column in enumerate(feature_columns):
-        X[:, j] = _numeric_column(path, rows, column, names[column], "feature columns must hold numbers")
+    X = _feature_matrix(path, rows, names, feature_columns)
     features = [names[c] for c in feature_columns]
     if target_column is None:
         return Dataset(path.name, X, None, features)
@@ -393,12 +404,9 @@ def read_features(source: str | os.PathLike, feature_names: Sequence[str] | None
                 hint = closest_names(missing[0], header)
                 suggestion = f" (did you mean {' or '.join(map(repr, hint))}?)" if hint else ""
                 raise ValueError(f"{path}: no column {missing[0]!r}{suggestion}; the model needs the columns {', '.join(feature_names)}")
-            columns = [header.index(name) for name in feature_names]
-            X = np.empty((len(rows), len(columns)))
-            for j, column in enumerate(columns):
-                X[:, j] = _numeric_column(path, rows, column, header[column], "feature columns must hold numbers")
+            X = _feature_matrix(path, rows, header, [header.index(name) for name in feature_names])
         else:
-            X = _csv(path, None, with_target=False).X
+            X = _feature_matrix(path, rows, _column_names(header, rows), range(len(rows[0][1])))
     if X.shape[1] != features:
         raise ValueError(f"{path}: {X.shape[1]} feature columns; the model takes {features}")
     return X

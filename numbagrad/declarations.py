@@ -14,10 +14,9 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
-from numbagrad.hookspecs import hookimpl
 from numbagrad.hyperparameters import Hyperparameter, validate_hyperparameters
 
-__all__ = ["Declaration", "require_kernel", "check_cuda_field", "import_cuda", "first_line", "code_plugin"]
+__all__ = ["Declaration", "require_kernel", "check_cuda_field", "import_cuda", "first_line"]
 
 
 class Declaration:
@@ -144,22 +143,3 @@ def first_line(error: BaseException) -> str:
     """The first line of an exception's message, or its type's name (for one-line reports)."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
-
-
-class _CodePlugin:
-    """A plugin made in code from declarations of one kind."""
-
-    def __init__(self, hook: str, specs):
-        self.specs = list(specs)
-        self.__name__ = "+".join(spec.name for spec in self.specs)
-        specs = self.specs
-
-        def declarations():
-            return specs
-
-        setattr(self, hook, hookimpl(declarations))
-
-
-def code_plugin(hook: str, specs) -> Any:
-    """A plugin object whose ``hook`` returns ``specs`` (for ``register`` in code)."""
-    return _CodePlugin(hook, specs)

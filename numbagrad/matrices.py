@@ -13,7 +13,7 @@ import numpy as np
 
 from numbagrad.kernels.signatures import FLOAT_DTYPES
 
-__all__ = ["check_matrix", "as_float_array"]
+__all__ = ["check_matrix", "as_float_array", "prediction_matrix"]
 
 
 def check_matrix(
@@ -76,3 +76,20 @@ def as_float_array(owner: str, argument: str, value: Any) -> np.ndarray:
         f"{owner}: {argument} must be an array of numbers (float32, float64, integers or booleans); "
         f"got an array of dtype {value.dtype}"
     )
+
+
+def prediction_matrix(owner: str, argument: str, prediction: Any) -> np.ndarray:
+    """``prediction`` as a C-contiguous float matrix (a vector becomes one column).
+
+    Raises:
+        TypeError: not an array of numbers.
+        ValueError: not one- or two-dimensional, or empty.
+    """
+    prediction = as_float_array(owner, argument, prediction)
+    if prediction.ndim == 1:
+        prediction = prediction.reshape(-1, 1)
+    if prediction.ndim != 2:
+        raise ValueError(f"{owner}: {argument} must be a vector or a matrix (rows, columns); got shape {prediction.shape}")
+    if prediction.size == 0:
+        raise ValueError(f"{owner}: {argument} is empty (shape {prediction.shape}); a loss needs at least one value")
+    return prediction

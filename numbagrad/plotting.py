@@ -18,13 +18,13 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import secrets
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
+from numbagrad.files import write_atomically
 from numbagrad.landscape import Landscape, Trajectory, get
 
 __all__ = ["plot_landscape", "animate_landscape", "plot_history", "plot_comparison", "plot_curves", "PATH_COLORS", "CURVE_COLORS"]
@@ -86,23 +86,6 @@ def _check_number(name: str, value: Any, allowed: str, accept: Callable[[float],
         raise TypeError(f"{name} must be {allowed}; got {value!r}")
     if not (math.isfinite(value) and accept(value)):
         raise ValueError(f"{name} must be {allowed}; got {value!r}")
-
-
-def _write_atomically(target: Path, write: Callable[[Path], None]) -> Path:
-    """``write(temporary)`` beside ``target``, then rename it over ``target``.
-
-    The rename is atomic on one file system, so readers (and a failed run) see
-    either the old file or the complete new one. The temporary name keeps the
-    suffix, because matplotlib and Pillow choose the format from it.
-    """
-    temporary = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
-    try:
-        write(temporary)
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return target
 
 
 # --- drawing --------------------------------------------------------------------
@@ -312,7 +295,7 @@ def plot_landscape(function: str | Landscape, paths: Trajectory | Iterable[Traje
     figure, _, _ = _draw(mpl, landscape, paths, resolution, dpi)
     if target is not None:
         suffix = target.suffix.lower().lstrip(".")
-        _write_atomically(target, lambda temporary: figure.savefig(temporary, format=suffix, dpi=dpi))
+        write_atomically(target, lambda temporary: figure.savefig(temporary, format=suffix, dpi=dpi))
     return figure
 
 
@@ -381,7 +364,7 @@ def animate_landscape(function: str | Landscape, paths: Trajectory | Iterable[Tr
                 writer.grab_frame()
         writer.finish()
 
-    return _write_atomically(target, write)
+    return write_atomically(target, write)
 
 
 # --- training curves -------------------------------------------------------------------------
@@ -423,7 +406,7 @@ def _save(mpl: SimpleNamespace, figure, path: str | os.PathLike | None, dpi: flo
         return
     target = _check_target(path, mpl.FigureCanvasAgg.get_supported_filetypes())
     suffix = target.suffix.lower().lstrip(".")
-    _write_atomically(target, lambda temporary: figure.savefig(temporary, format=suffix, dpi=dpi))
+    write_atomically(target, lambda temporary: figure.savefig(temporary, format=suffix, dpi=dpi))
 
 
 def plot_history(history: Any, keys: Iterable[str], path: str | os.PathLike | None = None, *, title: str | None = None,

@@ -45,7 +45,7 @@ import threading
 import traceback
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import pluggy
 
@@ -549,8 +549,8 @@ class Registry:
     def register_specs(self, kind: str, specs: Sequence[Any]) -> str:
         """Register declarations of one ``kind`` in code as one plugin; returns its plugin name.
 
-        ``numbagrad.optim.register(*specs)`` and ``numbagrad.schedules.register(*specs)``
-        call this.
+        Every kind's ``register(*specs)`` (``numbagrad.optim.register``,
+        ``numbagrad.losses.register``, ...) calls this.
         """
         if kind not in KINDS:
             raise ValueError(f"unknown kind of component {kind!r}; kinds: {', '.join(KINDS)}")

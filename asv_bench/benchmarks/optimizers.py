@@ -20,17 +20,11 @@ class OptimizerStep:
         self.step()
 
 
-class TorchOptimizerStep:
+class TorchOptimizerStep(OptimizerStep):
     """PyTorch's fastest CPU step for the same optimizer (fused, else foreach)."""
-
-    params = (list(OPTIMIZERS), SIZES)
-    param_names = ["optimizer", "parameters"]
 
     def setup(self, key, size):
         self.step = torch_optimizer_step(key, size)
-
-    def time_step(self, key, size):
-        self.step()
 
 
 class ManyArrays:

@@ -18,7 +18,6 @@ from typing import Any
 
 from numbagrad.activations.activation import Activation
 from numbagrad.activations.spec import ActivationSpec, check_kernels
-from numbagrad.declarations import code_plugin
 from numbagrad.registry import get_registry
 
 __all__ = ["Activation", "ActivationSpec", "available", "get", "register", "unregister", "check_kernels"]
@@ -48,7 +47,7 @@ def register(*specs: ActivationSpec) -> str:
     The declarations are validated and their kernels compiled and run once,
     exactly as an installed plugin's; errors are raised.
     """
-    return get_registry().register(code_plugin("numbagrad_activations", specs))
+    return get_registry().register_specs("activation", specs)
 
 
 def unregister(plugin_name: str) -> None:

@@ -36,7 +36,6 @@ class Activation(Bound):
     """
 
     spec_type = ActivationSpec
-    kind = "activation"
 
     @property
     def row_wise(self) -> bool:

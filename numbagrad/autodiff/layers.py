@@ -107,8 +107,6 @@ def loss(name: Any, prediction: Any, target: Any, **hyperparameters: Any) -> Ten
     target kind first.
     """
     from numbagrad import losses
-    from numbagrad.kernels.cpu.calls import call_loss
-    from numbagrad.losses.loss import prediction_matrix
 
     bound = losses.get(name, **hyperparameters)
     prediction = as_tensor(prediction, bound.title, "prediction")
@@ -119,11 +117,8 @@ def loss(name: Any, prediction: Any, target: Any, **hyperparameters: Any) -> Ten
                 "only (pass target.detach())"
             )
         target = target.data
-    matrix = prediction_matrix(bound.title, "prediction", prediction.data)
-    target = bound.check_targets(target, matrix.shape, "target", matrix.dtype)
-    grad = np.empty_like(matrix)
-    value = call_loss(bound.kernel_table(matrix.dtype), matrix, target, grad, bound.params)
-    return node(np.asarray(value, dtype=np.float64), (prediction, lambda g: g * grad.reshape(prediction.shape)))
+    value, grad = bound.value_and_grad(prediction.data, target)  # grad is shaped like the prediction
+    return node(np.asarray(value, dtype=np.float64), (prediction, lambda g: g * grad))
 
 
 def _once_per_gradient(compute: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:

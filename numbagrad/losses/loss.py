@@ -8,26 +8,9 @@ import numpy as np
 
 from numbagrad.bound import Supervised
 from numbagrad.losses.spec import LossSpec
-from numbagrad.matrices import as_float_array
+from numbagrad.matrices import prediction_matrix
 
 __all__ = ["Loss", "prediction_matrix"]
-
-
-def prediction_matrix(owner: str, argument: str, prediction: Any) -> np.ndarray:
-    """``prediction`` as a C-contiguous float matrix (a vector becomes one column).
-
-    Raises:
-        TypeError: not an array of numbers.
-        ValueError: not one- or two-dimensional, or empty.
-    """
-    prediction = as_float_array(owner, argument, prediction)
-    if prediction.ndim == 1:
-        prediction = prediction.reshape(-1, 1)
-    if prediction.ndim != 2:
-        raise ValueError(f"{owner}: {argument} must be a vector or a matrix (rows, columns); got shape {prediction.shape}")
-    if prediction.size == 0:
-        raise ValueError(f"{owner}: {argument} is empty (shape {prediction.shape}); a loss needs at least one value")
-    return prediction
 
 
 class Loss(Supervised):
@@ -52,7 +35,6 @@ class Loss(Supervised):
     """
 
     spec_type = LossSpec
-    kind = "loss"
 
     def fuses(self, activation: str) -> bool:
         """Whether after ``activation`` this loss can take pre-activation values as logits (see :class:`LossSpec`)."""
@@ -66,8 +48,7 @@ class Loss(Supervised):
         from numbagrad.kernels.cpu.calls import call_loss
 
         original = np.shape(prediction)
-        matrix = prediction_matrix(self.title, "prediction", prediction)
-        target = self.check_targets(target, matrix.shape, "target", matrix.dtype)
+        matrix, target = self._batch(prediction, target)
         grad = np.empty_like(matrix)
         value = call_loss(self.kernel_table(matrix.dtype), matrix, target, grad, self.params)
         return float(value), grad.reshape(original)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from numbagrad.declarations import code_plugin
 from numbagrad.metrics.metric import Metric
 from numbagrad.metrics.spec import MetricSpec, check_kernels
 from numbagrad.registry import get_registry
@@ -47,7 +46,7 @@ def register(*specs: MetricSpec) -> str:
     The declarations are validated and their kernels compiled and run once,
     exactly as an installed plugin's; errors are raised.
     """
-    return get_registry().register(code_plugin("numbagrad_metrics", specs))
+    return get_registry().register_specs("metric", specs)
 
 
 def unregister(plugin_name: str) -> None:

@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 
 from numbagrad.bound import Supervised
-from numbagrad.losses.loss import prediction_matrix
 from numbagrad.metrics.spec import MetricSpec
 
 __all__ = ["Metric"]
@@ -34,16 +33,11 @@ class Metric(Supervised):
     """
 
     spec_type = MetricSpec
-    kind = "metric"
 
     def __init__(self, spec: MetricSpec, **hyperparameters: Any):
         super().__init__(spec, **hyperparameters)
         self.totals: np.ndarray | None = None
         self._columns: int | None = None
-
-    def _batch(self, prediction: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
-        matrix = prediction_matrix(self.title, "prediction", prediction)
-        return matrix, self.check_targets(target, matrix.shape, "target", matrix.dtype)
 
     def update(self, prediction: Any, target: Any) -> None:
         """Add one batch to the totals. Everything is checked before the totals change.

@@ -31,11 +31,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-import importlib
 
 import numpy as np
 
-from numbagrad.declarations import Declaration, require_kernel
+from numbagrad.declarations import Declaration, import_cuda, require_kernel
 from numbagrad.hyperparameters import KERNEL_KINDS, Hyperparameter
 
 __all__ = ["StateSlot", "OptimizerSpec", "check_kernels"]
@@ -166,16 +165,7 @@ class OptimizerSpec(Declaration):
         Raises ``TypeError`` naming the optimizer when the path cannot be
         imported or names nothing.
         """
-        kernel = self.cuda_update
-        if not isinstance(kernel, str):
-            return kernel
-        module_name, _, attribute = kernel.partition(":")
-        try:
-            return getattr(importlib.import_module(module_name), attribute)
-        except (ImportError, AttributeError) as error:
-            raise TypeError(
-                f"optimizer {self.name!r}: cuda_update {kernel!r} cannot be imported: {type(error).__name__}: {error}"
-            ) from None
+        return import_cuda(self.label, "cuda_update", self.cuda_update)
 
     def check_declaration(self) -> None:
         """Check the declaration itself: kernels, names, defaults, slots and presets.

@@ -13,13 +13,13 @@ import csv
 import io
 import os
 import sys
-import secrets
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
 from numbagrad import datasets
+from numbagrad.files import write_atomically
 from numbagrad.preprocessing import Preprocessing
 from numbagrad.runs.prepare import loss_targets
 from numbagrad.train import load_model
@@ -134,11 +134,5 @@ def predict(path: str | os.PathLike, inputs: str, output: str | None = None, bat
         return len(rows)
     buffer = io.StringIO()
     _write(buffer, header, rows)
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        temporary.write_text(buffer.getvalue(), encoding="utf-8")
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_atomically(target, lambda temporary: temporary.write_text(buffer.getvalue(), encoding="utf-8"))
     return len(rows)

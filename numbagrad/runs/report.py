@@ -8,7 +8,7 @@ from typing import Any
 
 from numbagrad.registry import get_registry
 
-__all__ = ["Trained", "better", "best_epoch", "summary", "result_lines", "table", "seconds"]
+__all__ = ["Trained", "better", "best_epoch", "summary", "result_lines", "table", "seconds", "number", "shown_keys"]
 
 
 @dataclass
@@ -87,8 +87,14 @@ def seconds(value: float) -> str:
     return f"{value:.3g} s"
 
 
-def _number(value: float) -> str:
+def number(value: float) -> str:
+    """Four significant digits (``0.1235``, ``1.235e+04``); ``nan`` and ``inf`` as they are."""
     return f"{value:.4g}" if math.isfinite(value) else str(value)
+
+
+def shown_keys(records: dict[str, list[float]]) -> list[str]:
+    """The values a report judges a run by: the validation ones, or else all but the learning rate."""
+    return [key for key in records if key.startswith("val_")] or [key for key in records if key != "lr"]
 
 
 def result_lines(trained: Trained) -> list[str]:
@@ -97,13 +103,13 @@ def result_lines(trained: Trained) -> list[str]:
     stopped = f" (early stopping at epoch {trained.stopped_at})" if trained.stopped_at else ""
     lines = [
         f"{trained.epochs} epochs{stopped} in {seconds(trained.seconds)}: {trained.samples_per_second:,.0f} samples/s",
-        "final: " + ", ".join(f"{key} {_number(values[-1])}" for key, values in records.items() if key != "lr"),
+        "final: " + ", ".join(f"{key} {number(values[-1])}" for key, values in records.items() if key != "lr"),
     ]
-    watched = [key for key in records if key.startswith("val_")] or [key for key in records if key != "lr"]
+    watched = shown_keys(records)
     best = []
     for key in watched:
         i = best_epoch(records[key], better(key))
-        best.append(f"{key} {_number(records[key][i])} (epoch {i + 1})")
+        best.append(f"{key} {number(records[key][i])} (epoch {i + 1})")
     lines.append("best: " + ", ".join(best))
     return lines
 

@@ -34,7 +34,7 @@ from numbagrad.registry import get_registry
 from numbagrad.runs.config import RunConfig, toml_writer, write_toml
 from numbagrad.runs.folder import building, plan_folder, write_csv, write_history, write_json
 from numbagrad.runs.prepare import Prepared, build_model, check_targets, describe_model, prepare, resolved_schedule
-from numbagrad.runs.report import Trained, best_epoch, better, result_lines, seconds, summary, table
+from numbagrad.runs.report import Trained, best_epoch, better, result_lines, seconds, shown_keys, summary, table
 from numbagrad.train import EarlyStopping
 
 __all__ = ["train", "compare", "fit_prepared", "warm_up", "Echo"]
@@ -321,7 +321,7 @@ def compare(config: RunConfig, name: str | None = None, verbose: int = 1, echo: 
     for optimizer, model, options in zip(config.optimizers, models, resolved_options):
         trained = fit_prepared(prepared, model, optimizer, verbose=0)
         runs.append(trained)
-        shown = [k for k in trained.history.history if k.startswith("val_")] or [k for k in trained.history.history if k != "lr"]
+        shown = shown_keys(trained.history.history)
         final = ", ".join(f"{k} {trained.history.history[k][-1]:.4g}" for k in shown)
         if verbose:
             echo(f"{_optimizer_text(optimizer, options)}: {trained.epochs} epochs in {seconds(trained.seconds)}, {final}")

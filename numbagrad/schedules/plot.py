@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from numbagrad.files import write_atomically
+
 __all__ = ["plot_schedule"]
 
 
@@ -51,12 +53,5 @@ def plot_schedule(schedule, steps: Any, path: Any = None, ax: Any = None):
 
 def _save(figure, path: str) -> None:
     """Save ``figure`` to ``path`` atomically: written aside, then renamed."""
-    directory, name = os.path.split(os.path.abspath(path))
-    suffix = os.path.splitext(name)[1].lstrip(".").lower() or "png"
-    temporary = os.path.join(directory, f".{name}.partial")
-    try:
-        figure.savefig(temporary, format=suffix, bbox_inches="tight")
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    suffix = os.path.splitext(path)[1].lstrip(".").lower() or "png"
+    write_atomically(path, lambda temporary: figure.savefig(temporary, format=suffix, bbox_inches="tight"))
