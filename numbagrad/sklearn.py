@@ -48,6 +48,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from numbagrad import activations, losses, optim, schedules
+from numbagrad.checks import flag as _flag
+from numbagrad.checks import integer as _integer
 from numbagrad.device import cuda_available, require_cuda
 from numbagrad.nn import Dense, Sequential
 from numbagrad.nn.placement import host_parameters
@@ -70,18 +72,6 @@ _SEED_LIMIT = 2**31 - 1
 # scikit-learn's convention: __init__ stores every parameter as given, and
 # fit checks them. Each check names the estimator, the parameter, the value
 # and what is allowed.
-
-
-def _integer(value: Any, name: str, minimum: int, owner: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{owner}: {name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
-
-
-def _flag(value: Any, name: str, owner: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{owner}: {name} must be True or False; got {value!r}")
-    return bool(value)
 
 
 def _real(value: Any, name: str, owner: str, what: str, accept) -> float:

@@ -31,6 +31,7 @@ from numbagrad.kernels.signatures import (
 )
 
 __all__ = [
+    "address_as_pointer",
     "kernel_addresses",
     "update_function",
     "prepare_function",
@@ -39,6 +40,18 @@ __all__ = [
     "loss_function",
     "metric_function",
 ]
+
+
+@intrinsic
+def address_as_pointer(typingctx, address):
+    """Reinterpret an integer address as ``void*`` (in compiled code)."""
+    if not isinstance(address, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, arguments):
+        return builder.inttoptr(arguments[0], cgutils.voidptr_t)
+
+    return types.voidptr(address), codegen
 
 
 @functools.lru_cache(maxsize=None)

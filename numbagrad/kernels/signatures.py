@@ -19,7 +19,6 @@ __all__ = [
     "FLOAT_DTYPES",
     "numba_float",
     "update_signature",
-    "update_function_type",
     "cuda_update_signature",
     "PREPARE_SIGNATURE",
     "PREPARE_FUNCTION_TYPE",
@@ -68,10 +67,6 @@ def update_signature(dtype) -> types.Signature:
     """
     return _update_signature(np.dtype(dtype))
 
-
-def update_function_type(dtype) -> types.FunctionType:
-    """``FunctionType`` of :func:`update_signature` for ``dtype``."""
-    return types.FunctionType(update_signature(dtype))
 
 
 @functools.cache

@@ -124,11 +124,7 @@ class Sequential:
             table.append((fan_in, layer.units, weight_offset, bias_offset))
             fan_in = layer.units
         self.layer_table = np.array(table, dtype=np.int64)
-        self.parameters = aligned_zeros(offset, self.dtype)
-        self.gradients = aligned_zeros(offset, self.dtype)
-        for layer, (fan_in, units, weight_offset, bias_offset) in zip(self.layers, table):
-            layer.weight = self.parameters[weight_offset : weight_offset + fan_in * units].reshape(fan_in, units)
-            layer.bias = self.parameters[bias_offset : bias_offset + units] if bias_offset >= 0 else None
+        placement.attach(self, aligned_zeros(offset, self.dtype), aligned_zeros(offset, self.dtype))
         self.activation_table = np.array([layer.activation_spec.kernel_table(self.dtype) for layer in self.layers], dtype=np.int64)
         encoded = [layer.activation_spec.encode(layer.activation_options) for layer in self.layers]
         width = max(1, max(len(e) for e in encoded))

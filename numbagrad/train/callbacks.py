@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from numbagrad.checks import integer
+
 __all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau"]
 
 
@@ -50,9 +52,7 @@ def _check_mode(mode: str, monitor: str, owner: str) -> str:
 
 
 def _check_count(value: Any, name: str, owner: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{owner}: {name} must be an integer >= 0; got {value!r}")
-    return int(value)
+    return integer(value, name, 0, owner)
 
 
 def _check_number(value: Any, name: str, owner: str, minimum: float = 0.0) -> float:

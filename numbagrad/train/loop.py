@@ -18,6 +18,7 @@ import numba
 import numpy as np
 
 from numbagrad import config
+from numbagrad.checks import flag, integer
 from numbagrad.data import as_inputs
 from numbagrad.errors import NonFiniteLossError
 from numbagrad.kernels.cpu.training import evaluate_batches, train_batches
@@ -34,15 +35,11 @@ SEGMENT_SECONDS = 0.2
 
 
 def _integer(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"fit: {name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
+    return integer(value, name, minimum, "fit")
 
 
 def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"fit: {name} must be True or False; got {value!r}")
-    return bool(value)
+    return flag(value, name, "fit")
 
 
 def _prepare(model: Any, X: Any, y: Any, name: str = "") -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +114,6 @@ def fit(
 ) -> History:
     """Train ``model`` (see :meth:`numbagrad.nn.Sequential.fit`)."""
     model.require_compiled("fit")
-    setup = model.training
     batch_size = _integer(batch_size, "batch_size", 1)
     epochs = _integer(epochs, "epochs", 0)
     shuffle = _flag(shuffle, "shuffle")

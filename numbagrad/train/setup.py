@@ -7,6 +7,7 @@ registry.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from dataclasses import dataclass
@@ -129,11 +130,12 @@ class TrainingSetup:
             return schedules.from_config(schedule)
         raise TypeError(f"compile: schedule must be a name, a config dict or a numbagrad.schedules.Schedule; got {schedule!r}")
 
-    @property
+    # Read by the compiled loops every segment; the metrics never change after compile.
+    @functools.cached_property
     def metric_tables(self) -> np.ndarray:
         return np.array([m.table for m in self.metrics], dtype=np.int64).reshape(len(self.metrics), 2)
 
-    @property
+    @functools.cached_property
     def metric_params(self) -> np.ndarray:
         width = max([1] + [len(m.params) for m in self.metrics])
         params = np.zeros((len(self.metrics), width))

@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 from numba import prange, types
-from numba.core import cgutils
-from numba.extending import intrinsic
 
 from numbagrad.kernels.cpu.jit import inline, parallel_kernel
+from numbagrad.kernels.pointers import address_as_pointer
 
 __all__ = ["gemm", "parallel_gemm", "PARALLEL_GEMM_WORK"]
 
@@ -62,18 +61,6 @@ _NO_TRANSPOSE = 78  # 'N'
 _TRANSPOSE = 84  # 'T'
 
 
-@intrinsic
-def _pointer(typingctx, address):
-    """Reinterpret an integer address as ``void*``."""
-    if not isinstance(address, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, arguments):
-        return builder.inttoptr(arguments[0], cgutils.voidptr_t)
-
-    return types.voidptr(address), codegen
-
-
 @inline
 def _call(scalars, a, a_offset, b, b_offset, c, c_offset, m, n, k, transpose_a, transpose_b):
     """BLAS on the (m, n) block of ``c`` starting ``c_offset`` elements in, from the
@@ -91,12 +78,12 @@ def _call(scalars, a, a_offset, b, b_offset, c, c_offset, m, n, k, transpose_a, 
         m,
         k,
         scalars[0:].ctypes,
-        _pointer(b.ctypes.data + b_offset * size),
+        address_as_pointer(b.ctypes.data + b_offset * size),
         b.shape[1],
-        _pointer(a.ctypes.data + a_offset * size),
+        address_as_pointer(a.ctypes.data + a_offset * size),
         a.shape[1],
         scalars[1:].ctypes,
-        _pointer(c.ctypes.data + c_offset * size),
+        address_as_pointer(c.ctypes.data + c_offset * size),
         c.shape[1],
     )
 

@@ -48,7 +48,7 @@ __all__ = [
     "hinge_loss",
 ]
 
-# Numba wants a mutable set; FASTMATH is frozen so that nobody changes it.
+# Fast-math that keeps NaN and infinity (see numbagrad.kernels.cpu.jit.FASTMATH).
 loss_kernel = kernel(fastmath=FASTMATH)
 
 

@@ -34,17 +34,16 @@ __all__ = [
     "r2_update",
 ]
 
-# Numba wants a mutable set; FASTMATH is frozen so that nobody changes it.
+# Fast-math that keeps NaN and infinity (see numbagrad.kernels.cpu.jit.FASTMATH).
 metric_kernel = kernel(fastmath=FASTMATH)
 
 
 @inline
 def _categorical(prediction, target, totals):
-    rows, columns = prediction.shape
+    rows = prediction.shape[0]
     correct = 0.0
     for i in range(rows):
-        label = F.true_class(target, i, columns)
-        if label >= 0 and F.argmax_row(prediction, i) == label:
+        if F.categorical_match(prediction, target, i):
             correct += 1.0
     totals[0] += correct
     totals[1] += rows

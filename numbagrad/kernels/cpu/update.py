@@ -19,26 +19,12 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import carray, prange, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import carray, prange
 
 from numbagrad.kernels.cpu.jit import inline, kernel, parallel_kernel
-from numbagrad.kernels.pointers import prepare_function, update_function
+from numbagrad.kernels.pointers import address_as_pointer, prepare_function, update_function
 
 __all__ = ["apply_update", "apply_update_arrays", "plan_tasks", "array_address"]
-
-
-@intrinsic
-def _address_as_pointer(typingctx, address):
-    """Reinterpret an integer address as ``void*``."""
-    if not isinstance(address, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, arguments):
-        return builder.inttoptr(arguments[0], cgutils.voidptr_t)
-
-    return types.voidptr(address), codegen
 
 
 @kernel
@@ -75,8 +61,8 @@ def apply_update(kernels, param, grad, state, hyper, step, chunk_size, parallel_
 def _run_task(update, param_addresses, grad_addresses, sizes, state_block, state_offsets, slots, hyper, step, task):
     j = task[0]
     n = sizes[j]
-    param = carray(_address_as_pointer(param_addresses[j]), n, state_block.dtype)
-    grad = carray(_address_as_pointer(grad_addresses[j]), n, state_block.dtype)
+    param = carray(address_as_pointer(param_addresses[j]), n, state_block.dtype)
+    grad = carray(address_as_pointer(grad_addresses[j]), n, state_block.dtype)
     offset = state_offsets[j]
     state = state_block[offset : offset + slots * n].reshape((slots, n))
     update(param, grad, state, hyper, step, task[1], task[2])

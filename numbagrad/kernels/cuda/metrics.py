@@ -51,11 +51,9 @@ def add_totals(totals, value, count):
 
 @cuda.jit(device=True)
 def categorical_sums(prediction, target):
-    columns = prediction.shape[1]
     correct = 0.0
     for i in range(cuda.grid(1), prediction.shape[0], cuda.gridsize(1)):
-        label = F.true_class(target, i, columns)
-        if label >= 0 and F.argmax_row(prediction, i) == label:
+        if F.categorical_match(prediction, target, i):
             correct += 1.0
     return correct
 
