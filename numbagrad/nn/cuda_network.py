@@ -30,6 +30,7 @@ import numpy as np
 
 from numbagrad import config
 from numbagrad.device import require_cuda
+from numbagrad.kernels.cuda.dense import empty_array
 
 __all__ = ["DeviceNetwork", "launch_all"]
 
@@ -70,7 +71,6 @@ class DeviceNetwork:
 
         cuda = require_cuda("a model on the GPU")
         self.cuda = cuda
-        self.model = model
         self.dtype = np.dtype(model.dtype)
         self.capacity = int(capacity)
         self.target_columns = int(target_columns)
@@ -81,10 +81,10 @@ class DeviceNetwork:
         self.layers: list[_Layer] = []
         for l, layer in enumerate(model.layers):
             fan_in, units = int(model.layer_table[l, 0]), int(model.layer_table[l, 1])
-            grad_weight, grad_bias = _parameter_views(model.gradients, model.layer_table[l], self.dtype, cuda)
+            grad_weight, grad_bias = _parameter_views(model.gradients, model.layer_table[l], self.dtype)
             self.layers.append(
                 _Layer(
-                    fan_in, units, layer.weight, layer.bias if layer.bias is not None else _empty(cuda, self.dtype),
+                    fan_in, units, layer.weight, layer.bias if layer.bias is not None else empty_array(self.dtype),
                     grad_weight, grad_bias, cuda_activation(layer.activation_spec), self.device_activation_params[l],
                 )
             )
@@ -105,14 +105,12 @@ class DeviceNetwork:
             for row, metric in zip(params, self.metrics):
                 row[: len(metric.params)] = metric.params
             self.metric_params = cuda.to_device(params)
-        # Weight-gradient blocks of each layer's backward launch, and where
-        # their partial sums of squares go in the one array of partials.
-        self.weight_blocks = []
+        # Where each layer's weight-gradient blocks put their partial sums of
+        # squares in the one array of partials.
         self.partial_offsets = []
         offset = 0
         for layer in self.layers:
             blocks, _ = backward_grid(1, layer.fan_in, layer.units, layer.bias.size > 0, False, self.tiles)
-            self.weight_blocks.append(blocks)
             self.partial_offsets.append(offset)
             offset += blocks
         self.partial_count = offset
@@ -166,7 +164,7 @@ class DeviceNetwork:
             )
             if apply and activation.row_wise:
                 launches.append(Launch(activation.kernels[0], self._grid(rows), config.CUDA_THREADS_PER_BLOCK, [z, out, layer.params]))
-            inputs, source_order = out, _empty(self.cuda, np.int64)
+            inputs, source_order = out, empty_array(np.int64)
         return launches
 
     def loss_launch(self, rows: int, Y: Any, order: Any, losses: Any) -> Any:
@@ -197,8 +195,8 @@ class DeviceNetwork:
 
         launches = []
         current, spare = 0, 1
-        empty_matrix = _empty(self.cuda, self.dtype).reshape(0, 0)
-        no_partials = _empty(self.cuda, np.float64)
+        empty_matrix = empty_array(self.dtype).reshape(0, 0)
+        no_partials = empty_array(np.float64)
         for l in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[l]
             previous = self.layers[l - 1] if l > 0 else None
@@ -208,7 +206,7 @@ class DeviceNetwork:
             inputs = x if l == 0 else self.out_view(l - 1, rows)
             grad_x = self.gradient_view(spare, rows, layer.fan_in if l > 0 else 0)
             args = [
-                inputs, order if l == 0 else _empty(self.cuda, np.int64), 0, layer.weight,
+                inputs, order if l == 0 else empty_array(np.int64), 0, layer.weight,
                 self.gradient_view(current, rows, layer.units), layer.grad_weight, layer.grad_bias, grad_x,
                 self.z_view(l - 1, rows) if previous is not None else empty_matrix,
                 self.out_view(l - 1, rows) if previous is not None else empty_matrix,
@@ -239,20 +237,10 @@ class DeviceNetwork:
         ]
 
 
-def _parameter_views(flat: Any, row: Any, dtype: np.dtype, cuda: Any) -> tuple[Any, Any]:
+def _parameter_views(flat: Any, row: Any, dtype: np.dtype) -> tuple[Any, Any]:
     """The weight (fan_in, units) and bias (units,) views of a layer in a flat device buffer."""
     fan_in, units, weight_offset, bias_offset = (int(v) for v in row)
     weight = flat[weight_offset : weight_offset + fan_in * units].reshape(fan_in, units)
-    bias = flat[bias_offset : bias_offset + units] if bias_offset >= 0 else _empty(cuda, dtype)
+    bias = flat[bias_offset : bias_offset + units] if bias_offset >= 0 else empty_array(dtype)
     return weight, bias
 
-
-_EMPTY: dict = {}
-
-
-def _empty(cuda: Any, dtype: Any) -> Any:
-    """An empty device array of ``dtype`` (an absent argument), one per dtype."""
-    dtype = np.dtype(dtype)
-    if dtype not in _EMPTY:
-        _EMPTY[dtype] = cuda.device_array(0, dtype=dtype)
-    return _EMPTY[dtype]

@@ -189,6 +189,7 @@ def _network(model: Any, capacity: int, target_columns: int, loss: Any = None):
 def predict(model: Any, X: np.ndarray, batch_size: int) -> np.ndarray:
     """A GPU model's outputs for the checked host inputs ``X``, ``batch_size`` rows at a time
     (each batch copied to the GPU and its outputs back, so ``X`` may be larger than the GPU's memory)."""
+    from numbagrad.kernels.cuda.dense import empty_array
     from numbagrad.nn.cuda_network import launch_all
 
     cuda = require_cuda("predict on a model on the GPU")
@@ -196,7 +197,7 @@ def predict(model: Any, X: np.ndarray, batch_size: int) -> np.ndarray:
     network = _network(model, capacity, 0)
     staging = cuda.device_array((capacity, X.shape[1]), dtype=X.dtype)
     out = np.empty((X.shape[0], model.output_dim), dtype=model.dtype)
-    order = _no_order(cuda)
+    order = empty_array(np.int64)
     launches = {}
     for start in range(0, X.shape[0], capacity):
         rows = min(capacity, X.shape[0] - start)
@@ -210,6 +211,7 @@ def predict(model: Any, X: np.ndarray, batch_size: int) -> np.ndarray:
 
 def value_and_grad(model: Any, X: np.ndarray, Y: np.ndarray, choice: Any) -> tuple[float, Any]:
     """The loss of one batch and its gradient (a device array) for a GPU model, from checked host arrays."""
+    from numbagrad.kernels.cuda.dense import empty_array
     from numbagrad.nn.cuda_network import launch_all
 
     cuda = require_cuda("value_and_grad on a model on the GPU")
@@ -218,7 +220,7 @@ def value_and_grad(model: Any, X: np.ndarray, Y: np.ndarray, choice: Any) -> tup
     rows = X.shape[0]
     network = _network(model, rows, Y.shape[1], choice)
     device_x, device_y = cuda.to_device(X), cuda.to_device(Y)
-    order = _no_order(cuda)
+    order = empty_array(np.int64)
     losses = cuda.device_array(1, dtype=np.float64)
     launch_all(network.forward_launches(rows, device_x, order, final_activation=not choice.fused), start=0)
     launch_all([network.loss_launch(rows, device_y, order, losses)], start=0, index=0)
@@ -227,6 +229,3 @@ def value_and_grad(model: Any, X: np.ndarray, Y: np.ndarray, choice: Any) -> tup
     gradient.copy_to_device(model.gradients)
     return float(losses.copy_to_host()[0]), gradient
 
-
-def _no_order(cuda: Any) -> Any:
-    return cuda.device_array(0, dtype=np.int64)

@@ -43,6 +43,7 @@ import numpy as np
 
 from numbagrad import config
 from numbagrad.device import require_cuda
+from numbagrad.kernels.cuda.dense import empty_array
 from numbagrad.nn.cuda_network import DeviceNetwork, launch_all
 from numbagrad.train.history import History
 
@@ -88,7 +89,7 @@ class _Evaluator:
         self.batches = -(-self.samples // self.batch_size)
         self.losses = cuda.device_array(self.batches, dtype=np.float64)
         self.totals = cuda.device_array(setup.new_totals().shape, dtype=np.float64)
-        order = cuda.device_array(0, dtype=np.int64)
+        order = empty_array(np.int64)
         self.launches = {}
         for rows in {self.batch_size, _rows_of(self.batches - 1, self.batch_size, self.samples)}:
             network = self.network
@@ -133,7 +134,6 @@ class _Trainer:
         self.setup = setup
         self.samples = inputs.shape[0]
         self.batch_size = batch_size
-        self.batches = batches
         self.capacity = min(batch_size, self.samples)
         self.network = DeviceNetwork(model, self.capacity, targets.shape[1], setup.loss, setup.metrics)
         self.inputs, self.targets = inputs, targets
@@ -151,7 +151,7 @@ class _Trainer:
             staged = self.segment_limit * batch_size
             self.device_inputs = cuda.device_array((staged, inputs.shape[1]), dtype=inputs.dtype)
             self.device_targets = cuda.device_array((staged, targets.shape[1]), dtype=targets.dtype)
-            self.order = cuda.device_array(0, dtype=np.int64)
+            self.order = empty_array(np.int64)
         self.losses = cuda.device_array(batches, dtype=np.float64)
         self.norms = cuda.device_array(batches, dtype=np.float64)
         self.totals = cuda.device_array(setup.new_totals().shape, dtype=np.float64)

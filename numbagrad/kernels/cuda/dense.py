@@ -115,13 +115,14 @@ def gemm_tiles() -> GemmTiles:
     return tiles
 
 
+# Element-wise device functions of "no activation", where a kernel is built without one.
 @cuda.jit(device=True)
-def _no_forward(z, params, i, j):
+def identity_forward(z, params, i, j):
     return z[i, j]
 
 
 @cuda.jit(device=True)
-def _no_backward(z, out, grad_out, params, i, j):
+def identity_backward(z, out, grad_out, params, i, j):
     return grad_out[i, j]
 
 
@@ -190,7 +191,7 @@ def forward_kernel(dtype, tiles: GemmTiles, activation=None):
     padded = tile + 1
     clear, stage, stage_transposed, multiply = _tile_product(dtype, tiles)
     apply = activation is not None
-    forward = activation if apply else _no_forward
+    forward = activation if apply else identity_forward
 
     def dense_forward_tiles(x, order, start, weight, bias, z, out, params):
         rows, units = z.shape
@@ -262,7 +263,7 @@ def backward_kernel(dtype, tiles: GemmTiles, previous=None):
     padded = tile + 1
     clear, stage, stage_transposed, multiply = _tile_product(dtype, tiles)
     apply = previous is not None
-    derivative = previous if apply else _no_backward
+    derivative = previous if apply else identity_backward
 
     def dense_backward_tiles(
         x, order, start, weight, dz, grad_weight, grad_bias, grad_x,
@@ -375,7 +376,7 @@ def backward_grid(rows: int, fan_in: int, units: int, has_bias: bool, input_grad
 
 
 @functools.lru_cache(maxsize=None)
-def _empty(dtype) -> object:
+def empty_array(dtype) -> object:
     """A cached empty device array of ``dtype`` (an absent argument)."""
     return cuda.device_array(0, dtype=dtype)
 
@@ -400,7 +401,7 @@ def dense_forward(x, weight, bias, z, out, activation, activation_params) -> Non
     fused = _element_function(activation, 0)
     kernel = forward_kernel(np.dtype(z.dtype), tiles, fused)
     blocks = forward_grid(z.shape[0], z.shape[1], tiles)
-    kernel[blocks, tiles.threads](x, _empty(np.int64), 0, weight, bias, z, out, activation_params)
+    kernel[blocks, tiles.threads](x, empty_array(np.int64), 0, weight, bias, z, out, activation_params)
     if fused is None and activation is not None:
         from numbagrad.kernels.cuda.update import launch_configuration
 
@@ -430,9 +431,9 @@ def dense_backward(x, weight, z, out, grad_out, grad_weight, grad_bias, grad_x, 
     weight_blocks, input_blocks = backward_grid(
         x.shape[0], weight.shape[0], weight.shape[1], grad_bias.size > 0, grad_x.size > 0, tiles
     )
-    empty = _empty(dtype)
+    empty = empty_array(dtype)
     kernel[weight_blocks + input_blocks, tiles.threads](
-        x, _empty(np.int64), 0, weight, grad_out, grad_weight, grad_bias, grad_x,
-        empty.reshape(0, 0), empty.reshape(0, 0), _empty(np.float64), 0.0, bool(accumulate), weight_blocks,
-        _empty(np.float64), 0,
+        x, empty_array(np.int64), 0, weight, grad_out, grad_weight, grad_bias, grad_x,
+        empty.reshape(0, 0), empty.reshape(0, 0), empty_array(np.float64), 0.0, bool(accumulate), weight_blocks,
+        empty_array(np.float64), 0,
     )

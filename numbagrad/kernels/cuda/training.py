@@ -28,24 +28,15 @@ import math
 
 from numba import cuda, float64
 
+from numbagrad.kernels.cuda.dense import identity_backward, identity_forward
 from numbagrad.kernels.cuda.reduction import MAX_THREADS, grid_sum, sum_partials
 
 __all__ = ["batch_loss_kernel", "gradient_norm", "scale_gradients"]
 
 
 @cuda.jit(device=True)
-def _no_element_backward(z, out, grad_out, params, i, j):
-    return grad_out[i, j]
-
-
-@cuda.jit(device=True)
 def _no_row_backward(z, out, grad_out, grad_in, params, i):
     return
-
-
-@cuda.jit(device=True)
-def _no_element_forward(z, params, i, j):
-    return z[i, j]
 
 
 @cuda.jit(device=True)
@@ -69,11 +60,11 @@ def batch_loss_kernel(row, backward=None, backward_row_wise=False, output=None, 
     ``target`` receives the batch's target rows; ``losses[index]`` the loss.
     """
     apply_backward = backward is not None
-    element_backward = backward if apply_backward and not backward_row_wise else _no_element_backward
+    element_backward = backward if apply_backward and not backward_row_wise else identity_backward
     row_backward = backward if apply_backward and backward_row_wise else _no_row_backward
     element_wise_backward = apply_backward and not backward_row_wise
     apply_output = output is not None
-    element_forward = output if apply_output and not output_row_wise else _no_element_forward
+    element_forward = output if apply_output and not output_row_wise else identity_forward
     row_forward = output if apply_output and output_row_wise else _no_row_forward
     element_wise_output = apply_output and not output_row_wise
 
