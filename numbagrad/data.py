@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_inputs", "first_where", "first_non_finite"]
+__all__ = ["as_inputs", "first_where", "first_non_finite", "cast_finite"]
 
 #: Elements examined at a time: checks never allocate a temporary as large as the data.
 CHUNK = 1 << 16
@@ -39,6 +39,21 @@ def first_non_finite(matrix: np.ndarray) -> tuple[tuple[int, int], float] | None
         if np.isfinite(matrix.sum(dtype=np.float64)):
             return None
     return first_where(matrix, lambda chunk: ~np.isfinite(chunk))
+
+
+def cast_finite(array: np.ndarray, dtype: Any) -> tuple[np.ndarray, tuple[tuple[int, int], float] | None]:
+    """``array`` (2-D, every value finite) as a C-contiguous array of ``dtype``, and the
+    first value too large for ``dtype`` (``((row, column), value)``, which the cast made
+    infinite), or None. Only a cast to a narrower float (float64 to float32) can overflow."""
+    with np.errstate(over="ignore"):
+        converted = np.ascontiguousarray(array, dtype=dtype)
+    if array.dtype.kind != "f" or converted.dtype.itemsize >= array.dtype.itemsize:
+        return converted, None
+    found = first_non_finite(converted)
+    if found is None:
+        return converted, None
+    (row, column), _ = found
+    return converted, ((row, column), float(array[row, column]))
 
 
 def _numeric(value: Any, name: str) -> np.ndarray:
@@ -80,7 +95,13 @@ def as_inputs(X: Any, dtype: np.dtype, columns: int, name: str = "X") -> np.ndar
     if array.shape[1] != columns:
         raise ValueError(f"{name} has {array.shape[1]} columns; the model expects input_dim={columns}")
     _check_finite(array, name)
-    array = np.ascontiguousarray(array, dtype=dtype)
+    array, too_large = cast_finite(array, dtype)
+    if too_large is not None:
+        (row, column), value = too_large
+        raise ValueError(
+            f"{name} contains {value} at row {row}, column {column}, beyond the range of {np.dtype(dtype)} "
+            f"(largest {np.finfo(dtype).max:.4g}); scale the data, or use a float64 model"
+        )
     # Numba types read-only arrays apart: passing one (joblib's memory maps, a
     # frozen array) would compile every compiled loop a second time.
     return array if array.flags.writeable else array.copy()

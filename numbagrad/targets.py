@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from numbagrad.data import first_where
+from numbagrad.data import cast_finite, first_where
 
 __all__ = ["TARGET_KINDS", "check_targets"]
 
@@ -136,5 +136,12 @@ def check_targets(
             raise ValueError(f"{owner}: {argument} holds both -1 and 0; use -1 and 1, or 0 and 1")
 
     if dtype is not None:
-        matrix = np.ascontiguousarray(matrix, dtype=dtype)
+        matrix, too_large = cast_finite(matrix, dtype)
+        if too_large is not None:
+            (row, column), value = too_large
+            index = f"[{row}]" if y.ndim == 1 else f"[{row}, {column}]"
+            raise ValueError(
+                f"{owner}: {argument}{index} = {_format(value)} is beyond the range of {np.dtype(dtype)} "
+                f"(largest {np.finfo(dtype).max:.4g}); scale the targets, or use a float64 model"
+            )
     return matrix

@@ -108,6 +108,16 @@ BAD_TARGETS = [
 ]
 
 
+def test_targets_too_large_for_the_model_dtype_are_refused():
+    # Finite in float64, infinite once cast to float32: refused, never trained on as inf.
+    with pytest.raises(ValueError) as raised:
+        check_targets([[1.0], [1e39]], (2, 1), "real", "Owner", dtype=np.float32)
+    assert str(raised.value) == (
+        "Owner: y[1, 0] = 1e+39 is beyond the range of float32 (largest 3.403e+38); scale the targets, or use a float64 model"
+    )
+    assert check_targets([[1.0], [1e39]], (2, 1), "real", "Owner", dtype=np.float64)[1, 0] == 1e39
+
+
 @pytest.mark.parametrize("kind, shape, y, error, message", BAD_TARGETS)
 def test_bad_targets_name_y_the_entry_and_what_is_allowed(kind, shape, y, error, message):
     with pytest.raises(error) as raised:

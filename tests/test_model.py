@@ -226,6 +226,16 @@ def test_bad_inputs_are_refused(X, error, message):
     assert message in str(raised.value)
 
 
+def test_inputs_too_large_for_a_float32_model_are_refused():
+    model = Sequential([Dense(2)], input_dim=2, dtype=np.float32)
+    with pytest.raises(ValueError) as raised:
+        model.predict(np.array([[1.0, 0.0], [0.0, -1e39]]))
+    assert str(raised.value) == (
+        "X contains -1e+39 at row 1, column 1, beyond the range of float32 (largest 3.403e+38); "
+        "scale the data, or use a float64 model"
+    )
+
+
 @pytest.mark.parametrize(
     "y, loss, error, message",
     [
