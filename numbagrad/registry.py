@@ -397,10 +397,7 @@ class Registry:
                     raise _Rejected(
                         f"is invalid: its {kind.hook}() must return a list of declarations; got {type(declared).__name__}"
                     )
-                try:
-                    spec_type = kind.spec_type()
-                except TypeError as error:
-                    raise _Rejected(f"is invalid: {error}") from None
+                spec_type = kind.spec_type()
                 for spec in declared:
                     if not isinstance(spec, spec_type):
                         raise _Rejected(

@@ -266,8 +266,9 @@ def run_epochs(
                         )
                     elapsed = time.perf_counter() - began
                     segment = max(1, min(trainer.segment_limit, int(segment * SEGMENT_SECONDS / max(elapsed, 1e-6))))
-                    totals = trainer.host_totals() if setup.metrics else setup.new_totals()
-                    progress.advance(completed, _running_logs(losses[:done], batch_size, samples, drop_last, setup, totals))
+                    if progress.live:
+                        totals = trainer.host_totals() if setup.metrics else setup.new_totals()
+                        progress.advance(completed, _running_logs(losses[:done], batch_size, samples, drop_last, setup, totals))
                 _sync_learning_rate(setup, partition)
                 logs = {"loss": _epoch_loss(losses, batch_size, samples, drop_last)}
                 logs.update(setup.metric_values(trainer.host_totals()))

@@ -35,6 +35,11 @@ class Progress:
         if self._tqdm is not None:
             self.bar = self._tqdm(total=batches, desc=f"Epoch {epoch + 1}/{self.epochs}", unit="batch", file=self.stream, leave=True, dynamic_ncols=True)
 
+    @property
+    def live(self) -> bool:
+        """Whether a bar shows the running values now (computing them is wasted otherwise)."""
+        return self.bar is not None
+
     def advance(self, batches: int, logs: dict[str, float]) -> None:
         if self.bar is not None:
             self.bar.update(batches)
