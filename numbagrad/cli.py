@@ -10,6 +10,8 @@ Subcommands:
 * ``evaluate``: a saved model's loss and metrics on a data set.
 * ``predict``: a saved model's predictions for the rows of a file, as CSV.
 * ``plugins``: the installed optimizers, losses, schedules... and where each comes from.
+* ``cache``: where the compiled kernels are kept and how much room they take;
+  ``--clear`` removes them.
 * ``landscape``: optimizers started from the same point of a 2-D test
   function (:mod:`numbagrad.landscape`) with the same kernels that train
   networks; prints how close each got to a minimum and draws their paths
@@ -67,6 +69,29 @@ def _plugins(arguments) -> int:
         print(f"{kind:<12}{name:<{width + 2}}{source}")
     for problem in registry.problems:
         print(f"skipped: {problem}", file=sys.stderr)
+    return 0
+
+
+# --- cache -----------------------------------------------------------------------
+
+
+def _cache_command(arguments) -> int:
+    import shutil
+
+    from numbagrad import _cache
+
+    current = _cache.cache_directory()
+    root = os.path.dirname(current)
+    folders = _cache.content_folders(root)
+    if arguments.clear:
+        for _, folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        print(f"removed {len(folders)} folder(s) of compiled kernels from {root}")
+        return 0
+    print(f"compiled kernels of numbagrad {_cache.content_key()}: {current}")
+    for _, folder in folders:
+        marker = "  (this one)" if folder == current else ""
+        print(f"{_cache.folder_size(folder) / 2**20:8.1f} MB  {os.path.basename(folder)}{marker}")
     return 0
 
 
@@ -378,11 +403,18 @@ def _parser() -> _Parser:
     _add_evaluate(commands, common)
     _add_predict(commands, common)
     commands.add_parser("plugins", parents=[common], help="list installed optimizers, losses, schedules... and the distribution of each")
+    cache = commands.add_parser(
+        "cache", parents=[common], help="where the compiled kernels are kept, and their size",
+        description="Print the folder of numbagrad's compiled kernels (the per-user cache folder, or "
+        "$NUMBA_CACHE_DIR/numbagrad) and the size of each version's or copy's subfolder.",
+    )
+    cache.add_argument("--clear", action="store_true", help="remove every subfolder: the next run compiles again")
     _add_landscape(commands, common)
     return parser
 
 
-_COMMANDS = {"train": _train, "compare": _compare, "evaluate": _evaluate, "predict": _predict, "plugins": _plugins, "landscape": _landscape}
+_COMMANDS = {"train": _train, "compare": _compare, "evaluate": _evaluate, "predict": _predict, "plugins": _plugins, "cache": _cache_command,
+             "landscape": _landscape}
 
 
 def main(argv=None) -> int:

@@ -77,5 +77,8 @@ def test_package_functions_use_the_package_keyed_locator():
     from numbagrad.kernels.cpu.optimizers import adam_update
 
     locator = adam_update._cache._impl._locator
-    assert isinstance(locator, _cache._PackageKeyed)
-    assert locator.get_source_stamp()[1] == _cache.package_fingerprint()
+    assert isinstance(locator, _cache.PackageCacheLocator)
+    assert locator.get_source_stamp() == _cache.package_fingerprint()
+    expected = os.path.join(_cache.cache_directory(), "kernels", "cpu")
+    assert locator.get_cache_path() == expected
+    assert not locator.get_cache_path().startswith(_cache.PACKAGE_DIRECTORY)

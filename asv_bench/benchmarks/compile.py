@@ -51,8 +51,8 @@ class ColdCompile:
 class WarmStart:
     """A new process whose kernels are all in Numba's cache: import, build, train one epoch, exit.
 
-    Uses the cache a user's runs use (``NUMBA_CACHE_DIR`` or the package's
-    ``__pycache__``); ``setup`` runs the training once so that it is filled.
+    Uses the cache a user's runs use (``$NUMBA_CACHE_DIR/numbagrad`` or the
+    per-user cache folder); ``setup`` runs the training once so that it is filled.
     """
 
     timeout = 600
