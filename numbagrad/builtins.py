@@ -11,11 +11,17 @@ def numbagrad_optimizers():
     from numbagrad.optim.adagrad import ADAGRAD_SPEC
     from numbagrad.optim.adam import ADAM_SPEC, ADAMW_SPEC
     from numbagrad.optim.adamax import ADAMAX_SPEC
+    from numbagrad.optim.asgd import ASGD_SPEC
     from numbagrad.optim.nadam import NADAM_SPEC
+    from numbagrad.optim.radam import RADAM_SPEC
     from numbagrad.optim.rmsprop import RMSPROP_SPEC
+    from numbagrad.optim.rprop import RPROP_SPEC
     from numbagrad.optim.sgd import SGD_SPEC
 
-    return [SGD_SPEC, ADAM_SPEC, ADAMW_SPEC, RMSPROP_SPEC, ADAGRAD_SPEC, ADADELTA_SPEC, ADAMAX_SPEC, NADAM_SPEC]
+    return [
+        SGD_SPEC, ADAM_SPEC, ADAMW_SPEC, RMSPROP_SPEC, ADAGRAD_SPEC, ADADELTA_SPEC, ADAMAX_SPEC, NADAM_SPEC,
+        RADAM_SPEC, RPROP_SPEC, ASGD_SPEC,
+    ]
 
 
 @hookimpl

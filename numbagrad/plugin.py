@@ -30,8 +30,13 @@ from typing import Any
 
 from numbagrad.errors import PluginError, PluginWarning
 from numbagrad.hookspecs import PROJECT, hookimpl
+from numbagrad.activations.spec import ActivationSpec
 from numbagrad.hyperparameters import REQUIRED, Hyperparameter
+from numbagrad.kernels.rules import lerp
+from numbagrad.kernels.rules import root as sqrt
 from numbagrad.kernels.signatures import PREPARE_SIGNATURE, cuda_update_signature, update_signature
+from numbagrad.losses.spec import LossSpec
+from numbagrad.metrics.spec import MetricSpec
 from numbagrad.optim.spec import OptimizerSpec, StateSlot
 from numbagrad.schedules.spec import ScheduleSpec
 
@@ -43,6 +48,11 @@ __all__ = [
     "OptimizerSpec",
     "StateSlot",
     "ScheduleSpec",
+    "ActivationSpec",
+    "LossSpec",
+    "MetricSpec",
+    "lerp",
+    "sqrt",
     "update_signature",
     "cuda_update_signature",
     "PREPARE_SIGNATURE",

@@ -38,6 +38,17 @@ BAD_HYPERPARAMETERS = [
     ("adadelta", {"rho": 2.0}, ValueError, "rho must be a finite number in [0, 1]; got 2.0"),
     ("adamax", {"eps": 0}, ValueError, "eps must be a finite number > 0; got 0"),
     ("nadam", {"momentum_decay": -0.004}, ValueError, "momentum_decay must be a finite number >= 0; got -0.004"),
+    ("radam", {"betas": (0.9, 1.0)}, ValueError, "betas[1] must be a finite number in [0, 1); got 1.0"),
+    ("radam", {"decoupled_weight_decay": "no"}, TypeError, "decoupled_weight_decay must be True or False; got 'no'"),
+    ("rprop", {"etas": (1.5, 1.2)}, ValueError, "etas must be (etaminus, etaplus) with 0 < etaminus < 1 < etaplus; got (1.5, 1.2)"),
+    ("rprop", {"etas": (0.5, 0.9)}, ValueError, "0 < etaminus < 1 < etaplus; got (0.5, 0.9)"),
+    ("rprop", {"etas": (0.0, 1.2)}, ValueError, "0 < etaminus < 1 < etaplus; got (0.0, 1.2)"),
+    ("rprop", {"etas": (-0.5, 1.2)}, ValueError, "etas[0] must be a finite number >= 0; got -0.5"),
+    ("rprop", {"step_sizes": (1.0, 0.1)}, ValueError, "step_sizes must be (minimum, maximum) with minimum <= maximum; got (1.0, 0.1)"),
+    ("rprop", {"step_sizes": (1e-6, math.inf)}, ValueError, "step_sizes[1] must be a finite number >= 0; got inf"),
+    ("asgd", {"lambd": -1e-4}, ValueError, "lambd must be a finite number >= 0; got -0.0001"),
+    ("asgd", {"alpha": -0.75}, ValueError, "alpha must be a finite number >= 0; got -0.75"),
+    ("asgd", {"t0": math.nan}, ValueError, "t0 must be a finite number >= 0; got nan"),
 ]
 
 

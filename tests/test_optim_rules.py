@@ -78,6 +78,28 @@ CASES = {
         {"momentum_decay": 0.1},
         {"betas": (0.3, 0.5)},
     ],
+    "radam": [
+        {},
+        {"weight_decay": 0.1},
+        {"weight_decay": 0.1, "decoupled_weight_decay": True},
+        {"maximize": True},
+        {"betas": (0.3, 0.5), "eps": 1e-3},
+        {"betas": (0.9, 0.5)},  # rho_t > 5 from the start
+    ],
+    "rprop": [
+        {},
+        {"etas": (0.3, 1.5)},
+        {"step_sizes": (1e-3, 0.05)},
+        {"maximize": True},
+        {"lr": 0.1, "etas": (0.9, 1.01)},
+    ],
+    "asgd": [
+        {},
+        {"t0": 5},
+        {"t0": 0, "lambd": 0.1, "alpha": 0.5},
+        {"weight_decay": 0.1},
+        {"maximize": True, "lr": 0.05, "t0": 3},
+    ],
 }
 
 PARAMETRIZED = [

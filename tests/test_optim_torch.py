@@ -22,6 +22,9 @@ TORCH_CLASSES = {
     "adadelta": "Adadelta",
     "adamax": "Adamax",
     "nadam": "NAdam",
+    "radam": "RAdam",
+    "rprop": "Rprop",
+    "asgd": "ASGD",
 }
 # Options of numbagrad's own (Keras's forms), which PyTorch does not have.
 KERAS_OPTIONS = {"eps_hat", "eps_inside_sqrt"}
@@ -45,7 +48,7 @@ def test_trajectory_matches_torch(name, options, dtype, tolerance):
     try:
         reference = getattr(torch.optim, TORCH_CLASSES[name])(tensors, foreach=False, **options)
         ours = optim.get(name, params, **options)
-        for t in range(1, 31):
+        for t in range(1, 61):
             grads = gradients(params, t)
             torch_grads = gradients([x.detach().numpy() for x in tensors], t)
             for x, g in zip(tensors, torch_grads):

@@ -22,9 +22,12 @@ from numbagrad.optim.adadelta import Adadelta
 from numbagrad.optim.adagrad import Adagrad
 from numbagrad.optim.adam import Adam, AdamW
 from numbagrad.optim.adamax import Adamax
+from numbagrad.optim.asgd import ASGD
 from numbagrad.optim.nadam import NAdam
 from numbagrad.optim.optimizer import Optimizer
+from numbagrad.optim.radam import RAdam
 from numbagrad.optim.rmsprop import RMSprop
+from numbagrad.optim.rprop import Rprop
 from numbagrad.optim.sgd import SGD
 from numbagrad.optim.spec import OptimizerSpec, StateSlot, check_kernels
 from numbagrad.registry import get_registry
@@ -41,6 +44,9 @@ __all__ = [
     "Adadelta",
     "Adamax",
     "NAdam",
+    "RAdam",
+    "Rprop",
+    "ASGD",
     "available",
     "get",
     "register",

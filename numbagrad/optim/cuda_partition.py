@@ -65,7 +65,7 @@ def memory_span(array: Any) -> tuple[tuple[str, int], int, int]:
 def check_param(title: str, spec: OptimizerSpec, value: Any, index: int) -> None:
     """Check that ``value``, a CUDA array, can be optimized by ``spec`` here; raises naming ``params[index]``."""
     require_cuda(f"{title}: params[{index}] is a CUDA device array")
-    if spec.cuda_update is None:
+    if not spec.has_cuda_kernel:
         from numbagrad.registry import get_registry
 
         provider = get_registry().provider("optimizer", spec)

@@ -28,9 +28,10 @@ declared exactly as a plugin declares one::
 
 from __future__ import annotations
 
+import inspect
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
-
 
 import numpy as np
 
@@ -49,10 +50,14 @@ class StateSlot:
         initial: the value the slot starts at: a number, or the name of a
             hyperparameter whose value it takes (Adagrad's ``sum`` starts at
             ``initial_accumulator_value``).
+        when: the name of a hyperparameter; the slot exists only while its
+            value is non-zero (AMSGrad's ``max_exp_avg_sq``,
+            ``when="amsgrad"``). ``None``: always.
     """
 
     name: str
     initial: float | str = 0.0
+    when: str | None = None
 
     def initial_value(self, hyperparameters: Mapping[str, Any]) -> float:
         if isinstance(self.initial, str):
@@ -68,10 +73,16 @@ def _as_slot(slot: str | StateSlot) -> StateSlot:
 class OptimizerSpec(Declaration):
     """Declaration of an optimizer.
 
+    An optimizer gives either its update rule, from which numbagrad
+    generates the CPU and CUDA kernels (``coefficients`` and ``rule``, see
+    :mod:`numbagrad.kernels.elementwise`), or hand-written kernels
+    (``update`` and, optionally, ``cuda_update``).
+
     Attributes:
         name: registry name, lower case (``"adam"``); looked up case-insensitively.
         update: the fused ``@njit`` update kernel
-            ``update(param, grad, state, hyper, step, start, stop)``.
+            ``update(param, grad, state, hyper, step, start, stop)``;
+            ``None`` with ``rule``.
         hyperparameters: declarations in the order the kernel reads them
             from ``hyper``.
         state: per-parameter state slots, one row of ``state`` each, in
@@ -95,11 +106,17 @@ class OptimizerSpec(Declaration):
             optimizer runs on the host only.
         override: a plugin's declaration replaces a built-in of the same name
             only when this is true.
+        coefficients: plain Python ``coefficients(param, step, **hyperparameters)``
+            computing, once per step, what the rule needs, rounded to
+            ``param``'s dtype.
+        rule: plain Python ``rule(p, grad, *slot_values, c)`` updating one
+            element from the coefficients ``c``; returns the new ``p``, or
+            ``(p, *new_slot_values)`` when there is state.
     """
 
     name: str
-    update: Any
-    hyperparameters: tuple[Hyperparameter, ...]
+    update: Any = None
+    hyperparameters: tuple[Hyperparameter, ...] = ()
     state: Sequence[str | StateSlot] | Callable[[Mapping[str, Any]], Sequence[str | StateSlot]] = ()
     scalars: tuple[StateSlot, ...] = ()
     prepare: Any = None
@@ -108,6 +125,8 @@ class OptimizerSpec(Declaration):
     title: str = ""
     cuda_update: Any = None
     override: bool = False
+    coefficients: Any = None
+    rule: Any = None
 
     kind = "optimizer"
 
@@ -130,7 +149,30 @@ class OptimizerSpec(Declaration):
     def slots(self, hyperparameters: Mapping[str, Any]) -> tuple[StateSlot, ...]:
         """The state slots used with these (validated) hyperparameters."""
         declared = self.state(hyperparameters) if callable(self.state) else self.state
-        return tuple(_as_slot(s) for s in declared)
+        slots = (_as_slot(s) for s in declared)
+        return tuple(s for s in slots if s.when is None or hyperparameters[s.when])
+
+    def declared_slots(self) -> tuple[StateSlot, ...]:
+        """Every state slot a rule may see, in order, present or not (``state`` must be a sequence)."""
+        return tuple(_as_slot(s) for s in self.state)
+
+    @property
+    def generated(self) -> bool:
+        """Whether the kernels are generated from ``coefficients`` and ``rule``."""
+        return self.rule is not None
+
+    @property
+    def has_cuda_kernel(self) -> bool:
+        """Whether the optimizer can update CUDA device arrays."""
+        return self.generated or self.cuda_update is not None
+
+    def update_kernel(self) -> Any:
+        """The ``@njit`` update kernel: ``update``, or the one generated from the rule."""
+        if self.generated:
+            from numbagrad.kernels.elementwise import cpu_update
+
+            return cpu_update(self)
+        return self.update
 
     def encode(self, hyperparameters: Mapping[str, Any], scalars: Sequence[float] = ()) -> np.ndarray:
         """The float64 ``hyper`` vector the kernels read: hyperparameters, then scalars."""
@@ -155,16 +197,21 @@ class OptimizerSpec(Declaration):
         from numbagrad.kernels.pointers import kernel_addresses
         from numbagrad.kernels.signatures import PREPARE_SIGNATURE, update_signature
 
-        update = kernel_addresses(self.update, update_signature(dtype))
+        update = kernel_addresses(self.update_kernel(), update_signature(dtype))
         prepare = kernel_addresses(self.prepare if self.prepare is not None else no_prepare, PREPARE_SIGNATURE)
         return np.array(update + prepare, dtype=np.int64)
 
     def cuda_kernel(self):
-        """The ``@cuda.jit`` update kernel, imported if declared by path; ``None`` when there is none.
+        """The ``@cuda.jit`` update kernel, imported if declared by path or generated from the rule;
+        ``None`` when there is none.
 
         Raises ``TypeError`` naming the optimizer when the path cannot be
         imported or names nothing.
         """
+        if self.generated:
+            from numbagrad.kernels.elementwise import cuda_update
+
+            return cuda_update(self)
         return import_cuda(self.label, "cuda_update", self.cuda_update)
 
     def check_declaration(self) -> None:
@@ -173,7 +220,10 @@ class OptimizerSpec(Declaration):
         Raises ``TypeError`` or ``ValueError`` saying what is wrong.
         """
         label = self.label
-        require_kernel(label, "update", self.update)
+        if self.generated or self.coefficients is not None:
+            self._check_rule_form()
+        else:
+            require_kernel(label, "update", self.update)
         require_kernel(label, "prepare", self.prepare, optional=True)
         cuda_update = self.cuda_update
         if isinstance(cuda_update, str):
@@ -194,6 +244,14 @@ class OptimizerSpec(Declaration):
                 raise ValueError(f"{label}: hyperparameter {h.name!r} has no default; every optimizer hyperparameter needs one")
         self._check_common()
         names = self.hyperparameter_names
+        kinds = {h.name: h.kind for h in self.hyperparameters}
+        declared = self.state(self.validate({})) if callable(self.state) else self.state
+        for slot in (_as_slot(s) for s in declared):
+            if slot.when is not None and kinds.get(slot.when) not in ("bool", "float", "int"):
+                raise ValueError(
+                    f"{label}: state slot {slot.name!r} has when={slot.when!r}, which must name a bool, float or int "
+                    f"hyperparameter of the optimizer ({', '.join(kinds) or 'it has none'})"
+                )
         slots = self.slots(self.validate({}))
         for slot in slots + self.scalars:
             if not isinstance(slot.name, str) or not slot.name.isidentifier():
@@ -203,6 +261,46 @@ class OptimizerSpec(Declaration):
         slot_names = [s.name for s in slots + self.scalars]
         if len(set(slot_names)) != len(slot_names) or "step" in slot_names:
             raise ValueError(f"{label}: state slot names {slot_names} must be unique and not 'step'")
+
+    def _check_rule_form(self) -> None:
+        label = self.label
+        for field_name in ("coefficients", "rule"):
+            value = getattr(self, field_name)
+            if not isinstance(value, types.FunctionType):
+                raise TypeError(
+                    f"{label}: {field_name} must be a plain Python function (numbagrad compiles it for the CPU and "
+                    f"for CUDA); got {value!r}"
+                )
+        if self.update is not None or self.cuda_update is not None:
+            raise TypeError(
+                f"{label}: give either coefficients and rule (numbagrad generates the kernels) or update and "
+                "cuda_update (hand-written kernels), not both"
+            )
+        if callable(self.state):
+            raise TypeError(
+                f"{label}: with a rule, state must be a sequence of slots (StateSlot(..., when='option') for a slot "
+                "that exists with some options only), not a function"
+            )
+        parameters = list(inspect.signature(self.rule).parameters)
+        expected = 3 + len(self.declared_slots())
+        if len(parameters) != expected:
+            raise TypeError(
+                f"{label}: rule{tuple(parameters)} must take {expected} arguments: (p, grad, "
+                + "".join(f"{s.name}, " for s in self.declared_slots())
+                + "c), the element's value of each state slot in order, then the coefficients"
+            )
+        accepted = inspect.signature(self.coefficients).parameters
+        names = ["param", "step", *self.hyperparameter_names, *(s.name for s in self.scalars)]
+        plain = all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in accepted.values())
+        if not plain or sorted(accepted) != sorted(names):
+            missing = [n for n in names if n not in accepted]
+            unknown = [n for n in accepted if n not in names]
+            raise TypeError(
+                f"{label}: coefficients{tuple(accepted)} must take param, step and every hyperparameter and scalar "
+                f"by name ({', '.join(names[2:]) or 'none'}), in any order, as plain parameters"
+                + (f"; missing {missing}" if missing else "")
+                + (f"; unknown {unknown}" if unknown else "")
+            )
 
 
 def check_kernels(spec: OptimizerSpec) -> None:

@@ -87,7 +87,7 @@ def test_host_and_device_params_in_one_optimizer(simulator):
     assert_agrees(mixed[2].copy_to_host(), reference[2], simulator, "device float64")
 
 
-@pytest.mark.parametrize("name", ["adam", "nadam", "adagrad", "sgd"])
+@pytest.mark.parametrize("name", ["adam", "nadam", "adagrad", "sgd", "radam", "rprop", "asgd"])
 def test_state_dict_round_trip_continues_identically(name):
     options = {"momentum": 0.9} if name == "sgd" else {}
     host = awkward_arrays(np.float64, seed=3)

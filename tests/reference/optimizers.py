@@ -164,6 +164,59 @@ def nadam_step(p, g, state, h, t):
     p[...] = p + T.type((-lr * mu_next) / (1.0 - mu_product_next)) * state["exp_avg"] / s
 
 
+def radam_step(p, g, state, h, t):
+    T = p.dtype
+    beta1, beta2 = h["betas"]
+    lr, wd = h["lr"], h["weight_decay"]
+    g = -g if h["maximize"] else g.copy()
+    if wd != 0:
+        if h["decoupled_weight_decay"]:
+            p[...] = p * T.type(1 - lr * wd)
+        else:
+            g = g + T.type(wd) * p
+    _zeros(state, p, "exp_avg", "exp_avg_sq")
+    state["exp_avg"] = _lerp(state["exp_avg"], g, 1 - beta1, T)
+    state["exp_avg_sq"] = state["exp_avg_sq"] * T.type(beta2) + T.type(1 - beta2) * g * g
+    bias_correction1 = 1 - beta1 ** float(t)
+    bias_correction2 = 1 - beta2 ** float(t)
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * t * beta2 ** float(t) / bias_correction2
+    update = state["exp_avg"] / T.type(bias_correction1) * T.type(lr)
+    if rho_t > 5:
+        rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+        adaptive = T.type(bias_correction2**0.5) / (np.sqrt(state["exp_avg_sq"]) + T.type(h["eps"]))
+        update = update * adaptive * T.type(rect)
+    p[...] = p - update
+
+
+def rprop_step(p, g, state, h, t):
+    T = p.dtype
+    g = -g if h["maximize"] else g.copy()
+    etaminus, etaplus = (T.type(e) for e in h["etas"])
+    low, high = (T.type(s) for s in h["step_sizes"])
+    _zeros(state, p, "prev")
+    state.setdefault("step_size", np.full_like(p, h["lr"]))
+    product = g * state["prev"]
+    factor = np.where(product > 0, etaplus, np.where(product < 0, etaminus, np.where(product == 0, T.type(1), product)))
+    state["step_size"] = np.minimum(np.maximum(state["step_size"] * factor, low), high)
+    g[factor == etaminus] = 0
+    p[...] = p - np.sign(np.nan_to_num(g, nan=0.0)) * state["step_size"]
+    state["prev"] = g
+
+
+def asgd_step(p, g, state, h, t):
+    T = p.dtype
+    g = -g if h["maximize"] else g.copy()
+    if h["weight_decay"] != 0:
+        g = g + T.type(h["weight_decay"]) * p
+    eta = T.type(h["lr"] / (1 + h["lambd"] * h["lr"] * (t - 1)) ** h["alpha"])
+    mu = T.type(1) if t == 1 else T.type(1 / max(1, t - 1 - h["t0"]))
+    p[...] = p * T.type(1 - h["lambd"] * float(eta))
+    p[...] = p + (-eta) * g
+    _zeros(state, p, "ax")
+    state["ax"] = state["ax"] + (p - state["ax"]) * mu if mu != 1 else p.copy()
+
+
 REFERENCE_STEPS = {
     "sgd": sgd_step,
     "adam": adam_step,
@@ -173,4 +226,7 @@ REFERENCE_STEPS = {
     "adadelta": adadelta_step,
     "adamax": adamax_step,
     "nadam": nadam_step,
+    "radam": radam_step,
+    "rprop": rprop_step,
+    "asgd": asgd_step,
 }

@@ -1,0 +1,338 @@
+"""Update kernels generated from an element-wise rule: the public form of an optimizer.
+
+An optimizer declared with ``coefficients`` and ``rule`` (see
+:class:`numbagrad.optim.OptimizerSpec`) is written as two plain Python
+functions::
+
+    def coefficients(param, step, *, lr, betas, ..., <scalar state>):
+        # once per kernel call, in float64: bias corrections, step sizes...;
+        # returns them rounded to the parameters' dtype T = param.dtype.type
+        # (a NamedTuple reads best)
+    def rule(p, grad, <one value per state slot>, c):
+        # one element, in T; returns p (no state) or (p, <new slot values>)
+
+and numbagrad generates from them the fused CPU kernel, one loop over
+``[start, stop)`` with the rule inlined (the contract of
+:func:`numbagrad.kernels.signatures.update_signature`, cached on disk like
+the built-ins), and its ``@cuda.jit`` twin, a grid-stride loop (the contract
+of :func:`numbagrad.kernels.signatures.cuda_update_signature`). Both run the
+same two functions, so they compute the same operations in the same order.
+
+How the generated code calls them:
+
+* ``coefficients`` receives ``param``, ``step``, every hyperparameter and
+  the optimizer's scalar state, matched by name in the order its own
+  parameters list them: floats as float64, integers as int64, booleans as
+  bool, pairs (``betas``) as a tuple of two float64.
+* ``rule`` receives each state slot's value at the element, in the declared
+  order of the slots. A slot declared with ``when=`` exists only while that
+  hyperparameter is non-zero; where it does not, the rule receives the
+  parameter's value in its place and what it returns for it is dropped.
+* Plain Python functions the rule or the coefficients call by name (a
+  helper such as :func:`numbagrad.kernels.rules.lerp`) are compiled for each
+  target with them; ``@njit`` functions are recompiled from their Python
+  source for the GPU.
+
+Disk cache: the generated CPU module is written to numbagrad's cache folder
+(:mod:`numbagrad._cache`) under a name that hashes the source of the rule,
+the coefficients and every helper they call, so that an edit of any of them
+compiles anew. A rule whose source cannot be read (typed at a prompt) is
+compiled in memory, without the disk cache.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import inspect
+import os
+import sys
+import textwrap
+import types
+from typing import Any, Callable, Sequence
+
+from numba.core.registry import CPUDispatcher
+
+__all__ = ["Layout", "cpu_update", "cuda_update", "retarget", "source_digest"]
+
+
+class Layout:
+    """How a declaration's hyperparameters, scalars and state slots map onto ``hyper`` and ``state``.
+
+    Attributes:
+        arguments: ``(keyword, expression)`` for each keyword argument of
+            ``coefficients``, the expression reading it from ``hyper``.
+        slots: the state slots' names, in declared order.
+        conditions: for each slot, the expression of ``hyper`` that says
+            whether it exists, or ``None`` when it always does.
+    """
+
+    def __init__(self, spec):
+        self.arguments: list[tuple[str, str]] = []
+        index = 0
+        positions = {}
+        for h in spec.hyperparameters:
+            positions[h.name] = index
+            if h.kind == "pair":
+                self.arguments.append((h.name, f"(hyper[{index}], hyper[{index + 1}])"))
+                index += 2
+                continue
+            expression = {"bool": f"hyper[{index}] != 0.0", "int": f"int(hyper[{index}])"}.get(h.kind, f"hyper[{index}]")
+            self.arguments.append((h.name, expression))
+            index += 1
+        for scalar in spec.scalars:
+            self.arguments.append((scalar.name, f"hyper[{index}]"))
+            index += 1
+        declared = spec.declared_slots()
+        self.slots = [slot.name for slot in declared]
+        self.conditions = [None if slot.when is None else f"hyper[{positions[slot.when]}] != 0.0" for slot in declared]
+
+    def call_coefficients(self, coefficients) -> str:
+        """The call of ``coefficients``, its arguments by position in its own order (CUDA device
+        functions take no keywords)."""
+        expressions = dict(self.arguments, param="param", step="step")
+        arguments = ", ".join(expressions[name] for name in inspect.signature(coefficients).parameters)
+        return f"COEFFICIENTS({arguments})"
+
+    def key(self) -> str:
+        return repr((self.arguments, self.slots, self.conditions))
+
+
+# --- compiling plain functions for a target ------------------------------------
+
+
+def _python_function(value: Any) -> types.FunctionType | None:
+    """The Python function behind ``value`` when the rule's compilation must follow it."""
+    if isinstance(value, CPUDispatcher):
+        return value.py_func
+    # NumPy's own Python functions (np.clip) are typed by Numba as they are.
+    if isinstance(value, types.FunctionType) and (value.__module__ or "").split(".")[0] not in ("numba", "numpy"):
+        return value
+    return None
+
+
+def _called_functions(function: types.FunctionType) -> dict[str, types.FunctionType]:
+    """The plain (or ``@njit``) functions that ``function``'s code reads by global name."""
+    names = set()
+    codes = [function.__code__]
+    while codes:
+        code = codes.pop()
+        names.update(code.co_names)
+        codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    found = {}
+    for name in sorted(names):  # sorted: the digest of the sources must not depend on set order
+        helper = _python_function(function.__globals__.get(name))
+        if helper is not None:
+            found[name] = helper
+    return found
+
+
+def retarget(function: Callable, jit: Callable, _memo: dict | None = None) -> Any:
+    """``function`` compiled with ``jit``, with every helper it calls by name compiled with ``jit`` too.
+
+    Each function is copied with its own globals, in which the names of the
+    plain Python or ``@njit`` functions it calls are bound to their compiled
+    versions for the same target (recursively, each once).
+    """
+    memo = {} if _memo is None else _memo
+    original = _python_function(function) or function
+    if original in memo:
+        return memo[original]
+    namespace = dict(original.__globals__)
+    copy = types.FunctionType(original.__code__, namespace, original.__name__, original.__defaults__, original.__closure__)
+    copy.__kwdefaults__ = original.__kwdefaults__
+    copy.__doc__ = original.__doc__
+    copy.__qualname__ = original.__qualname__
+    compiled = jit(copy)
+    memo[original] = compiled
+    for name, helper in _called_functions(original).items():
+        namespace[name] = retarget(helper, jit, memo)
+    return compiled
+
+
+def _sources(functions: Sequence[Callable]) -> list[str] | None:
+    """The source of ``functions`` and of every helper they call, each once; ``None`` if any is unreadable."""
+    seen: dict[Any, None] = {}
+    stack = [_python_function(f) or f for f in functions]
+    sources = []
+    while stack:
+        function = stack.pop(0)
+        if function in seen:
+            continue
+        seen[function] = None
+        try:
+            sources.append(f"{function.__module__}.{function.__qualname__}\n{inspect.getsource(function)}")
+        except (OSError, TypeError):
+            return None
+        stack.extend(_called_functions(function).values())
+    return sources
+
+
+def source_digest(spec) -> str | None:
+    """SHA-256 of the rule's, the coefficients' and their helpers' sources and of the layout; ``None``
+    when a source cannot be read."""
+    sources = _sources([spec.rule, spec.coefficients])
+    if sources is None:
+        return None
+    return hashlib.sha256("\n".join(sources + [Layout(spec).key()]).encode()).hexdigest()
+
+
+# --- the generated kernels -----------------------------------------------------
+
+
+def _slot_lines(layout: Layout, read: Callable[[int, str], str], alias: str) -> list[str]:
+    """Lines binding ``s<k>`` to each slot's row (or ``alias`` where a slot does not exist)."""
+    lines = ["row = 0"]
+    for k, condition in enumerate(layout.conditions):
+        if condition is None:
+            lines += [f"s{k} = {read(k, 'row')}", "row += 1"]
+        else:
+            lines += [
+                f"present{k} = {condition}",
+                f"s{k} = {read(k, 'row')} if present{k} else {alias}",
+                f"if present{k}:",
+                "    row += 1",
+            ]
+    return lines
+
+
+def _store_lines(layout: Layout, target: Callable[[int], str]) -> list[str]:
+    lines = []
+    for k, condition in enumerate(layout.conditions):
+        if condition is None:
+            lines.append(f"{target(k)} = new{k}")
+        else:
+            lines += [f"if present{k}:", f"    {target(k)} = new{k}"]
+    return lines
+
+
+def _rule_call(layout: Layout, element: Callable[[int], str], param: str, grad: str) -> str:
+    values = "".join(f"{element(k)}, " for k in range(len(layout.slots)))
+    results = "".join(f", new{k}" for k in range(len(layout.slots)))
+    return f"new_param{results} = RULE({param}, {grad}, {values}c)"
+
+
+def cpu_source(spec, digest: str) -> str:
+    """The source of the generated CPU module for ``spec``."""
+    layout = Layout(spec)
+    body = [
+        f"c = {layout.call_coefficients(spec.coefficients)}",
+        "p = param[start:stop]",
+        "g = grad[start:stop]",
+        *_slot_lines(layout, lambda k, row: f"state[{row}, start:stop]", "p"),
+        "for i in range(p.size):",
+        "    " + _rule_call(layout, lambda k: f"s{k}[i]", "p[i]", "g[i]"),
+        "    p[i] = new_param",
+        *("    " + line for line in _store_lines(layout, lambda k: f"s{k}[i]")),
+    ]
+    return _module_text(spec, digest, "from numbagrad.kernels.cpu.jit import kernel\n\n\n@kernel", "update(param, grad, state, hyper, step, start, stop)", body)
+
+
+def cuda_source(spec) -> str:
+    """The source of the generated CUDA module for ``spec``."""
+    layout = Layout(spec)
+    body = [
+        f"c = {layout.call_coefficients(spec.coefficients)}",
+        *_slot_lines(layout, lambda k, row: row, "0"),
+        "for i in range(cuda.grid(1), param.size, cuda.gridsize(1)):",
+        "    " + _rule_call(layout, lambda k: f"state[s{k}, i] if present{k} else param[i]" if layout.conditions[k] else f"state[s{k}, i]", "param[i]", "grad[i]"),
+        "    param[i] = new_param",
+        *("    " + line for line in _store_lines(layout, lambda k: f"state[s{k}, i]")),
+    ]
+    return _module_text(spec, "", "from numba import cuda\n\n\n@cuda.jit", "update(param, grad, state, hyper, step)", body)
+
+
+def _module_text(spec, digest: str, header: str, signature: str, body: list[str]) -> str:
+    origin = f"{spec.rule.__module__}.{spec.rule.__qualname__} and {spec.coefficients.__module__}.{spec.coefficients.__qualname__}"
+    doc = f'"""The update kernel of optimizer {spec.name!r}, generated by numbagrad from {origin}."""'
+    key = f"# source digest: {digest}\n" if digest else ""
+    return f"{doc}\n{key}\n{header}\ndef {signature}:\n" + textwrap.indent("\n".join(body), "    ") + "\n"
+
+
+def _load(module_name: str, path: str | None, source: str, namespace: dict) -> types.ModuleType:
+    """Import the generated module (from ``path`` when given, else from ``source`` in memory)."""
+    if path is None:
+        module = types.ModuleType(module_name)
+        module.__dict__.update(namespace)
+        exec(compile(source, f"<numbagrad generated {module_name}>", "exec"), module.__dict__)
+        return module
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    module.__dict__.update(namespace)
+    sys.modules[module_name] = module  # Numba's cache finds a function's module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def _write_once(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` unless it is there already (atomically: other processes may race)."""
+    try:
+        with open(path, encoding="utf-8") as existing:
+            if existing.read() == text:
+                return
+    except OSError:
+        pass
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.replace(temporary, path)
+
+
+def _once(function):
+    """Cache ``function(spec)`` on the declaration itself (declarations hold dicts: not hashable)."""
+    attribute = f"_generated_{function.__name__}"
+
+    @functools.wraps(function)
+    def cached(spec):
+        if attribute not in spec.__dict__:
+            object.__setattr__(spec, attribute, function(spec))
+        return spec.__dict__[attribute]
+
+    return cached
+
+
+@_once
+def _cpu_module(spec) -> types.ModuleType:
+    from numbagrad._cache import cache_directory
+    from numbagrad.kernels.cpu.jit import inline
+
+    memo: dict = {}
+    namespace = {"RULE": retarget(spec.rule, inline, memo), "COEFFICIENTS": retarget(spec.coefficients, inline, memo)}
+    digest = source_digest(spec)
+    if digest is None:
+        return _load(f"_numbagrad_generated_{spec.name}", None, cpu_source(spec, "").replace("@kernel", "@kernel(cache=False)"), namespace)
+    name = f"{spec.name}_{digest[:16]}"
+    path = os.path.join(cache_directory(), "generated", f"{name}.py")
+    _write_once(path, cpu_source(spec, digest))
+    return _load(f"_numbagrad_generated_{name}", path, "", namespace)
+
+
+def cpu_update(spec) -> Any:
+    """The ``@njit`` update kernel generated from ``spec.rule`` and ``spec.coefficients``."""
+    return _cpu_module(spec).update
+
+
+@_once
+def cuda_update(spec) -> Any:
+    """The ``@cuda.jit`` update kernel generated from ``spec.rule`` and ``spec.coefficients``.
+
+    Under Numba's CUDA simulator the rule is compiled for the CPU instead,
+    so that it computes in the parameters' precision as a GPU does (the
+    simulator would run it as Python, whose ``math.sqrt`` of a float32 is a
+    float64), and the coefficients run as Python (the simulator's arrays
+    cannot enter compiled code; their float64 arithmetic is the same).
+    """
+    from numba import cuda
+
+    from numbagrad.device import simulator_enabled
+    from numbagrad.kernels.cpu.jit import inline
+
+    memo: dict = {}
+    if simulator_enabled():
+        namespace = {"RULE": retarget(spec.rule, inline, memo), "COEFFICIENTS": spec.coefficients}
+    else:
+        device = cuda.jit(device=True)
+        namespace = {"RULE": retarget(spec.rule, device, memo), "COEFFICIENTS": retarget(spec.coefficients, device, memo)}
+    return _load(f"_numbagrad_generated_{spec.name}_cuda", None, cuda_source(spec), namespace).update
