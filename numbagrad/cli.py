@@ -56,13 +56,28 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _plugins(arguments) -> int:
+    import warnings
+
+    from numbagrad.errors import PluginWarning
     from numbagrad.registry import KINDS, get_registry
 
     registry = get_registry()
+    with warnings.catch_warnings():
+        # Each skipped plugin is listed below, once: not also as a warning.
+        warnings.simplefilter("ignore", PluginWarning)
+        registry.available("optimizer")
     rows = []
     for kind in KINDS.values():
+        replaced = registry.replaced_builtins(kind.name)
         for name, source in registry.available(kind.name).items():
-            rows.append((kind.name, name, source))
+            note = ""
+            if name in replaced:
+                note = "  (replaces the built-in"
+                builtin = replaced[name].spec
+                if getattr(builtin, "has_cuda_kernel", False) and not registry.lookup(kind.name, name).spec.has_cuda_kernel:
+                    note += "; CPU only, where the built-in also ran on GPUs"
+                note += ")"
+            rows.append((kind.name, name, source + note))
     width = max(len(r[1]) for r in rows)
     print(f"{'kind':<12}{'name':<{width + 2}}provided by")
     for kind, name, source in rows:

@@ -29,6 +29,13 @@ class Declaration:
 
     #: The registry kind: "optimizer", "activation", "loss" or "metric".
     kind: ClassVar[str] = ""
+    #: The fields that hold the declaration's CUDA code.
+    cuda_fields: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def has_cuda_kernel(self) -> bool:
+        """Whether the component runs on CUDA devices (it declares its CUDA code)."""
+        return any(getattr(self, name) is not None for name in self.cuda_fields)
 
     def _normalize(self) -> None:
         if not self.title:

@@ -480,6 +480,18 @@ class Registry:
         entries = table.entries[kind]
         return {name: entries[name].source for name in sorted(entries)}
 
+    def replaced_builtins(self, kind: str) -> dict[str, Entry]:
+        """The built-in declarations of ``kind`` that a plugin replaced (with ``override=True``), by name."""
+        table = self._table or self._loaded()
+        builtins = next((p for p in self._plugins if p.source == BUILTIN_SOURCE), None)
+        if builtins is None:
+            return {}
+        owners = table.entries.get(kind, {})
+        return {
+            e.name: e for e in builtins.entries.get(kind, ())
+            if e.name in owners and owners[e.name].source != BUILTIN_SOURCE
+        }
+
     def provider(self, kind: str, spec: Any) -> str:
         """Who provides the declaration ``spec``, in words for messages
         ("numbagrad itself", "the distribution 'numbagrad-lion'", ...)."""
@@ -555,8 +567,12 @@ class Registry:
             raise TypeError(f"register() needs at least one {kind} declaration")
         return self.register(_CodePlugin(KINDS[kind], specs))
 
-    def unregister(self, plugin_name: str) -> None:
+    def unregister(self, plugin_name: str, kind: str | None = None) -> None:
         """Remove a plugin and everything it declared; names it had shadowed come back.
+
+        ``plugin_name`` is what :meth:`register` returned or, for a plugin
+        registered in code, the registry name of one of its declarations of
+        ``kind`` (``optim.unregister("lion")``).
 
         Raises:
             ValueError: no such plugin, or the built-ins (which cannot be removed).
@@ -566,6 +582,13 @@ class Registry:
             if plugin_name == BUILTIN_SOURCE:
                 raise ValueError("numbagrad's built-ins cannot be unregistered; register a replacement with override=True")
             names = [p.name for p in self._plugins]
+            if plugin_name not in names and kind is not None and isinstance(plugin_name, str):
+                # The latest in-code plugin that declared this name (it shadows any earlier one).
+                declaring = [
+                    p.name for p in self._plugins
+                    if p.source == CODE_SOURCE and any(e.name == plugin_name.lower() for e in p.entries.get(kind, ()))
+                ]
+                plugin_name = declaring[-1] if declaring else plugin_name
             if plugin_name not in names:
                 registered = ", ".join(repr(n) for n in names if n != BUILTIN_SOURCE) or "none besides the built-ins"
                 raise ValueError(f"no plugin named {plugin_name!r} is registered; registered: {registered}")

@@ -135,9 +135,15 @@ def _venv_with_running_dependencies(folder: Path) -> Path:
     return python
 
 
+#: Whether the virtual environment's own setuptools (it may bring an old one, which shadows the
+#: running environment's) can build numbagrad without fetching a newer one.
+_BUILDS_OFFLINE = "import sys, setuptools; sys.exit(int(int(setuptools.__version__.split('.')[0]) < 77))"
+
+
 def _pip_install(python: Path, source: Path, *options: str, cwd: Path):
     command = [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-input", *options]
-    if _build_requirements_met(source / "pyproject.toml"):
+    offline = subprocess.run([str(python), "-c", _BUILDS_OFFLINE], capture_output=True).returncode == 0
+    if offline and _build_requirements_met(source / "pyproject.toml"):
         command.append("--no-build-isolation")
     _output(command + [str(source)], dict(os.environ), cwd)
 

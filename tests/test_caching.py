@@ -15,7 +15,9 @@ RUN_ONE_STEP = textwrap.dedent(
     """
     import json, numpy as np
     import numbagrad
-    from numbagrad.kernels.cpu import optimizers, update
+    from numbagrad.kernels.cpu import update
+    from numbagrad.optim.nadam import NADAM_SPEC, nadam_prepare
+    from numbagrad.optim.sgd import SGD_SPEC
     params = [np.ones(5, np.float32), np.ones((2, 3), np.float32)]
     opt = numbagrad.optim.NAdam(params)
     opt.step([np.ones(5, np.float32), np.ones((2, 3), np.float32)])
@@ -25,10 +27,10 @@ RUN_ONE_STEP = textwrap.dedent(
         "apply_update": update.apply_update,
         "apply_update_arrays": update.apply_update_arrays,
         "array_address": update.array_address,
-        "nadam_update": optimizers.nadam_update,
-        "nadam_prepare": optimizers.nadam_prepare,
-        "sgd_update": optimizers.sgd_update,
-        "no_prepare": optimizers.no_prepare,
+        "nadam_update": NADAM_SPEC.update_kernel(),
+        "nadam_prepare": nadam_prepare,
+        "sgd_update": SGD_SPEC.update_kernel(),
+        "no_prepare": update.no_prepare,
     }
     print(json.dumps({name: [sum(d.stats.cache_hits.values()), sum(d.stats.cache_misses.values())]
                       for name, d in dispatchers.items()}))
@@ -55,10 +57,11 @@ def test_import_compiles_nothing_and_loads_no_plugin(tmp_path):
     code = textwrap.dedent(
         """
         import numbagrad
-        from numbagrad.kernels.cpu import optimizers, update
+        from numbagrad.kernels.cpu import update
+        from numbagrad.optim import nadam
         from numbagrad.registry import get_registry
-        compiled = [name for name in dir(optimizers) + dir(update)
-                    for d in [getattr(optimizers, name, None) or getattr(update, name, None)]
+        compiled = [name for name in dir(nadam) + dir(update)
+                    for d in [getattr(nadam, name, None) or getattr(update, name, None)]
                     if hasattr(d, "signatures") and d.signatures]
         print(compiled, get_registry()._manager is None)
         """
@@ -74,9 +77,9 @@ def test_cache_key_covers_the_version_and_every_source_file(monkeypatch):
 
 
 def test_package_functions_use_the_package_keyed_locator():
-    from numbagrad.kernels.cpu.optimizers import adam_update
+    from numbagrad.kernels.cpu.update import apply_update
 
-    locator = adam_update._cache._impl._locator
+    locator = apply_update._cache._impl._locator
     assert isinstance(locator, _cache.PackageCacheLocator)
     assert locator.get_source_stamp() == _cache.package_fingerprint()
     expected = os.path.join(_cache.cache_directory(), "kernels", "cpu")

@@ -35,7 +35,6 @@ SCRIPT = textwrap.dedent(
     from numbagrad.kernels.cuda import activations as A, losses as L, metrics as M, training as TR
     from numbagrad.kernels.cuda.dense import GemmTiles, backward_kernel, forward_kernel
     from numbagrad.kernels.signatures import cuda_update_signature, numba_float
-    from numbagrad.kernels.cuda import optimizers as O
 
     T = numba_float(np.float32)
     matrix, vector, f64, i64, i32 = T[:, ::1], T[::1], nt.float64[::1], nt.int64, nt.int32[::1]
@@ -56,7 +55,6 @@ SCRIPT = textwrap.dedent(
         "softmax forward": (A.softmax_forward, (matrix, matrix, f64)),
         "r2 metric": (M.r2_update, (matrix, matrix, f64, f64)),
         "accuracy metric": (M.accuracy_update, (matrix, matrix, f64, f64)),
-        "adam update": (O.adam_update, cuda_update_signature(np.float32).args),
     }
     from numbagrad.builtins import numbagrad_optimizers
     for spec in numbagrad_optimizers():
@@ -78,4 +76,4 @@ def test_the_training_step_kernels_compile_for_a_gpu():
         pytest.skip("NVVM (the CUDA toolkit's compiler library) is not installed")
     assert result.returncode == 0, result.stdout + result.stderr[-4000:]
     (count,) = [int(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("kernels ")]
-    assert count >= 16 and result.stdout.count("compiled") == count, result.stdout
+    assert count >= 30 and result.stdout.count("compiled") == count, result.stdout

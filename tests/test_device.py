@@ -108,18 +108,18 @@ def test_device_params_without_cuda_fail_before_binding(status):
 )
 def test_bad_cuda_update_declarations(value, message):
     spec = optim.get("adam").spec
-    bad = OptimizerSpec(name="bad", update=spec.update, hyperparameters=spec.hyperparameters, state=spec.state, cuda_update=value)
+    bad = OptimizerSpec(name="bad", update=spec.update_kernel(), hyperparameters=spec.hyperparameters, state=spec.state, cuda_update=value)
     with pytest.raises(TypeError, match=message):
         bad.check_declaration()
 
 
 def test_cuda_kernel_import_errors_name_the_optimizer():
     spec = optim.get("adam").spec
-    bad = OptimizerSpec(name="bad", update=spec.update, hyperparameters=spec.hyperparameters, cuda_update="numbagrad.no_such_module:kernel")
+    bad = OptimizerSpec(name="bad", update=spec.update_kernel(), hyperparameters=spec.hyperparameters, cuda_update="numbagrad.no_such_module:kernel")
     bad.check_declaration()  # well-formed; importing it is what fails
     with pytest.raises(TypeError, match=r"optimizer 'bad': cuda_update 'numbagrad.no_such_module:kernel' cannot be imported: ModuleNotFoundError"):
         bad.cuda_kernel()
-    assert OptimizerSpec(name="host_only", update=spec.update, hyperparameters=()).cuda_kernel() is None
+    assert OptimizerSpec(name="host_only", update=spec.update_kernel(), hyperparameters=()).cuda_kernel() is None
 
 
 @pytest.mark.parametrize(

@@ -92,6 +92,35 @@ def test_schedule_without_lr_starts_from_the_optimizer_learning_rate():
     assert model.training.schedule(0) == pytest.approx(0.01)
 
 
+@pytest.mark.parametrize("per, length", [("step", 3 * 4), ("epoch", 3)])
+def test_a_schedule_compiled_without_its_length_gets_the_fits(per, length):
+    X, y = data(rows=40)
+    model = Sequential([Dense(3, activation="softmax")], input_dim=4, dtype=np.float64)
+    model.compile({"name": "sgd", "lr": 0.2}, "categorical_crossentropy", schedule={"name": "cosine", "per": per})
+    assert model.training.schedule is None and model.training.get_config()["schedule"] == {"name": "cosine", "per": per}
+    seen = []
+
+    class Watch(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(logs["lr"])
+
+    model.fit(X, y, batch_size=10, epochs=3, verbose=0, callbacks=[Watch()])
+    expected = schedules.get("cosine", lr=0.2, T_max=length, per=per)
+    assert model.training.schedule.get_config() == expected.get_config()
+    last = [4 * (e + 1) - 1 for e in range(3)] if per == "step" else [0, 1, 2]
+    np.testing.assert_allclose(seen, [expected(t) for t in last])
+    model.fit(X, y, batch_size=10, epochs=2, verbose=0)  # a second fit spans both
+    assert model.training.schedule.get_config()["T_max"] == (5 * 4 if per == "step" else 5)
+
+
+def test_a_schedule_name_alone_needs_an_optimizer_with_a_learning_rate(fresh_registry):
+    model = classifier()
+    model.compile("adam", "categorical_crossentropy", schedule="one_cycle")
+    assert model.training.schedule_config == "one_cycle"
+    model.fit(*data(), epochs=1, verbose=0)
+    assert model.training.schedule.get_config()["total_steps"] >= 1
+
+
 def test_early_stopping_restores_the_best_weights():
     X, y = data()
     model = classifier()

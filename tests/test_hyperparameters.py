@@ -72,9 +72,9 @@ def test_bad_declarations_are_refused(arguments, error, message):
 def test_kernels_cannot_read_lists_or_choices():
     with pytest.raises(TypeError, match="hyperparameter 'milestones' of kind 'ints' cannot be passed to a kernel; kernels read kinds float, int, bool, pair"):
         MILESTONES.encode((1, 2))
-    spec = OptimizerSpec(name="listy", update=SGD_SPEC.update, hyperparameters=SGD_SPEC.hyperparameters + (WEIGHTS,))
+    spec = OptimizerSpec(name="listy", update=SGD_SPEC.update_kernel(), hyperparameters=SGD_SPEC.hyperparameters + (WEIGHTS,))
     with pytest.raises(ValueError, match="optimizer 'listy': hyperparameter 'weights' has kind 'floats'; an update kernel reads only kinds float, int, bool, pair"):
         spec.check_declaration()
-    required = OptimizerSpec(name="needy", update=SGD_SPEC.update, hyperparameters=(Hyperparameter("lr", REQUIRED),))
+    required = OptimizerSpec(name="needy", update=SGD_SPEC.update_kernel(), hyperparameters=(Hyperparameter("lr", REQUIRED),))
     with pytest.raises(ValueError, match="optimizer 'needy': hyperparameter 'lr' has no default; every optimizer hyperparameter needs one"):
         required.check_declaration()

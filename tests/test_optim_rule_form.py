@@ -171,7 +171,7 @@ def _coefficients_star(param, step, **hyperparameters):
         ({"rule": None}, TypeError, "rule must be a plain Python function"),
         ({"rule": np.sign}, TypeError, "rule must be a plain Python function"),
         ({"update": _rule}, TypeError, "give either coefficients and rule (numbagrad generates the kernels) or update and cuda_update"),
-        ({"cuda_update": "numbagrad.kernels.cuda.optimizers:adam_update"}, TypeError, "not both"),
+        ({"cuda_update": "numbagrad.kernels.cuda.state:fill_rows"}, TypeError, "not both"),
         ({"state": lambda values: ("velocity", "peak")}, TypeError, "with a rule, state must be a sequence of slots"),
         ({"state": ("velocity", StateSlot("peak", when="trackmax"))}, ValueError, "state slot 'peak' has when='trackmax', which must name a bool, float or int hyperparameter of the optimizer (lr, momentum, track_max)"),
     ],

@@ -112,7 +112,7 @@ STEPS = 20
 
 
 def test_table_covers_every_builtin_optimizer():
-    builtin = {name for name, source in optim.available().items() if source == "numbagrad"}
+    builtin = {name for name, source in optim.available().items() if source == "numbagrad" and not optim.get(name).spec.closure}
     presets = {"momentum", "nesterov", "amsgrad"}
     assert builtin - presets == set(CASES)
 

@@ -8,6 +8,8 @@ on which plugins happen to be installed.
 
 from __future__ import annotations
 
+import warnings
+
 import importlib.metadata
 import threading
 import time
@@ -414,6 +416,17 @@ def test_register_and_unregister_in_code(fresh_registry):
     assert name not in fresh_registry.plugins()
 
 
+def test_unregister_by_the_registry_name_of_what_was_registered(fresh_registry):
+    optim.register(sign_sgd("adam", override=True))
+    optim.unregister("Adam")  # the name it was registered under, any case
+    assert optim.get("adam").title == "Adam"
+    schedules.register(HALVING)
+    with pytest.raises(ValueError, match="no plugin named 'halving' is registered"):
+        optim.unregister("halving")  # a schedule's name means nothing to the optimizers
+    schedules.unregister("halving")
+    assert "halving" not in schedules.available()
+
+
 def test_register_a_plugin_module_in_code(fresh_registry):
     name = fresh_registry.register(plugin("mine", numbagrad_optimizers=[sign_sgd()], numbagrad_schedules=[HALVING]), name="mine")
     assert name == "mine"
@@ -524,7 +537,8 @@ def test_plugin_schedule_with_a_bad_function_is_rejected(installed):
 def test_cli_prints_every_name_and_its_distribution(installed, capsys):
     installed.add("numbagrad-signsgd", "sign_sgd", plugin("signsgd", numbagrad_optimizers=[sign_sgd()], numbagrad_schedules=[HALVING]))
     installed.add("numbagrad-broken", "broken", error=ImportError("cannot import name 'x'"))
-    with pytest.warns(PluginWarning):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PluginWarning)  # listed once, as "skipped:", not also warned
         assert cli.main(["plugins"]) == 0
     out, err = capsys.readouterr()
     lines = out.splitlines()
@@ -535,10 +549,22 @@ def test_cli_prints_every_name_and_its_distribution(installed, capsys):
     assert "skipped: numbagrad plugin 'broken' (numbagrad_broken.plugin) of distribution 'numbagrad-broken' failed to import: ImportError: cannot import name 'x'" in err
 
 
+def test_cli_says_which_builtin_a_plugin_replaced_and_what_it_loses(installed, capsys):
+    installed.add("numbagrad-myadam", "myadam", plugin("myadam", numbagrad_optimizers=[sign_sgd("adam", override=True)]))
+    assert cli.main(["plugins"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    (adam,) = [line for line in lines if line.split()[:2] == ["optimizer", "adam"]]
+    assert adam.split(None, 2)[2] == "numbagrad-myadam  (replaces the built-in; CPU only, where the built-in also ran on GPUs)"
+    (sgd,) = [line for line in lines if line.split()[:2] == ["optimizer", "sgd"]]
+    assert sgd.split() == ["optimizer", "sgd", "numbagrad"]
+
+
 def test_public_plugin_interface_is_complete():
     import numbagrad.plugin as public
 
     for name in public.__all__:
         assert getattr(public, name) is not None
     assert public.ENTRY_POINT_GROUP == "numbagrad"
+    for declaration in ("OptimizerSpec", "ScheduleSpec", "ActivationSpec", "LossSpec", "MetricSpec"):
+        assert declaration in public.__all__
     assert numbagrad.PluginError is public.PluginError

@@ -38,3 +38,28 @@ class ManyArrays:
 
     def time_step(self, key, arrays):
         self.step()
+
+
+class LBFGSStep:
+    """One L-BFGS step (20 iterations, with and without the strong Wolfe line search) on a
+    least-squares problem of 2,000 x 500: the optimizer's own vector work beside the closure's."""
+
+    params = (["none", "strong_wolfe"],)
+    param_names = ["line_search_fn"]
+
+    def setup(self, line_search_fn):
+        from .workloads import lbfgs_step
+
+        self.step = lbfgs_step("numbagrad", line_search_fn)
+
+    def time_step(self, line_search_fn):
+        self.step()
+
+
+class TorchLBFGSStep(LBFGSStep):
+    """``torch.optim.LBFGS`` on the same problem, its closure computed by PyTorch."""
+
+    def setup(self, line_search_fn):
+        from .workloads import lbfgs_step
+
+        self.step = lbfgs_step("torch", line_search_fn)

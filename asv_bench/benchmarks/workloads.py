@@ -23,6 +23,9 @@ OPTIMIZERS = {
     "nadam": ("nadam", "NAdam", {}),
     "adamax": ("adamax", "Adamax", {}),
     "adadelta": ("adadelta", "Adadelta", {}),
+    "radam": ("radam", "RAdam", {}),
+    "rprop": ("rprop", "Rprop", {}),
+    "asgd": ("asgd", "ASGD", {}),
 }
 #: PyTorch's fastest CPU path for each: fused kernels where PyTorch has them.
 TORCH_FASTEST = {
@@ -34,6 +37,9 @@ TORCH_FASTEST = {
     "nadam": "foreach",
     "adamax": "foreach",
     "adadelta": "foreach",
+    "radam": "foreach",
+    "rprop": "foreach",
+    "asgd": "foreach",
 }
 
 
@@ -68,6 +74,45 @@ def torch_optimizer_step(key: str, size: int, mode: str | None = None, arrays: i
     flags = {"fused": {"fused": True}, "foreach": {"foreach": True}, "single": {"foreach": False}}[mode]
     opt = getattr(torch.optim, cls)(params, **options, **flags)
     return _warm(opt.step)
+
+
+def lbfgs_step(library: str, line_search_fn: str, rows: int = 2000, columns: int = 500):
+    """One ``step`` of L-BFGS minimising ``|A x - b|^2 / 2``, from the start each time, for
+    ``library`` "numbagrad" or "torch" (float64: L-BFGS's usual precision). Both closures
+    compute with NumPy, so that the times differ by the optimizers' own work."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((rows, columns)), rng.standard_normal(rows)
+    options = {"line_search_fn": None if line_search_fn == "none" else line_search_fn}
+    if library == "torch":
+        try:
+            import torch
+        except ImportError:
+            raise NotImplementedError("PyTorch is not installed") from None
+        x = torch.zeros(columns, dtype=torch.float64, requires_grad=True)
+        view = x.detach().numpy()
+
+        def torch_closure():  # the same NumPy arithmetic as numbagrad's: only the optimizers differ
+            residual = a @ view - b
+            x.grad = torch.from_numpy(a.T @ residual)
+            return torch.tensor(0.5 * residual @ residual, dtype=torch.float64)
+
+        def step():
+            with torch.no_grad():
+                x.zero_()
+            torch.optim.LBFGS([x], **options).step(torch_closure)
+
+        return _warm(step)
+    x = np.zeros(columns)
+
+    def closure():
+        residual = a @ x - b
+        return 0.5 * residual @ residual, [a.T @ residual]
+
+    def step():
+        x[...] = 0.0
+        optim.LBFGS([x], **options).step(closure)
+
+    return _warm(step)
 
 
 # --- MLP training ------------------------------------------------------------------------

@@ -51,5 +51,6 @@ def register(*specs: ActivationSpec) -> str:
 
 
 def unregister(plugin_name: str) -> None:
-    """Remove activations registered with :func:`register`."""
-    get_registry().unregister(plugin_name)
+    """Remove the activations registered with :func:`register` under ``plugin_name``
+    (what it returned) or under one of their names; names they had replaced come back."""
+    get_registry().unregister(plugin_name, kind="activation")

@@ -81,6 +81,8 @@ class ActivationSpec(Declaration):
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     cuda_forward: Any = None
     cuda_backward: Any = None
+
+    cuda_fields = ("cuda_forward", "cuda_backward")
     override: bool = False
 
     kind = "activation"

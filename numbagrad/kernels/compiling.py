@@ -1,7 +1,6 @@
 """Compile a module's plain-Python functions for one target, as a module object.
 
 numbagrad writes the arithmetic that CPU and CUDA kernels share
-(:mod:`numbagrad.kernels.rules` for optimizers,
 :mod:`numbagrad.kernels.formulas` for activations, losses and metrics) once,
 as undecorated Python functions. :func:`compile_functions` compiles them for
 a target: ``njit(inline="always")`` for the CPU kernels, which inline them
@@ -35,7 +34,7 @@ def compile_functions(
     ``overrides`` replaces functions by name before compiling; ``namespace``
     replaces other globals the functions read (the simulator's ``math``).
     Compiled code
-    reads the result's attributes (``RULES.adam_rule``) as it reads a module's.
+    reads the result's attributes (``FORMULAS.relu``) as it reads a module's.
 
     Raises:
         ValueError: an override names no function of ``names``.

@@ -26,8 +26,9 @@ How the generated code calls them:
   bool, pairs (``betas``) as a tuple of two float64.
 * ``rule`` receives each state slot's value at the element, in the declared
   order of the slots. A slot declared with ``when=`` exists only while that
-  hyperparameter is non-zero; where it does not, the rule receives the
-  parameter's value in its place and what it returns for it is dropped.
+  hyperparameter is non-zero; where it does not, the rule receives a
+  placeholder in its place (the element's gradient) and what it returns for
+  it is dropped.
 * Plain Python functions the rule or the coefficients call by name (a
   helper such as :func:`numbagrad.kernels.rules.lerp`) are compiled for each
   target with them; ``@njit`` functions are recompiled from their Python
@@ -46,6 +47,7 @@ import functools
 import hashlib
 import importlib.util
 import inspect
+import itertools
 import os
 import sys
 import textwrap
@@ -213,19 +215,48 @@ def _rule_call(layout: Layout, element: Callable[[int], str], param: str, grad: 
     return f"new_param{results} = RULE({param}, {grad}, {values}c)"
 
 
+def _presence_patterns(layout: Layout) -> list[tuple[bool, ...]]:
+    """Every combination of the conditional slots' presence, all present first."""
+    conditional = sum(condition is not None for condition in layout.conditions)
+    return list(itertools.product((True, False), repeat=conditional))
+
+
 def cpu_source(spec, digest: str) -> str:
-    """The source of the generated CPU module for ``spec``."""
+    """The source of the generated CPU module for ``spec``.
+
+    One loop per combination of the conditional slots' presence, each touching
+    only the rows that exist: a loop that read an absent slot from another
+    array would make LLVM guard it with run-time overlap checks, which it
+    gives up on past a handful of arrays, and leave it scalar.
+    """
     layout = Layout(spec)
+    conditional = [k for k, condition in enumerate(layout.conditions) if condition is not None]
     body = [
         f"c = {layout.call_coefficients(spec.coefficients)}",
         "p = param[start:stop]",
         "g = grad[start:stop]",
-        *_slot_lines(layout, lambda k, row: f"state[{row}, start:stop]", "p"),
-        "for i in range(p.size):",
-        "    " + _rule_call(layout, lambda k: f"s{k}[i]", "p[i]", "g[i]"),
-        "    p[i] = new_param",
-        *("    " + line for line in _store_lines(layout, lambda k: f"s{k}[i]")),
+        *(f"present{k} = {layout.conditions[k]}" for k in conditional),
     ]
+    patterns = _presence_patterns(layout)
+    for number, pattern in enumerate(patterns):
+        present = dict(zip(conditional, pattern))
+        exists = [present.get(k, True) for k in range(len(layout.slots))]
+        test = " and ".join(f"{'' if on else 'not '}present{k}" for k, on in present.items())
+        indent = ""
+        if len(patterns) > 1:
+            body.append(f"{'if' if number == 0 else 'elif'} {test}:" if number < len(patterns) - 1 else "else:")
+            indent = "    "
+        row = 0
+        for k, on in enumerate(exists):
+            if on:
+                body.append(f"{indent}s{k} = state[{row}, start:stop]")
+                row += 1
+        body += [
+            f"{indent}for i in range(p.size):",
+            f"{indent}    " + _rule_call(layout, lambda k: f"s{k}[i]" if exists[k] else "g[i]", "p[i]", "g[i]"),
+            f"{indent}    p[i] = new_param",
+            *(f"{indent}    s{k}[i] = new{k}" for k, on in enumerate(exists) if on),
+        ]
     return _module_text(spec, digest, "from numbagrad.kernels.cpu.jit import kernel\n\n\n@kernel", "update(param, grad, state, hyper, step, start, stop)", body)
 
 
@@ -236,7 +267,7 @@ def cuda_source(spec) -> str:
         f"c = {layout.call_coefficients(spec.coefficients)}",
         *_slot_lines(layout, lambda k, row: row, "0"),
         "for i in range(cuda.grid(1), param.size, cuda.gridsize(1)):",
-        "    " + _rule_call(layout, lambda k: f"state[s{k}, i] if present{k} else param[i]" if layout.conditions[k] else f"state[s{k}, i]", "param[i]", "grad[i]"),
+        "    " + _rule_call(layout, lambda k: f"state[s{k}, i] if present{k} else grad[i]" if layout.conditions[k] else f"state[s{k}, i]", "param[i]", "grad[i]"),
         "    param[i] = new_param",
         *("    " + line for line in _store_lines(layout, lambda k: f"state[s{k}, i]")),
     ]

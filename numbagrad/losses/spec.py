@@ -78,6 +78,8 @@ class LossSpec(Declaration):
     title: str = ""
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     cuda_kernel: Any = None
+
+    cuda_fields = ("cuda_kernel",)
     override: bool = False
 
     kind = "loss"

@@ -50,5 +50,6 @@ def register(*specs: MetricSpec) -> str:
 
 
 def unregister(plugin_name: str) -> None:
-    """Remove metrics registered with :func:`register`."""
-    get_registry().unregister(plugin_name)
+    """Remove the metrics registered with :func:`register` under ``plugin_name``
+    (what it returned) or under one of their names; names they had replaced come back."""
+    get_registry().unregister(plugin_name, kind="metric")

@@ -77,6 +77,8 @@ class MetricSpec(Declaration):
     title: str = ""
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     cuda_update: Any = None
+
+    cuda_fields = ("cuda_update",)
     override: bool = False
 
     kind = "metric"

@@ -283,7 +283,11 @@ class Sequential:
             metrics: names or config dicts of metrics to report per epoch.
             schedule: a learning-rate schedule (name, config dict or
                 :class:`numbagrad.schedules.Schedule`); without its own ``lr``
-                it scales from the optimizer's learning rate.
+                it scales from the optimizer's learning rate. A name or
+                config that leaves out the schedule's length (``T_max``,
+                ``total_steps``) gets it from each ``fit``: the steps (or,
+                ``per="epoch"``, the epochs) from the first step to the end
+                of that fit, as ``numbagrad train`` does.
             clip_norm: rescale the gradient when its global L2 norm exceeds this
                 (``torch.nn.utils.clip_grad_norm_``).
             clip_value: clamp each gradient to ``[-clip_value, clip_value]``

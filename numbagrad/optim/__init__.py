@@ -23,6 +23,7 @@ from numbagrad.optim.adagrad import Adagrad
 from numbagrad.optim.adam import Adam, AdamW
 from numbagrad.optim.adamax import Adamax
 from numbagrad.optim.asgd import ASGD
+from numbagrad.optim.lbfgs import LBFGS
 from numbagrad.optim.nadam import NAdam
 from numbagrad.optim.optimizer import Optimizer
 from numbagrad.optim.radam import RAdam
@@ -47,6 +48,7 @@ __all__ = [
     "RAdam",
     "Rprop",
     "ASGD",
+    "LBFGS",
     "available",
     "get",
     "register",
@@ -93,5 +95,5 @@ def register(*specs: OptimizerSpec) -> str:
 
 def unregister(plugin_name: str) -> None:
     """Remove the optimizers registered with :func:`register` under ``plugin_name``
-    (what it returned); names they had replaced come back."""
-    get_registry().unregister(plugin_name)
+    (what it returned) or under one of their names; names they had replaced come back."""
+    get_registry().unregister(plugin_name, kind="optimizer")

@@ -2,19 +2,53 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from numbagrad.hyperparameters import Hyperparameter
-from numbagrad.kernels.cpu.optimizers import adadelta_update
+from numbagrad.kernels.rules import regularized_gradient, root
 from numbagrad.optim.common import MAXIMIZE, WEIGHT_DECAY, eps, lr
 from numbagrad.optim.optimizer import Optimizer
 from numbagrad.optim.spec import OptimizerSpec
 
-__all__ = ["Adadelta", "ADADELTA_SPEC"]
+__all__ = ["Adadelta", "ADADELTA_SPEC", "adadelta_coefficients", "adadelta_rule"]
+
+
+class AdadeltaCoefficients(NamedTuple):
+    """Adadelta's constants in the parameters' dtype."""
+
+    lr: float
+    rho: float
+    one_minus_rho: float
+    eps: float
+    weight_decay: float
+    maximize: bool
+
+
+def adadelta_coefficients(param, step, lr, rho, eps, weight_decay, maximize):
+    T = param.dtype.type
+    return AdadeltaCoefficients(T(lr), T(rho), T(1.0 - rho), T(eps), T(weight_decay), maximize)
+
+
+def adadelta_rule(p, grad, square_avg, acc_delta, c):
+    """One element of Adadelta; returns ``(p, square_avg, acc_delta)``::
+
+        g = -grad if maximize else grad;  g = g + weight_decay p
+        v = rho v + (1 - rho) g g
+        d = sqrt(u + eps) / sqrt(v + eps) g
+        u = rho u + (1 - rho) d d
+        p = p - lr d
+    """
+    g = regularized_gradient(grad, p, c.weight_decay, c.maximize)
+    v = square_avg * c.rho + c.one_minus_rho * g * g
+    delta = root(acc_delta + c.eps) / root(v + c.eps) * g
+    u = acc_delta * c.rho + c.one_minus_rho * delta * delta
+    return p + (-c.lr) * delta, v, u
 
 ADADELTA_SPEC = OptimizerSpec(
     name="adadelta",
     title="Adadelta",
-    update=adadelta_update,
-    cuda_update="numbagrad.kernels.cuda.optimizers:adadelta_update",
+    coefficients=adadelta_coefficients,
+    rule=adadelta_rule,
     hyperparameters=(
         lr(1.0),
         Hyperparameter("rho", 0.9, minimum=0.0, maximum=1.0, doc="decay rate of the running averages"),

@@ -2,19 +2,52 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from numbagrad.hyperparameters import Hyperparameter
-from numbagrad.kernels.cpu.optimizers import adagrad_update
+from numbagrad.kernels.rules import regularized_gradient, root
 from numbagrad.optim.common import MAXIMIZE, WEIGHT_DECAY, eps, lr
 from numbagrad.optim.optimizer import Optimizer
 from numbagrad.optim.spec import OptimizerSpec, StateSlot
 
-__all__ = ["Adagrad", "ADAGRAD_SPEC"]
+__all__ = ["Adagrad", "ADAGRAD_SPEC", "adagrad_coefficients", "adagrad_rule"]
+
+
+class AdagradCoefficients(NamedTuple):
+    """Adagrad's constants in the parameters' dtype."""
+
+    negative_clr: float  # -lr / (1 + (t - 1) lr_decay)
+    weight_decay: float
+    eps: float
+    maximize: bool
+    eps_inside: bool
+
+
+def adagrad_coefficients(param, step, lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize, eps_inside_sqrt):
+    T = param.dtype.type
+    return AdagradCoefficients(T(-(lr / (1.0 + (step - 1) * lr_decay))), T(weight_decay), T(eps), maximize, eps_inside_sqrt)
+
+
+def adagrad_rule(p, grad, total, c):
+    """One element of Adagrad; returns ``(p, sum)``::
+
+        g = -grad if maximize else grad;  g = g + weight_decay p
+        sum = sum + g g
+        p = p - clr g / (sqrt(sum) + eps)         (sqrt(sum + eps) with eps_inside_sqrt)
+    """
+    g = regularized_gradient(grad, p, c.weight_decay, c.maximize)
+    total = total + g * g
+    if c.eps_inside:
+        s = root(total + c.eps)
+    else:
+        s = root(total) + c.eps
+    return p + c.negative_clr * g / s, total
 
 ADAGRAD_SPEC = OptimizerSpec(
     name="adagrad",
     title="Adagrad",
-    update=adagrad_update,
-    cuda_update="numbagrad.kernels.cuda.optimizers:adagrad_update",
+    coefficients=adagrad_coefficients,
+    rule=adagrad_rule,
     hyperparameters=(
         lr(1e-2),
         Hyperparameter("lr_decay", 0.0, minimum=0.0, doc="learning-rate decay: lr / (1 + (t - 1) lr_decay)"),

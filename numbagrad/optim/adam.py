@@ -2,13 +2,88 @@
 
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 from numbagrad.hyperparameters import Hyperparameter
-from numbagrad.kernels.cpu.optimizers import adam_update, adamw_update
+from numbagrad.kernels.rules import adam_moments, root
 from numbagrad.optim.common import DECOUPLED_WEIGHT_DECAY, MAXIMIZE, WEIGHT_DECAY, betas, eps, lr
 from numbagrad.optim.optimizer import Optimizer
-from numbagrad.optim.spec import OptimizerSpec
+from numbagrad.optim.spec import OptimizerSpec, StateSlot
 
-__all__ = ["Adam", "AdamW", "ADAM_SPEC", "ADAMW_SPEC"]
+__all__ = ["Adam", "AdamW", "ADAM_SPEC", "ADAMW_SPEC", "adam_coefficients", "adamw_coefficients", "adam_rule"]
+
+
+class AdamCoefficients(NamedTuple):
+    """What one Adam step needs besides the element's values, in the parameters' dtype."""
+
+    weight: float  # 1 - beta1, lerp's weight
+    one_minus_weight: float  # beta1
+    beta2: float
+    one_minus_beta2: float
+    eps: float
+    weight_decay: float
+    decay_factor: float  # 1 - lr weight_decay (decoupled decay)
+    negative_step_size: float  # -lr / (1 - beta1^t)   (eps_hat: -lr sqrt(1 - beta2^t) / (1 - beta1^t))
+    bias_correction2_sqrt: float  # sqrt(1 - beta2^t)  (eps_hat: 1)
+    amsgrad: bool
+    maximize: bool
+    decoupled: bool
+    eps_hat: bool
+
+
+def _adam(param, step, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled, eps_hat):
+    T = param.dtype.type
+    beta1, beta2 = betas
+    weight = T(1.0 - beta1)
+    bias_correction1 = 1.0 - beta1 ** float(step)  # a float power: Numba's integer power rounds differently
+    bias_correction2 = 1.0 - beta2 ** float(step)
+    if eps_hat:
+        negative_step_size = T(-(lr * math.sqrt(bias_correction2) / bias_correction1))
+        bias_correction2_sqrt = T(1.0)
+    else:
+        negative_step_size = T(-(lr / bias_correction1))
+        bias_correction2_sqrt = T(math.sqrt(bias_correction2))
+    return AdamCoefficients(
+        weight, T(1.0) - weight, T(beta2), T(1.0 - beta2), T(eps), T(weight_decay), T(1.0 - lr * weight_decay),
+        negative_step_size, bias_correction2_sqrt, amsgrad, maximize, decoupled, eps_hat,
+    )
+
+
+def adam_coefficients(param, step, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay, eps_hat):
+    """Adam's step constants::
+
+        step size = lr / (1 - beta1^t),       divisor = sqrt(1 - beta2^t)
+        step size = lr sqrt(1 - beta2^t) / (1 - beta1^t),  divisor = 1   with eps_hat
+    """
+    return _adam(param, step, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay, eps_hat)
+
+
+def adamw_coefficients(param, step, lr, betas, eps, weight_decay, amsgrad, maximize, eps_hat):
+    """AdamW's: Adam's, with the decay always decoupled."""
+    return _adam(param, step, lr, betas, eps, weight_decay, amsgrad, maximize, True, eps_hat)
+
+
+def adam_rule(p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, c):
+    """One element of Adam; returns ``(p, exp_avg, exp_avg_sq, max_exp_avg_sq)``::
+
+        (p, g, m, v) = adam_moments(...)
+        v_max = max(v_max, v); use v_max as v          with amsgrad
+        p = p - step_size m / (sqrt(v) / divisor + eps)
+        p = p - step_size m / (sqrt(v) + eps)          with eps_hat
+    """
+    p, g, exp_avg, exp_avg_sq = adam_moments(p, grad, exp_avg, exp_avg_sq, c)
+    second = exp_avg_sq
+    if c.amsgrad:
+        # torch.maximum: NaN wins, hence "not >=" rather than "<".
+        if not max_exp_avg_sq >= exp_avg_sq:
+            max_exp_avg_sq = exp_avg_sq
+        second = max_exp_avg_sq
+    if c.eps_hat:
+        denominator = root(second) + c.eps
+    else:
+        denominator = root(second) / c.bias_correction2_sqrt + c.eps
+    return p + c.negative_step_size * exp_avg / denominator, exp_avg, exp_avg_sq, max_exp_avg_sq
 
 AMSGRAD = Hyperparameter("amsgrad", False, kind="bool", doc="use the running maximum of the second moment (AMSGrad)")
 EPS_HAT = Hyperparameter(
@@ -17,33 +92,32 @@ EPS_HAT = Hyperparameter(
 )
 
 
-def _adam_slots(values):
-    return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if values["amsgrad"] else ("exp_avg", "exp_avg_sq")
+_ADAM_SLOTS = ("exp_avg", "exp_avg_sq", StateSlot("max_exp_avg_sq", when="amsgrad"))
 
 
 ADAM_SPEC = OptimizerSpec(
     name="adam",
     title="Adam",
-    update=adam_update,
-    cuda_update="numbagrad.kernels.cuda.optimizers:adam_update",
+    coefficients=adam_coefficients,
+    rule=adam_rule,
     hyperparameters=(
         lr(1e-3), betas((0.9, 0.999)), eps(1e-8), WEIGHT_DECAY, AMSGRAD, MAXIMIZE, DECOUPLED_WEIGHT_DECAY, EPS_HAT,
     ),
-    state=_adam_slots,
+    state=_ADAM_SLOTS,
     presets={"amsgrad": {"amsgrad": True}},
 )
 
 ADAMW_SPEC = OptimizerSpec(
     name="adamw",
     title="AdamW",
-    update=adamw_update,
-    cuda_update="numbagrad.kernels.cuda.optimizers:adamw_update",
+    coefficients=adamw_coefficients,
+    rule=adam_rule,
     hyperparameters=(
         lr(1e-3), betas((0.9, 0.999)), eps(1e-8),
         Hyperparameter("weight_decay", 1e-2, minimum=0.0, doc="decoupled weight decay: shrinks p by lr * weight_decay"),
         AMSGRAD, MAXIMIZE, EPS_HAT,
     ),
-    state=_adam_slots,
+    state=_ADAM_SLOTS,
 )
 
 _RULE = """

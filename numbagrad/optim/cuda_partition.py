@@ -146,7 +146,7 @@ class CudaPartition:
     def create(cls, spec: OptimizerSpec, group: int, indices: list[int], arrays: list[Any], hyperparameters, hyper: np.ndarray) -> "CudaPartition":
         """Allocate the state of ``arrays`` on their GPU, filled with each slot's initial value."""
         cuda = require_cuda(f"{spec.title}: CUDA parameters")
-        from numbagrad.kernels.cuda.optimizers import fill_rows
+        from numbagrad.kernels.cuda.state import fill_rows
         from numbagrad.kernels.cuda.update import launch_configuration
 
         slots = spec.slots(hyperparameters)

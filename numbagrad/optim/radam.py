@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from numbagrad.kernels.rules import lerp, root
+from numbagrad.kernels.rules import adam_moments, root
 from numbagrad.optim.common import DECOUPLED_WEIGHT_DECAY, MAXIMIZE, WEIGHT_DECAY, betas, eps, lr
 from numbagrad.optim.optimizer import Optimizer
 from numbagrad.optim.spec import OptimizerSpec
@@ -70,14 +70,7 @@ def radam_rule(p, grad, exp_avg, exp_avg_sq, c):
         p = p - m / (1 - beta1^t) lr sqrt(1 - beta2^t) / (sqrt(v) + eps) r_t    if rho_t > 5
         p = p - m / (1 - beta1^t) lr                                          otherwise
     """
-    g = -grad if c.maximize else grad
-    if c.weight_decay != 0:
-        if c.decoupled:
-            p = p * c.decay_factor
-        else:
-            g = g + c.weight_decay * p
-    exp_avg = lerp(exp_avg, g, c.weight, c.one_minus_weight)
-    exp_avg_sq = exp_avg_sq * c.beta2 + c.one_minus_beta2 * g * g
+    p, g, exp_avg, exp_avg_sq = adam_moments(p, grad, exp_avg, exp_avg_sq, c)
     update = exp_avg / c.bias_correction1 * c.lr
     if c.rectified:
         update = update * (c.bias_correction2_sqrt / (root(exp_avg_sq) + c.eps)) * c.rect

@@ -2,29 +2,78 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from numbagrad.hyperparameters import Hyperparameter
-from numbagrad.kernels.cpu.optimizers import rmsprop_update
+from numbagrad.kernels.rules import lerp, regularized_gradient, root
 from numbagrad.optim.common import MAXIMIZE, WEIGHT_DECAY, eps, lr
 from numbagrad.optim.optimizer import Optimizer
-from numbagrad.optim.spec import OptimizerSpec
+from numbagrad.optim.spec import OptimizerSpec, StateSlot
 
-__all__ = ["RMSprop", "RMSPROP_SPEC"]
+__all__ = ["RMSprop", "RMSPROP_SPEC", "rmsprop_coefficients", "rmsprop_rule"]
 
 
-def _slots(values):
-    slots = ["square_avg"]
-    if values["momentum"] > 0:
-        slots.append("momentum_buffer")
-    if values["centered"]:
-        slots.append("grad_avg")
-    return tuple(slots)
+class RMSpropCoefficients(NamedTuple):
+    """RMSprop's constants in the parameters' dtype, and its switches."""
+
+    lr: float
+    alpha: float
+    one_minus_alpha: float
+    one_minus_weight: float  # alpha as lerp's complement of 1 - alpha
+    eps: float
+    weight_decay: float
+    momentum: float
+    has_momentum: bool
+    centered: bool
+    maximize: bool
+    eps_inside: bool
+
+
+def rmsprop_coefficients(param, step, lr, alpha, eps, weight_decay, momentum, centered, maximize, eps_inside_sqrt):
+    T = param.dtype.type
+    one_minus_alpha = T(1.0 - alpha)
+    return RMSpropCoefficients(
+        T(lr), T(alpha), one_minus_alpha, T(1.0) - one_minus_alpha, T(eps), T(weight_decay), T(momentum),
+        momentum > 0.0, centered, maximize, eps_inside_sqrt,
+    )
+
+
+def rmsprop_rule(p, grad, square_avg, momentum_buffer, grad_avg, c):
+    """One element of RMSprop; returns ``(p, square_avg, momentum_buffer, grad_avg)``::
+
+        g = -grad if maximize else grad;  g = g + weight_decay p
+        v = alpha v + (1 - alpha) g g
+        a = lerp(a, g, 1 - alpha);  s = sqrt(v - a a) + eps     centered
+        s = sqrt(v) + eps                                       otherwise
+        s = sqrt(v [- a a] + eps)                               with eps_inside_sqrt
+        b = momentum b + g / s;  p = p - lr b                   momentum > 0
+        p = p - lr g / s                                        otherwise
+    """
+    g = regularized_gradient(grad, p, c.weight_decay, c.maximize)
+    v = square_avg * c.alpha + c.one_minus_alpha * g * g
+    second = v
+    a = grad_avg
+    if c.centered:
+        a = lerp(a, g, c.one_minus_alpha, c.one_minus_weight)
+        second = second + -a * a
+    if c.eps_inside:
+        s = root(second + c.eps)
+    else:
+        s = root(second) + c.eps
+    b = momentum_buffer
+    if c.has_momentum:
+        b = b * c.momentum + g / s
+        p = p + (-c.lr) * b
+    else:
+        p = p + (-c.lr) * g / s
+    return p, v, b, a
 
 
 RMSPROP_SPEC = OptimizerSpec(
     name="rmsprop",
     title="RMSprop",
-    update=rmsprop_update,
-    cuda_update="numbagrad.kernels.cuda.optimizers:rmsprop_update",
+    coefficients=rmsprop_coefficients,
+    rule=rmsprop_rule,
     hyperparameters=(
         lr(1e-2),
         Hyperparameter("alpha", 0.99, minimum=0.0, maximum=1.0, doc="smoothing constant of the squared-gradient average"),
@@ -35,7 +84,7 @@ RMSPROP_SPEC = OptimizerSpec(
         MAXIMIZE,
         Hyperparameter("eps_inside_sqrt", False, kind="bool", doc="sqrt(v + eps) as Keras, instead of sqrt(v) + eps"),
     ),
-    state=_slots,
+    state=("square_avg", StateSlot("momentum_buffer", when="momentum"), StateSlot("grad_avg", when="centered")),
 )
 
 

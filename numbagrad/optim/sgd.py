@@ -2,15 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from numbagrad.hyperparameters import Hyperparameter
-from numbagrad.kernels.cpu.optimizers import sgd_update
+from numbagrad.kernels.rules import regularized_gradient
 from numbagrad.optim.common import MAXIMIZE, WEIGHT_DECAY, lr
 from numbagrad.optim.optimizer import Optimizer
-from numbagrad.optim.spec import OptimizerSpec
+from numbagrad.optim.spec import OptimizerSpec, StateSlot
 
-__all__ = ["SGD", "SGD_SPEC"]
+__all__ = ["SGD", "SGD_SPEC", "sgd_coefficients", "sgd_rule"]
+
+
+class SGDCoefficients(NamedTuple):
+    """SGD's constants in the parameters' dtype, and its switches."""
+
+    lr: float
+    momentum: float
+    keep: float  # 1 - dampening
+    weight_decay: float
+    has_momentum: bool
+    nesterov: bool
+    maximize: bool
+    first: bool  # the first step: the buffer starts at the gradient
+
+
+def sgd_coefficients(param, step, lr, momentum, dampening, weight_decay, nesterov, maximize):
+    T = param.dtype.type
+    return SGDCoefficients(T(lr), T(momentum), T(1.0 - dampening), T(weight_decay), momentum != 0.0, nesterov, maximize, step == 1)
+
+
+def sgd_rule(p, grad, momentum_buffer, c):
+    """One element of SGD; returns ``(p, momentum_buffer)``::
+
+        g = -grad if maximize else grad;  g = g + weight_decay p
+        b = g                                  on the first step
+        b = momentum b + (1 - dampening) g     afterwards
+        g = g + momentum b  if nesterov  else  b
+        p = p - lr g
+    """
+    g = regularized_gradient(grad, p, c.weight_decay, c.maximize)
+    b = momentum_buffer
+    if c.has_momentum:
+        b = g if c.first else b * c.momentum + c.keep * g
+        g = g + c.momentum * b if c.nesterov else b
+    return p + (-c.lr) * g, b
 
 
 def _check(values: Mapping[str, Any], owner: str) -> None:
@@ -24,8 +59,8 @@ def _check(values: Mapping[str, Any], owner: str) -> None:
 SGD_SPEC = OptimizerSpec(
     name="sgd",
     title="SGD",
-    update=sgd_update,
-    cuda_update="numbagrad.kernels.cuda.optimizers:sgd_update",
+    coefficients=sgd_coefficients,
+    rule=sgd_rule,
     hyperparameters=(
         lr(1e-3),
         Hyperparameter("momentum", 0.0, minimum=0.0, doc="momentum factor (0 turns momentum off)"),
@@ -34,7 +69,7 @@ SGD_SPEC = OptimizerSpec(
         Hyperparameter("nesterov", False, kind="bool", doc="use Nesterov momentum"),
         MAXIMIZE,
     ),
-    state=lambda h: ("momentum_buffer",) if h["momentum"] != 0 else (),
+    state=(StateSlot("momentum_buffer", when="momentum"),),
     check=_check,
     presets={"momentum": {"momentum": 0.9}, "nesterov": {"momentum": 0.9, "nesterov": True}},
 )

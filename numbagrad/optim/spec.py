@@ -112,6 +112,9 @@ class OptimizerSpec(Declaration):
         rule: plain Python ``rule(p, grad, *slot_values, c)`` updating one
             element from the coefficients ``c``; returns the new ``p``, or
             ``(p, *new_slot_values)`` when there is state.
+        closure: the optimizer evaluates the objective itself, several times
+            per step (L-BFGS): its class implements ``step(closure)`` and it
+            has no kernels.
     """
 
     name: str
@@ -127,6 +130,7 @@ class OptimizerSpec(Declaration):
     override: bool = False
     coefficients: Any = None
     rule: Any = None
+    closure: bool = False
 
     kind = "optimizer"
 
@@ -193,7 +197,7 @@ class OptimizerSpec(Declaration):
         on first use; the compiled drivers of :mod:`numbagrad.kernels.cpu.update`
         call them through these addresses.
         """
-        from numbagrad.kernels.cpu.optimizers import no_prepare
+        from numbagrad.kernels.cpu.update import no_prepare
         from numbagrad.kernels.pointers import kernel_addresses
         from numbagrad.kernels.signatures import PREPARE_SIGNATURE, update_signature
 
@@ -220,6 +224,11 @@ class OptimizerSpec(Declaration):
         Raises ``TypeError`` or ``ValueError`` saying what is wrong.
         """
         label = self.label
+        if self.closure is not False and self.closure is not True:
+            raise TypeError(f"{label}: closure must be True or False; got {self.closure!r}")
+        if self.closure:
+            self._check_closure_form()
+            return
         if self.generated or self.coefficients is not None:
             self._check_rule_form()
         else:
@@ -261,6 +270,18 @@ class OptimizerSpec(Declaration):
         slot_names = [s.name for s in slots + self.scalars]
         if len(set(slot_names)) != len(slot_names) or "step" in slot_names:
             raise ValueError(f"{label}: state slot names {slot_names} must be unique and not 'step'")
+
+    def _check_closure_form(self) -> None:
+        from numbagrad.optim.optimizer import Optimizer, optimizer_class
+
+        label = self.label
+        if any(v is not None for v in (self.update, self.cuda_update, self.rule, self.coefficients, self.prepare)):
+            raise TypeError(f"{label}: an optimizer stepped with a closure has no kernels, rule or prepare")
+        if self.state or self.scalars:
+            raise TypeError(f"{label}: an optimizer stepped with a closure keeps its own state; declare no state slots")
+        if optimizer_class(self) is Optimizer:
+            raise TypeError(f"{label}: an optimizer stepped with a closure needs its class (an Optimizer subclass with spec = ...)")
+        self._check_common()
 
     def _check_rule_form(self) -> None:
         label = self.label
@@ -311,6 +332,8 @@ def check_kernels(spec: OptimizerSpec) -> None:
     """
     from numbagrad.kernels.cpu.update import apply_update
 
+    if spec.closure:
+        return  # no kernels: its class evaluates the objective
     defaults = spec.validate({})
     slots = spec.slots(defaults)
     for dtype in (np.dtype(np.float64), np.dtype(np.float32)):

@@ -20,13 +20,9 @@ from numbagrad.nn import Dense, Sequential
 from numbagrad.preprocessing import Preprocessing, split_rows
 from numbagrad.registry import get_registry
 from numbagrad.runs.config import RunConfig
+from numbagrad.schedules import with_run_length
 
-__all__ = ["Prepared", "prepare", "build_model", "check_targets", "loss_targets", "default_loss", "default_metrics", "RUN_LENGTH_HYPERPARAMETERS"]
-
-#: Schedule hyperparameters that mean "the length of the run": filled with the
-#: run's number of steps (or epochs, for ``per = "epoch"``) when not given.
-RUN_LENGTH_HYPERPARAMETERS = ("T_max", "total_steps")
-
+__all__ = ["Prepared", "prepare", "build_model", "check_targets", "loss_targets", "default_loss", "default_metrics"]
 
 def default_loss(task: str) -> str:
     """Cross-entropy over a softmax for classes, mean squared error for numbers."""
@@ -103,16 +99,9 @@ def prepare(config: RunConfig) -> Prepared:
 
 def _schedule(config: RunConfig, steps_per_epoch: int) -> dict[str, Any] | None:
     """The schedule's table with the run's length filled in where the schedule needs it."""
-    schedule = config.schedule
-    if schedule is None or "name" not in schedule:
-        return schedule  # none, or a warmup/join table, complete as written
-    filled = dict(schedule)
-    spec = get_registry().lookup("schedule", str(schedule["name"])).spec
-    length = config.epochs if filled.get("per", "step") == "epoch" else config.epochs * steps_per_epoch
-    for hyperparameter in spec.hyperparameters:
-        if hyperparameter.name in RUN_LENGTH_HYPERPARAMETERS and hyperparameter.required and hyperparameter.name not in filled:
-            filled[hyperparameter.name] = length
-    return filled
+    if config.schedule is None:
+        return None
+    return with_run_length(config.schedule, config.epochs * steps_per_epoch, config.epochs)
 
 
 def _sequential(layers: list[Dense], input_dim: int, config: RunConfig) -> Sequential:

@@ -42,6 +42,9 @@ __all__ = [
     "join",
     "from_config",
     "check_kernels",
+    "RUN_LENGTH_HYPERPARAMETERS",
+    "needs_run_length",
+    "with_run_length",
 ]
 
 
@@ -94,6 +97,36 @@ def from_config(config: Mapping[str, Any]) -> Schedule:
     return get(options.pop("name"), **options)
 
 
+#: Hyperparameters that are the length of the run (filled in by ``fit`` and the command line when left out).
+RUN_LENGTH_HYPERPARAMETERS = ("T_max", "total_steps")
+
+
+def needs_run_length(config: Any) -> bool:
+    """Whether ``config`` (a name or a ``{"name": ...}`` dict) leaves out a required run-length hyperparameter."""
+    if isinstance(config, str):
+        config = {"name": config}
+    if not isinstance(config, Mapping) or "name" not in config:
+        return False
+    spec = get_registry().lookup("schedule", str(config["name"])).spec
+    return any(h.name in RUN_LENGTH_HYPERPARAMETERS and h.required and h.name not in config for h in spec.hyperparameters)
+
+
+def with_run_length(config: Any, steps: int, epochs: int) -> Any:
+    """``config`` with its missing run-length hyperparameters (``T_max``, ``total_steps``) set to
+    the run's length: ``steps`` optimizer steps, or ``epochs`` for a schedule ``per="epoch"``."""
+    if isinstance(config, str):
+        config = {"name": config}
+    if not isinstance(config, Mapping) or "name" not in config:
+        return config  # a warmup/join table is complete as written
+    filled = dict(config)
+    spec = get_registry().lookup("schedule", str(config["name"])).spec
+    length = epochs if filled.get("per", "step") == "epoch" else steps
+    for hyperparameter in spec.hyperparameters:
+        if hyperparameter.name in RUN_LENGTH_HYPERPARAMETERS and hyperparameter.required and hyperparameter.name not in filled:
+            filled[hyperparameter.name] = max(1, int(length))
+    return filled
+
+
 def register(*specs: ScheduleSpec) -> str:
     """Register schedule declarations in code (a notebook, a test); returns the plugin's name.
 
@@ -110,5 +143,5 @@ def register(*specs: ScheduleSpec) -> str:
 
 def unregister(plugin_name: str) -> None:
     """Remove the schedules registered with :func:`register` under ``plugin_name``
-    (what it returned); names they had replaced come back."""
-    get_registry().unregister(plugin_name)
+    (what it returned) or under one of their names; names they had replaced come back."""
+    get_registry().unregister(plugin_name, kind="schedule")

@@ -21,6 +21,7 @@ from numbagrad import config
 from numbagrad.checks import flag, integer
 from numbagrad.data import as_inputs
 from numbagrad.errors import NonFiniteLossError
+from numbagrad.kernels.cpu.network import network_value_and_grad
 from numbagrad.kernels.cpu.training import evaluate_batches, train_batches
 from numbagrad.train.callbacks import Callback
 from numbagrad.train.history import History
@@ -135,7 +136,8 @@ def fit(
         from numbagrad.train.cuda_loop import fit as fit_on_gpu
 
         return fit_on_gpu(model, inputs, targets, validation, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last, batches)
-    trainer = _HostTrainer(model, inputs, targets, batch_size)
+    trainer_class = _ClosureTrainer if model.training.optimizer.spec.closure else _HostTrainer
+    trainer = trainer_class(model, inputs, targets, batch_size)
     validate = None
     if validation is not None:
         rows = min(max(batch_size, 256), validation[0].shape[0])
@@ -194,6 +196,64 @@ class _HostTrainer:
         )
 
 
+class _ClosureTrainer(_HostTrainer):
+    """Steps an optimizer that evaluates the objective itself (L-BFGS): one ``step(closure)`` per batch.
+
+    The closure is the batch's loss and gradient (the model's forward and
+    backward passes, compiled). A batch's loss is the one at the weights the
+    step started from; the metrics of an epoch are those of the training rows
+    at its end (an L-BFGS step evaluates the batch many times: there is no one
+    forward pass to take them from).
+    """
+
+    _measured: np.ndarray | None = None
+
+    def begin_epoch(self, order: np.ndarray) -> None:
+        super().begin_epoch(order)
+        self._measured = None
+
+    def run(self, partition: Any, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
+        model, setup = self.model, self.setup
+        optimizer = setup.optimizer
+        for b in range(first, stop):
+            rows = self.order[b * self.batch_size : (b + 1) * self.batch_size]
+            inputs, targets = self.inputs[rows], self.targets[rows]
+
+            def closure():
+                value = network_value_and_grad(
+                    model.parameters, model.gradients, model.layer_table, model.activation_table, model.activation_params,
+                    self.workspace, self.offsets, inputs, targets, setup.loss.table, setup.loss.params, not setup.loss.fused,
+                )
+                return value, [model.gradients]
+
+            if setup.lr_index >= 0:
+                partition.hyper[setup.lr_index] = rates[b - first]
+                optimizer.param_groups[0]["lr"] = float(rates[b - first])
+            before = model.parameters.copy()
+            losses[b - first] = optimizer.step(closure)
+            if not (math.isfinite(losses[b - first]) and np.isfinite(model.parameters).all()):
+                model.parameters[...] = before  # the weights of the last finite step
+                losses[b - first] = losses[b - first] if not math.isfinite(losses[b - first]) else math.inf
+                return b - first
+        self._measured = None
+        return stop - first
+
+    def host_totals(self) -> np.ndarray:
+        if self._measured is None:
+            setup = self.setup
+            totals = setup.new_totals()
+            if setup.metrics:
+                workspace, offsets = self.workspace, self.offsets
+                evaluate_batches(
+                    self.model.parameters, self.model.layer_table, self.model.activation_table, self.model.activation_params,
+                    workspace, offsets, self.inputs, self.targets, self.batch_size,
+                    setup.loss.table, setup.loss.params, not setup.loss.fused,
+                    setup.metric_tables, setup.metric_params, totals,
+                )
+            self._measured = totals
+        return self._measured
+
+
 def run_epochs(
     model: Any,
     trainer: Any,
@@ -222,6 +282,7 @@ def run_epochs(
     optimizer = setup.optimizer
     optimizer.refresh()
     partition = optimizer._flat_partition()
+    setup.fit_length(partition.step + epochs * batches, model.epoch + epochs)
     history = History()
     model.history = history
     model.stop_training = False

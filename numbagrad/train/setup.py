@@ -23,6 +23,12 @@ from numbagrad.targets import check_targets
 __all__ = ["TrainingSetup", "MetricChoice", "resolve_optimizer"]
 
 
+def _needs_run_length(schedule: Any) -> bool:
+    from numbagrad import schedules
+
+    return isinstance(schedule, (str, Mapping)) and schedules.needs_run_length(schedule)
+
+
 @dataclass
 class MetricChoice:
     """A metric resolved for a model: name, spec, options and kernel table."""
@@ -106,15 +112,32 @@ class TrainingSetup:
             )
         self.clip_norm = _non_negative(clip_norm, "clip_norm")
         self.clip_value = _non_negative(clip_value, "clip_value")
-        self.schedule = self._resolve_schedule(schedule)
+        # A schedule that leaves out its length (T_max, total_steps) gets it from each fit.
+        self.schedule_config = schedule if _needs_run_length(schedule) else None
+        self.schedule = None if self.schedule_config is not None else self._resolve_schedule(schedule)
         # The optimizer last: binding it allocates its state.
         self.optimizer = resolve_optimizer(optimizer, model.parameters)
+        if self.optimizer.spec.closure and (self.clip_norm or self.clip_value):
+            raise ValueError(
+                f"compile: {self.optimizer.title} computes its own steps from the gradient (a line search); "
+                "clip_norm and clip_value cannot apply to it: leave them out"
+            )
         layout = self.optimizer.spec.layout()
         self.lr_index = layout.index("lr") if "lr" in layout else -1
-        if self.schedule is not None and self.lr_index < 0:
+        if (self.schedule is not None or self.schedule_config is not None) and self.lr_index < 0:
             raise ValueError(f"compile: optimizer {self.optimizer.spec.name!r} has no 'lr' hyperparameter for a schedule to set")
         if self.schedule is not None and not self.schedule.resolved:
             self.schedule = self.schedule.with_lr(self.optimizer.param_groups[0]["lr"])
+
+    def fit_length(self, steps: int, epochs: int) -> None:
+        """Give a schedule compiled without its length (``T_max``, ``total_steps``) this fit's:
+        ``steps`` optimizer steps (``epochs`` for a schedule ``per="epoch"``) from the first step."""
+        if self.schedule_config is None:
+            return
+        from numbagrad import schedules
+
+        schedule = self._resolve_schedule(schedules.with_run_length(self.schedule_config, steps, epochs))
+        self.schedule = schedule if schedule.resolved else schedule.with_lr(self.optimizer.param_groups[0]["lr"])
 
     @staticmethod
     def _resolve_schedule(schedule: Any) -> Any:
@@ -155,6 +178,11 @@ class TrainingSetup:
     def metric_values(self, totals: np.ndarray) -> dict[str, float]:
         return {m.name: m.result(totals[i, : m.totals]) for i, m in enumerate(self.metrics)}
 
+    def _schedule_config(self) -> dict[str, Any] | None:
+        if self.schedule_config is not None:  # still without its length: each fit gives it
+            return {"name": self.schedule_config} if isinstance(self.schedule_config, str) else dict(self.schedule_config)
+        return None if self.schedule is None else self.schedule.get_config()
+
     def get_config(self) -> dict[str, Any]:
         """The compile options as plain data (the optimizer's state is saved separately)."""
         spec = self.optimizer.spec
@@ -162,7 +190,7 @@ class TrainingSetup:
             "optimizer": {"name": spec.name, **self.optimizer.defaults},
             "loss": self.loss.get_config(),
             "metrics": [m.get_config() for m in self.metrics],
-            "schedule": None if self.schedule is None else self.schedule.get_config(),
+            "schedule": self._schedule_config(),
             "clip_norm": self.clip_norm or None,
             "clip_value": self.clip_value or None,
             "flush_subnormals": self.flush_subnormals,

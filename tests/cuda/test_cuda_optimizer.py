@@ -248,9 +248,9 @@ def test_unregistered_declaration_without_cuda_kernel(fresh_registry):
 
 
 def test_cuda_kernel_path_that_does_not_import_is_reported_at_bind(fresh_registry):
-    spec = _sign_sgd_spec(cuda_update="numbagrad.kernels.cuda.optimizers:no_such_kernel")
+    spec = _sign_sgd_spec(cuda_update="numbagrad.kernels.cuda.state:no_such_kernel")
     opt = Optimizer.from_spec(spec)
-    with pytest.raises(TypeError, match=r"optimizer 'sign_sgd': cuda_update 'numbagrad.kernels.cuda.optimizers:no_such_kernel' cannot be imported"):
+    with pytest.raises(TypeError, match=r"optimizer 'sign_sgd': cuda_update 'numbagrad.kernels.cuda.state:no_such_kernel' cannot be imported"):
         opt.bind([cuda.to_device(np.ones(3))])
     assert not opt.bound
 

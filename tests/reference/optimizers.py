@@ -47,7 +47,8 @@ def sgd_step(p, g, state, h, t):
     p[...] = p + T.type(-h["lr"]) * d
 
 
-def _adam_family(p, g, state, h, t, decoupled):
+def _moments(p, g, state, h, decoupled):
+    """Adam's moment updates, which NAdam and RAdam share; returns the gradient they used."""
     T = p.dtype
     beta1, beta2 = h["betas"]
     lr, wd = h["lr"], h["weight_decay"]
@@ -58,10 +59,18 @@ def _adam_family(p, g, state, h, t, decoupled):
         else:
             g = g + T.type(wd) * p
     _zeros(state, p, "exp_avg", "exp_avg_sq")
-    if h["amsgrad"]:
-        _zeros(state, p, "max_exp_avg_sq")
     state["exp_avg"] = _lerp(state["exp_avg"], g, 1 - beta1, T)
     state["exp_avg_sq"] = state["exp_avg_sq"] * T.type(beta2) + T.type(1 - beta2) * g * g
+    return g
+
+
+def _adam_family(p, g, state, h, t, decoupled):
+    T = p.dtype
+    beta1, beta2 = h["betas"]
+    lr = h["lr"]
+    g = _moments(p, g, state, h, decoupled)
+    if h["amsgrad"]:
+        _zeros(state, p, "max_exp_avg_sq")
     bias_correction1 = 1 - beta1 ** float(t)
     bias_correction2 = 1 - beta2 ** float(t)
     v = state["exp_avg_sq"]
@@ -143,21 +152,13 @@ def adamax_step(p, g, state, h, t):
 def nadam_step(p, g, state, h, t):
     T = p.dtype
     beta1, beta2 = h["betas"]
-    lr, wd, psi = h["lr"], h["weight_decay"], h["momentum_decay"]
-    g = -g if h["maximize"] else g.copy()
-    if wd != 0:
-        if h["decoupled_weight_decay"]:
-            p[...] = p * T.type(1 - lr * wd)
-        else:
-            g = g + T.type(wd) * p
-    _zeros(state, p, "exp_avg", "exp_avg_sq")
+    lr, psi = h["lr"], h["momentum_decay"]
+    g = _moments(p, g, state, h, h["decoupled_weight_decay"])
     state.setdefault("mu_product", 1.0)
     bias_correction2 = 1 - beta2 ** float(t)
     mu = beta1 * (1.0 - 0.5 * 0.96 ** (float(t) * psi))
     mu_next = beta1 * (1.0 - 0.5 * 0.96 ** (float(t + 1) * psi))
     state["mu_product"] *= mu
-    state["exp_avg"] = _lerp(state["exp_avg"], g, 1 - beta1, T)
-    state["exp_avg_sq"] = state["exp_avg_sq"] * T.type(beta2) + T.type(1 - beta2) * g * g
     s = np.sqrt(state["exp_avg_sq"] / T.type(bias_correction2)) + T.type(h["eps"])
     mu_product_next = state["mu_product"] * mu_next
     p[...] = p + T.type(-lr * (1.0 - mu) / (1.0 - state["mu_product"])) * g / s
@@ -167,16 +168,8 @@ def nadam_step(p, g, state, h, t):
 def radam_step(p, g, state, h, t):
     T = p.dtype
     beta1, beta2 = h["betas"]
-    lr, wd = h["lr"], h["weight_decay"]
-    g = -g if h["maximize"] else g.copy()
-    if wd != 0:
-        if h["decoupled_weight_decay"]:
-            p[...] = p * T.type(1 - lr * wd)
-        else:
-            g = g + T.type(wd) * p
-    _zeros(state, p, "exp_avg", "exp_avg_sq")
-    state["exp_avg"] = _lerp(state["exp_avg"], g, 1 - beta1, T)
-    state["exp_avg_sq"] = state["exp_avg_sq"] * T.type(beta2) + T.type(1 - beta2) * g * g
+    lr = h["lr"]
+    _moments(p, g, state, h, h["decoupled_weight_decay"])
     bias_correction1 = 1 - beta1 ** float(t)
     bias_correction2 = 1 - beta2 ** float(t)
     rho_inf = 2 / (1 - beta2) - 1

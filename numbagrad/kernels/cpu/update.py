@@ -24,7 +24,13 @@ from numba import carray, prange
 from numbagrad.kernels.cpu.jit import inline, kernel, parallel_kernel
 from numbagrad.kernels.pointers import address_as_pointer, prepare_function, update_function
 
-__all__ = ["apply_update", "apply_update_arrays", "plan_tasks", "array_address"]
+__all__ = ["apply_update", "apply_update_arrays", "plan_tasks", "array_address", "no_prepare"]
+
+
+@kernel
+def no_prepare(hyper, step):
+    """The ``prepare`` of an optimizer without scalar state: does nothing."""
+    return
 
 
 @kernel
