@@ -16,8 +16,9 @@ reference tests check bit for bit.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
-__all__ = ["root", "lerp", "regularized_gradient", "adam_moments", "nadam_momentum"]
+__all__ = ["root", "lerp", "regularized_gradient", "Moments", "moment_coefficients", "adam_moments", "nadam_momentum"]
 
 
 def root(x):
@@ -44,12 +45,30 @@ def regularized_gradient(grad, param, weight_decay, maximize):
     return g
 
 
-def adam_moments(p, grad, m, v, c):
-    """The moment updates Adam, NAdam and their relatives share; returns ``(p, g, m, v)``.
+class Moments(NamedTuple):
+    """The constants of Adam's moment updates (Adam, AdamW, NAdam, RAdam), in the parameters' dtype."""
 
-    Reads ``c.maximize``, ``c.weight_decay``, ``c.decoupled``,
-    ``c.decay_factor`` (``1 - lr weight_decay``), ``c.weight`` (``1 - beta1``),
-    ``c.one_minus_weight``, ``c.beta2`` and ``c.one_minus_beta2``::
+    weight: float  # 1 - beta1, lerp's weight
+    one_minus_weight: float  # beta1
+    beta2: float
+    one_minus_beta2: float
+    weight_decay: float
+    decay_factor: float  # 1 - lr weight_decay (decoupled decay)
+    decoupled: bool
+    maximize: bool
+
+
+def moment_coefficients(param, lr, betas, weight_decay, decoupled, maximize):
+    """:class:`Moments` from the hyperparameters, rounded to ``param``'s dtype."""
+    T = param.dtype.type
+    beta1, beta2 = betas
+    weight = T(1.0 - beta1)
+    return Moments(weight, T(1.0) - weight, T(beta2), T(1.0 - beta2), T(weight_decay), T(1.0 - lr * weight_decay), decoupled, maximize)
+
+
+def adam_moments(p, grad, m, v, c):
+    """The moment updates Adam, NAdam and their relatives share, from :class:`Moments` ``c``;
+    returns ``(p, g, m, v)``::
 
         g = -grad if maximize else grad
         p = p (1 - lr weight_decay)   if decoupled   else   g = g + weight_decay p

@@ -6,7 +6,7 @@ import math
 from typing import NamedTuple
 
 from numbagrad.hyperparameters import Hyperparameter
-from numbagrad.kernels.rules import adam_moments, root
+from numbagrad.kernels.rules import Moments, adam_moments, moment_coefficients, root
 from numbagrad.optim.common import DECOUPLED_WEIGHT_DECAY, MAXIMIZE, WEIGHT_DECAY, betas, eps, lr
 from numbagrad.optim.optimizer import Optimizer
 from numbagrad.optim.spec import OptimizerSpec, StateSlot
@@ -17,25 +17,17 @@ __all__ = ["Adam", "AdamW", "ADAM_SPEC", "ADAMW_SPEC", "adam_coefficients", "ada
 class AdamCoefficients(NamedTuple):
     """What one Adam step needs besides the element's values, in the parameters' dtype."""
 
-    weight: float  # 1 - beta1, lerp's weight
-    one_minus_weight: float  # beta1
-    beta2: float
-    one_minus_beta2: float
+    moments: Moments
     eps: float
-    weight_decay: float
-    decay_factor: float  # 1 - lr weight_decay (decoupled decay)
     negative_step_size: float  # -lr / (1 - beta1^t)   (eps_hat: -lr sqrt(1 - beta2^t) / (1 - beta1^t))
     bias_correction2_sqrt: float  # sqrt(1 - beta2^t)  (eps_hat: 1)
     amsgrad: bool
-    maximize: bool
-    decoupled: bool
     eps_hat: bool
 
 
 def _adam(param, step, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled, eps_hat):
     T = param.dtype.type
     beta1, beta2 = betas
-    weight = T(1.0 - beta1)
     bias_correction1 = 1.0 - beta1 ** float(step)  # a float power: Numba's integer power rounds differently
     bias_correction2 = 1.0 - beta2 ** float(step)
     if eps_hat:
@@ -44,10 +36,8 @@ def _adam(param, step, lr, betas, eps, weight_decay, amsgrad, maximize, decouple
     else:
         negative_step_size = T(-(lr / bias_correction1))
         bias_correction2_sqrt = T(math.sqrt(bias_correction2))
-    return AdamCoefficients(
-        weight, T(1.0) - weight, T(beta2), T(1.0 - beta2), T(eps), T(weight_decay), T(1.0 - lr * weight_decay),
-        negative_step_size, bias_correction2_sqrt, amsgrad, maximize, decoupled, eps_hat,
-    )
+    moments = moment_coefficients(param, lr, betas, weight_decay, decoupled, maximize)
+    return AdamCoefficients(moments, T(eps), negative_step_size, bias_correction2_sqrt, amsgrad, eps_hat)
 
 
 def adam_coefficients(param, step, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay, eps_hat):
@@ -72,7 +62,7 @@ def adam_rule(p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, c):
         p = p - step_size m / (sqrt(v) / divisor + eps)
         p = p - step_size m / (sqrt(v) + eps)          with eps_hat
     """
-    p, g, exp_avg, exp_avg_sq = adam_moments(p, grad, exp_avg, exp_avg_sq, c)
+    p, g, exp_avg, exp_avg_sq = adam_moments(p, grad, exp_avg, exp_avg_sq, c.moments)
     second = exp_avg_sq
     if c.amsgrad:
         # torch.maximum: NaN wins, hence "not >=" rather than "<".

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 from numbagrad.hyperparameters import Hyperparameter
 from numbagrad.kernels.cpu.jit import inline, kernel
-from numbagrad.kernels.rules import adam_moments, nadam_momentum, root
+from numbagrad.kernels.rules import Moments, adam_moments, moment_coefficients, nadam_momentum, root
 from numbagrad.optim.common import DECOUPLED_WEIGHT_DECAY, MAXIMIZE, WEIGHT_DECAY, betas, eps, lr
 from numbagrad.optim.optimizer import Optimizer
 from numbagrad.optim.spec import OptimizerSpec, StateSlot
@@ -17,18 +17,11 @@ __all__ = ["NAdam", "NADAM_SPEC", "nadam_prepare", "nadam_coefficients", "nadam_
 class NAdamCoefficients(NamedTuple):
     """What one NAdam step needs besides the element's values, in the parameters' dtype."""
 
-    weight: float  # 1 - beta1
-    one_minus_weight: float  # beta1
-    beta2: float
-    one_minus_beta2: float
+    moments: Moments
     eps: float
-    weight_decay: float
-    decay_factor: float  # 1 - lr weight_decay
     bias_correction2: float  # 1 - beta2^t
     gradient_coefficient: float  # -lr (1 - mu_t) / (1 - mu_product)
     momentum_coefficient: float  # -lr mu_{t+1} / (1 - mu_product mu_{t+1})
-    decoupled: bool
-    maximize: bool
 
 
 _compiled_momentum = inline(nadam_momentum)
@@ -44,13 +37,12 @@ def nadam_coefficients(param, step, lr, betas, eps, weight_decay, momentum_decay
     """``mu_product`` arrives already advanced to ``mu_1 ... mu_t`` by :func:`nadam_prepare`."""
     T = param.dtype.type
     beta1, beta2 = betas
-    weight = T(1.0 - beta1)
     mu = nadam_momentum(beta1, step, momentum_decay)
     mu_next = nadam_momentum(beta1, step + 1, momentum_decay)
     return NAdamCoefficients(
-        weight, T(1.0) - weight, T(beta2), T(1.0 - beta2), T(eps), T(weight_decay), T(1.0 - lr * weight_decay),
+        moment_coefficients(param, lr, betas, weight_decay, decoupled_weight_decay, maximize), T(eps),
         T(1.0 - beta2 ** float(step)), T(-lr * (1.0 - mu) / (1.0 - mu_product)),
-        T((-lr * mu_next) / (1.0 - mu_product * mu_next)), decoupled_weight_decay, maximize,
+        T((-lr * mu_next) / (1.0 - mu_product * mu_next)),
     )
 
 
@@ -62,7 +54,7 @@ def nadam_rule(p, grad, exp_avg, exp_avg_sq, c):
         p = p - lr (1 - mu_t) / (1 - mu_product) g / s
         p = p - lr mu_{t+1} / (1 - mu_product mu_{t+1}) m / s
     """
-    p, g, exp_avg, exp_avg_sq = adam_moments(p, grad, exp_avg, exp_avg_sq, c)
+    p, g, exp_avg, exp_avg_sq = adam_moments(p, grad, exp_avg, exp_avg_sq, c.moments)
     s = root(exp_avg_sq / c.bias_correction2) + c.eps
     q = p + c.gradient_coefficient * g / s
     return q + c.momentum_coefficient * exp_avg / s, exp_avg, exp_avg_sq

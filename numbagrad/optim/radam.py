@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from numbagrad.kernels.rules import adam_moments, root
+from numbagrad.kernels.rules import Moments, adam_moments, moment_coefficients, root
 from numbagrad.optim.common import DECOUPLED_WEIGHT_DECAY, MAXIMIZE, WEIGHT_DECAY, betas, eps, lr
 from numbagrad.optim.optimizer import Optimizer
 from numbagrad.optim.spec import OptimizerSpec
@@ -20,20 +20,13 @@ __all__ = ["RAdam", "RADAM_SPEC", "radam_coefficients", "radam_rule"]
 class RAdamCoefficients(NamedTuple):
     """What one RAdam step needs besides the element's values, in the parameters' dtype."""
 
-    weight: float  # 1 - beta1, lerp's weight
-    one_minus_weight: float  # beta1
-    beta2: float
-    one_minus_beta2: float
+    moments: Moments
     eps: float
-    weight_decay: float
-    decay_factor: float  # 1 - lr weight_decay (decoupled decay)
     bias_correction1: float  # 1 - beta1^t
     lr: float
     bias_correction2_sqrt: float  # sqrt(1 - beta2^t)
     rect: float  # the variance rectification r_t
     rectified: bool  # rho_t > 5: the adaptive step is on
-    decoupled: bool
-    maximize: bool
 
 
 def radam_coefficients(param, step, lr, betas, eps, weight_decay, decoupled_weight_decay, maximize):
@@ -54,10 +47,9 @@ def radam_coefficients(param, step, lr, betas, eps, weight_decay, decoupled_weig
     rect = 1.0
     if rectified:
         rect = ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)) ** 0.5
-    weight = T(1.0 - beta1)
     return RAdamCoefficients(
-        weight, T(1.0) - weight, T(beta2), T(1.0 - beta2), T(eps), T(weight_decay), T(1.0 - lr * weight_decay),
-        T(bias_correction1), T(lr), T(bias_correction2**0.5), T(rect), rectified, decoupled_weight_decay, maximize,
+        moment_coefficients(param, lr, betas, weight_decay, decoupled_weight_decay, maximize), T(eps),
+        T(bias_correction1), T(lr), T(bias_correction2**0.5), T(rect), rectified,
     )
 
 
@@ -70,7 +62,7 @@ def radam_rule(p, grad, exp_avg, exp_avg_sq, c):
         p = p - m / (1 - beta1^t) lr sqrt(1 - beta2^t) / (sqrt(v) + eps) r_t    if rho_t > 5
         p = p - m / (1 - beta1^t) lr                                          otherwise
     """
-    p, g, exp_avg, exp_avg_sq = adam_moments(p, grad, exp_avg, exp_avg_sq, c)
+    p, g, exp_avg, exp_avg_sq = adam_moments(p, grad, exp_avg, exp_avg_sq, c.moments)
     update = exp_avg / c.bias_correction1 * c.lr
     if c.rectified:
         update = update * (c.bias_correction2_sqrt / (root(exp_avg_sq) + c.eps)) * c.rect
