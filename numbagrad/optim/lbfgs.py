@@ -176,7 +176,8 @@ class LBFGS(Optimizer):
             this (default 1e-9).
         history_size: curvature pairs kept (default 100); memory is
             ``2 * history_size`` copies of the parameters.
-        line_search_fn: ``None`` or ``"strong_wolfe"`` (default None).
+        line_search_fn: ``None`` or ``"strong_wolfe"`` (default None;
+            ``param_groups`` and ``state_dict`` spell ``None`` as ``"none"``).
 
     State (under parameter 0, as PyTorch keeps it): ``d``, ``t``,
     ``old_dirs`` (the ``y``), ``old_stps`` (the ``s``), ``ro`` (``1 / y.s``),
