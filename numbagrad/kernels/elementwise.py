@@ -63,8 +63,8 @@ class Layout:
     """How a declaration's hyperparameters, scalars and state slots map onto ``hyper`` and ``state``.
 
     Attributes:
-        arguments: ``(keyword, expression)`` for each keyword argument of
-            ``coefficients``, the expression reading it from ``hyper``.
+        arguments: ``(name, expression)`` for each hyperparameter and scalar
+            ``coefficients`` receives, the expression reading it from ``hyper``.
         slots: the state slots' names, in declared order.
         conditions: for each slot, the expression of ``hyper`` that says
             whether it exists, or ``None`` when it always does.
@@ -184,7 +184,8 @@ def source_digest(spec) -> str | None:
 
 
 def _slot_lines(layout: Layout, read: Callable[[int, str], str], alias: str) -> list[str]:
-    """Lines binding ``s<k>`` to each slot's row (or ``alias`` where a slot does not exist)."""
+    """Lines binding ``s<k>`` to each slot's row (or ``alias`` where a slot does not exist), for
+    the CUDA kernel, whose threads read single elements: no loop for LLVM to vectorise."""
     lines = ["row = 0"]
     for k, condition in enumerate(layout.conditions):
         if condition is None:
