@@ -233,8 +233,9 @@ class LBFGS(Optimizer):
         ``lr`` in the layout, the learning rate (L-BFGS has no kernels for them to drive)."""
         if len(self._params) != 1:
             raise ValueError(f"{self.title} optimizes {len(self._params)} arrays; one flat array is needed here")
-        hyper = np.zeros(len(self.spec.layout()))
-        hyper[self.spec.layout().index("lr")] = self.param_groups[0]["lr"]
+        layout = self.spec.layout()
+        hyper = np.zeros(len(layout))
+        hyper[layout.index("lr")] = self.param_groups[0]["lr"]
         return SimpleNamespace(step=self._steps, hyper=hyper)
 
     def _flat(self, arrays: Sequence[np.ndarray]) -> np.ndarray:

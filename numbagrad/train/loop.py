@@ -233,7 +233,8 @@ class _ClosureTrainer(_HostTrainer):
             losses[b - first] = optimizer.step(closure)
             if not (math.isfinite(losses[b - first]) and np.isfinite(model.parameters).all()):
                 model.parameters[...] = before  # the weights of the last finite step
-                losses[b - first] = losses[b - first] if not math.isfinite(losses[b - first]) else math.inf
+                if math.isfinite(losses[b - first]):
+                    losses[b - first] = math.inf  # a finite loss whose step went non-finite: report it as such
                 return b - first
         self._measured = None
         return stop - first
