@@ -8,11 +8,13 @@ from numbagrad.hookspecs import hookimpl
 @hookimpl
 def numbagrad_optimizers():
     from numbagrad.optim.adadelta import ADADELTA_SPEC
+    from numbagrad.optim.adafactor import ADAFACTOR_SPEC
     from numbagrad.optim.adagrad import ADAGRAD_SPEC
     from numbagrad.optim.adam import ADAM_SPEC, ADAMW_SPEC
     from numbagrad.optim.adamax import ADAMAX_SPEC
     from numbagrad.optim.asgd import ASGD_SPEC
     from numbagrad.optim.lbfgs import LBFGS_SPEC
+    from numbagrad.optim.muon import MUON_SPEC
     from numbagrad.optim.nadam import NADAM_SPEC
     from numbagrad.optim.radam import RADAM_SPEC
     from numbagrad.optim.rmsprop import RMSPROP_SPEC
@@ -21,7 +23,7 @@ def numbagrad_optimizers():
 
     return [
         SGD_SPEC, ADAM_SPEC, ADAMW_SPEC, RMSPROP_SPEC, ADAGRAD_SPEC, ADADELTA_SPEC, ADAMAX_SPEC, NADAM_SPEC,
-        RADAM_SPEC, RPROP_SPEC, ASGD_SPEC, LBFGS_SPEC,
+        RADAM_SPEC, RPROP_SPEC, ASGD_SPEC, LBFGS_SPEC, ADAFACTOR_SPEC, MUON_SPEC,
     ]
 
 

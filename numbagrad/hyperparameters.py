@@ -12,10 +12,12 @@ hyperparameter, the value received and what is allowed::
     ValueError: Adam: lr must be a finite number >= 0; got -1
 
 Kernels receive hyperparameters as one float64 vector
-(:meth:`Hyperparameter.encode`): booleans as 0.0/1.0, pairs as two entries.
-The other kinds (lists of numbers, a choice among names) are for components
-evaluated in Python, such as learning-rate schedules; a hyperparameter whose
-default is :data:`REQUIRED` must be given by the user.
+(:meth:`Hyperparameter.encode`): booleans as 0.0/1.0, pairs as two entries,
+fixed-length lists (``length=3``) as that many entries, a choice as the index
+of the chosen name, and an ``optional`` value left as ``None`` as NaN (a
+choice's as -1). Lists of any length are for components evaluated in Python,
+such as learning-rate schedules; a hyperparameter whose default is
+:data:`REQUIRED` must be given by the user.
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ __all__ = ["Hyperparameter", "KINDS", "KERNEL_KINDS", "REQUIRED", "validate_hype
 #: among declared ``choices``.
 KINDS = ("float", "int", "bool", "pair", "floats", "ints", "choice")
 
-#: The kinds a compiled kernel can read from its float64 vector.
-KERNEL_KINDS = ("float", "int", "bool", "pair")
+#: The kinds a compiled kernel can read from its float64 vector (``floats`` only with a fixed ``length``).
+KERNEL_KINDS = ("float", "int", "bool", "pair", "choice", "floats")
 
 _ELEMENT_KIND = {"pair": "float", "floats": "float", "ints": "int"}
 
@@ -88,6 +90,12 @@ class Hyperparameter:
         doc: one line for documentation and ``--help``.
         choices: the allowed strings of a ``"choice"``.
         increasing: a ``"floats"`` or ``"ints"`` list must be strictly increasing.
+        length: the number of elements a ``"floats"`` list must have (Muon's
+            three ``ns_coefficients``); ``None``: any. Only a list of fixed
+            length can be passed to a kernel.
+        optional: ``None`` is allowed: for the value (a choice, a float) or
+            for each element of a pair (Adafactor's ``eps=(None, 1e-3)``);
+            the kernel reads NaN in its place (-1 for a choice).
 
     A default of :data:`REQUIRED` means there is none: leaving the
     hyperparameter out is an error.
@@ -103,6 +111,8 @@ class Hyperparameter:
     doc: str = ""
     choices: tuple[str, ...] = ()
     increasing: bool = False
+    length: int | None = None
+    optional: bool = False
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -120,6 +130,10 @@ class Hyperparameter:
             )
         if self.increasing and self.kind not in ("floats", "ints"):
             raise ValueError(f"hyperparameter {self.name!r}: increasing applies to kinds 'floats' and 'ints'; got kind {self.kind!r}")
+        if self.length is not None and (self.kind != "floats" or isinstance(self.length, bool) or not isinstance(self.length, int) or self.length < 1):
+            raise ValueError(f"hyperparameter {self.name!r}: length applies to kind 'floats' and must be an integer >= 1; got {self.length!r} with kind {self.kind!r}")
+        if self.optional and self.kind not in ("float", "pair", "choice"):
+            raise ValueError(f"hyperparameter {self.name!r}: optional applies to kinds 'float', 'pair' and 'choice'; got kind {self.kind!r}")
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise ValueError(
                 f"hyperparameter {self.name!r}: minimum {self.minimum!r} is greater than maximum {self.maximum!r}"
@@ -134,23 +148,24 @@ class Hyperparameter:
     def width(self) -> int:
         """Number of float64 entries this hyperparameter takes in a kernel's vector."""
         self._check_kernel_kind()
-        return 2 if self.kind == "pair" else 1
+        return {"pair": 2, "floats": self.length}.get(self.kind, 1)
 
     def _check_kernel_kind(self) -> None:
-        if self.kind not in KERNEL_KINDS:
+        if self.kind not in KERNEL_KINDS or (self.kind == "floats" and self.length is None):
             raise TypeError(
                 f"hyperparameter {self.name!r} of kind {self.kind!r} cannot be passed to a kernel; "
-                f"kernels read kinds {', '.join(KERNEL_KINDS)}"
+                f"kernels read kinds {', '.join(KERNEL_KINDS)} (floats with a fixed length)"
             )
 
     def allowed(self) -> str:
         """What values are allowed, in words (used in error messages)."""
         if self.kind == "choice":
-            return "one of " + ", ".join(map(repr, self.choices))
+            return "one of " + ", ".join(map(repr, (None,) * self.optional + self.choices))
         if self.kind in ("floats", "ints"):
             noun = "integers" if self.kind == "ints" else "finite numbers"
             order = ", strictly increasing" if self.increasing else ""
-            return f"a list of {noun}{self._range()}{order}"
+            count = f" of {self.length}" if self.length is not None else ""
+            return f"a list{count} of {noun}{self._range()}{order}"
         return self._element_allowed()
 
     def _element_allowed(self) -> str:
@@ -158,7 +173,7 @@ class Hyperparameter:
         if kind == "bool":
             return "True or False"
         noun = "an integer" if kind == "int" else "a finite number"
-        return noun + self._range()
+        return noun + self._range() + (" or None" if self.optional else "")
 
     def _range(self) -> str:
         low, high = self.minimum, self.maximum
@@ -184,6 +199,8 @@ class Hyperparameter:
     def _scalar(self, value: Any, label: str, owner: str):
         kind = _ELEMENT_KIND.get(self.kind, self.kind)
         allowed = self._element_allowed()
+        if value is None and self.optional:
+            return None
         if kind == "bool":
             if isinstance(value, (bool, np.bool_)):
                 return bool(value)
@@ -216,6 +233,8 @@ class Hyperparameter:
         if value is REQUIRED:
             raise TypeError(f"{owner}: missing required hyperparameter {self.name!r} ({self.allowed()})")
         if self.kind == "choice":
+            if value is None and self.optional:
+                return None
             if not isinstance(value, str):
                 raise TypeError(f"{owner}: {self.name} must be {self.allowed()}; got {value!r} of type {type(value).__name__}")
             if value not in self.choices:
@@ -230,6 +249,8 @@ class Hyperparameter:
                 raise TypeError(f"{owner}: {self.name} must be {self.allowed()}; got {value!r}")
             if isinstance(value, np.ndarray) and value.ndim != 1:
                 raise TypeError(f"{owner}: {self.name} must be {self.allowed()}; got an array of shape {value.shape}")
+            if self.length is not None and len(value) != self.length:
+                raise ValueError(f"{owner}: {self.name} must be {self.allowed()}; got {len(value)} values {list(value)!r}")
             items = tuple(self._scalar(v, f"{self.name}[{i}]", owner) for i, v in enumerate(value))
             if self.increasing:
                 for i in range(1, len(items)):
@@ -247,9 +268,11 @@ class Hyperparameter:
         Raises ``TypeError`` for the kinds a kernel cannot read (lists, choices).
         """
         self._check_kernel_kind()
-        if self.kind == "pair":
-            return (float(value[0]), float(value[1]))
-        return (float(value),)
+        if self.kind == "choice":
+            return (-1.0 if value is None else float(self.choices.index(value)),)
+        if self.kind in ("pair", "floats"):
+            return tuple(math.nan if v is None else float(v) for v in value)
+        return (math.nan if value is None else float(value),)
 
 
 def validate_hyperparameters(

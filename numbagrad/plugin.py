@@ -34,7 +34,7 @@ from numbagrad.activations.spec import ActivationSpec
 from numbagrad.hyperparameters import REQUIRED, Hyperparameter
 from numbagrad.kernels.rules import lerp
 from numbagrad.kernels.rules import root as sqrt
-from numbagrad.kernels.signatures import PREPARE_SIGNATURE, cuda_update_signature, update_signature
+from numbagrad.kernels.signatures import PREPARE_SIGNATURE, cuda_update_signature, tensor_update_signature, update_signature
 from numbagrad.losses.spec import LossSpec
 from numbagrad.metrics.spec import MetricSpec
 from numbagrad.optim.spec import OptimizerSpec, StateSlot
@@ -54,6 +54,7 @@ __all__ = [
     "lerp",
     "sqrt",
     "update_signature",
+    "tensor_update_signature",
     "cuda_update_signature",
     "PREPARE_SIGNATURE",
     "check",

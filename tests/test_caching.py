@@ -24,8 +24,7 @@ RUN_ONE_STEP = textwrap.dedent(
     flat = [np.ones(7)]
     numbagrad.optim.SGD(flat, momentum=0.9).step([np.ones(7)])
     dispatchers = {
-        "apply_update": update.apply_update,
-        "apply_update_arrays": update.apply_update_arrays,
+        "apply_plan": update.apply_plan,
         "array_address": update.array_address,
         "nadam_update": NADAM_SPEC.update_kernel(),
         "nadam_prepare": nadam_prepare,
@@ -77,9 +76,9 @@ def test_cache_key_covers_the_version_and_every_source_file(monkeypatch):
 
 
 def test_package_functions_use_the_package_keyed_locator():
-    from numbagrad.kernels.cpu.update import apply_update
+    from numbagrad.kernels.cpu.update import apply_plan
 
-    locator = apply_update._cache._impl._locator
+    locator = apply_plan._cache._impl._locator
     assert isinstance(locator, _cache.PackageCacheLocator)
     assert locator.get_source_stamp() == _cache.package_fingerprint()
     expected = os.path.join(_cache.cache_directory(), "kernels", "cpu")

@@ -66,7 +66,7 @@ def test_unknown_keyword_suggests_the_closest():
 
 
 def test_unknown_name_lists_available_and_suggests():
-    with pytest.raises(UnknownNameError, match=r"unknown optimizer 'adan'\. Did you mean 'adam'.*Available optimizers: adadelta, adagrad, adam"):
+    with pytest.raises(UnknownNameError, match=r"unknown optimizer 'adan'\. Did you mean 'adam'.*Available optimizers: adadelta, adafactor, adagrad, adam"):
         optim.get("adan")
     assert issubclass(UnknownNameError, ValueError)
 

@@ -163,4 +163,7 @@ def test_optimizer_given_unbound_is_bound_to_the_model():
     model = make_model()
     opt = optim.Adam(lr=0.01)
     model.compile(opt, "mse")
-    assert model.training.optimizer is opt and opt.params[0] is model.parameters
+    assert model.training.optimizer is opt
+    # Bound to the weight and bias views of the parameter buffer, in get_weights order.
+    assert [p.shape for p in opt.params] == model.weight_shapes()
+    assert all(np.shares_memory(p, model.parameters) for p in opt.params)

@@ -23,7 +23,9 @@ How the generated code calls them:
 * ``coefficients`` receives ``param``, ``step``, every hyperparameter and
   the optimizer's scalar state, matched by name in the order its own
   parameters list them: floats as float64, integers as int64, booleans as
-  bool, pairs (``betas``) as a tuple of two float64.
+  bool, pairs (``betas``) and fixed-length lists as tuples of float64, a
+  choice as the index of the chosen name (-1 for ``None``), and an optional
+  float left as ``None`` as NaN.
 * ``rule`` receives each state slot's value at the element, in the declared
   order of the slots. A slot declared with ``when=`` exists only while that
   hyperparameter is non-zero; where it does not, the rule receives a
@@ -76,11 +78,14 @@ class Layout:
         positions = {}
         for h in spec.hyperparameters:
             positions[h.name] = index
-            if h.kind == "pair":
-                self.arguments.append((h.name, f"(hyper[{index}], hyper[{index + 1}])"))
-                index += 2
+            if h.kind in ("pair", "floats"):
+                entries = ", ".join(f"hyper[{index + i}]" for i in range(h.width))
+                self.arguments.append((h.name, f"({entries},)"))
+                index += h.width
                 continue
-            expression = {"bool": f"hyper[{index}] != 0.0", "int": f"int(hyper[{index}])"}.get(h.kind, f"hyper[{index}]")
+            expression = {"bool": f"hyper[{index}] != 0.0", "int": f"int(hyper[{index}])", "choice": f"int(hyper[{index}])"}.get(
+                h.kind, f"hyper[{index}]"
+            )
             self.arguments.append((h.name, expression))
             index += 1
         for scalar in spec.scalars:
@@ -174,10 +179,11 @@ def _sources(functions: Sequence[Callable]) -> list[str] | None:
 def source_digest(spec) -> str | None:
     """SHA-256 of the rule's, the coefficients' and their helpers' sources and of the layout; ``None``
     when a source cannot be read."""
-    sources = _sources([spec.rule, spec.coefficients])
+    sources = _sources([spec.rule, spec.coefficients] + ([spec.reduce] if spec.tensorwise else []))
     if sources is None:
         return None
-    return hashlib.sha256("\n".join(sources + [Layout(spec).key()]).encode()).hexdigest()
+    form = repr((spec.tensorwise, spec.statistics, spec.reduce_over)) if spec.tensorwise else ""
+    return hashlib.sha256("\n".join(sources + [Layout(spec).key(), form]).encode()).hexdigest()
 
 
 # --- the generated kernels -----------------------------------------------------
@@ -222,22 +228,18 @@ def _presence_patterns(layout: Layout) -> list[tuple[bool, ...]]:
     return list(itertools.product((True, False), repeat=conditional))
 
 
-def cpu_source(spec, digest: str) -> str:
-    """The source of the generated CPU module for ``spec``.
-
-    One loop per combination of the conditional slots' presence, each touching
+def _pattern_loops(layout: Layout, slot_view: Callable[[int], str], loop: Callable[[Callable[[int], str], list[bool]], list[str]]) -> list[str]:
+    """One loop per combination of the conditional slots' presence, each touching
     only the rows that exist: a loop that read an absent slot from another
     array would make LLVM guard it with run-time overlap checks, which it
     gives up on past a handful of arrays, and leave it scalar.
+
+    ``slot_view(row)`` is the expression of the ``row``-th present slot's
+    elements; ``loop(element, exists)`` gives the loop's lines, reading slot
+    ``k``'s element as ``element(k)``.
     """
-    layout = Layout(spec)
     conditional = [k for k, condition in enumerate(layout.conditions) if condition is not None]
-    body = [
-        f"c = {layout.call_coefficients(spec.coefficients)}",
-        "p = param[start:stop]",
-        "g = grad[start:stop]",
-        *(f"present{k} = {layout.conditions[k]}" for k in conditional),
-    ]
+    body = [f"present{k} = {layout.conditions[k]}" for k in conditional]
     patterns = _presence_patterns(layout)
     for number, pattern in enumerate(patterns):
         present = dict(zip(conditional, pattern))
@@ -250,15 +252,70 @@ def cpu_source(spec, digest: str) -> str:
         row = 0
         for k, on in enumerate(exists):
             if on:
-                body.append(f"{indent}s{k} = state[{row}, start:stop]")
+                body.append(f"{indent}s{k} = {slot_view(row)}")
                 row += 1
-        body += [
-            f"{indent}for i in range(p.size):",
-            f"{indent}    " + _rule_call(layout, lambda k: f"s{k}[i]" if exists[k] else "g[i]", "p[i]", "g[i]"),
-            f"{indent}    p[i] = new_param",
-            *(f"{indent}    s{k}[i] = new{k}" for k, on in enumerate(exists) if on),
+        element = lambda k, exists=exists: f"s{k}[i]" if exists[k] else "g[i]"  # noqa: E731
+        body += [indent + line for line in loop(element, exists)]
+    return body
+
+
+def _update_loop(layout: Layout, extra: str = ""):
+    def loop(element, exists):
+        call = _rule_call(layout, element, "p[i]", "g[i]")
+        if extra:
+            call = call[:-1] + f", {extra})"
+        return [
+            "for i in range(p.size):",
+            "    " + call,
+            "    p[i] = new_param",
+            *(f"    s{k}[i] = new{k}" for k, on in enumerate(exists) if on),
         ]
-    return _module_text(spec, digest, "from numbagrad.kernels.cpu.jit import kernel\n\n\n@kernel", "update(param, grad, state, hyper, step, start, stop)", body)
+
+    return loop
+
+
+def cpu_source(spec, digest: str) -> str:
+    """The source of the generated CPU module for ``spec``: an element-wise rule's ``update``, or a
+    tensor-wise rule's ``reduce`` and ``update``."""
+    layout = Layout(spec)
+    header = "from numbagrad.kernels.cpu.jit import kernel"
+    if spec.tensorwise:
+        return _tensor_cpu_source(spec, layout, digest, header)
+    body = [
+        f"c = {layout.call_coefficients(spec.coefficients)}",
+        "p = param[start:stop]",
+        "g = grad[start:stop]",
+        *_pattern_loops(layout, lambda row: f"state[{row}, start:stop]", _update_loop(layout)),
+    ]
+    return _module_text(spec, digest, header, [("@kernel", "update(param, grad, state, hyper, step, start, stop)", body)])
+
+
+def _tensor_cpu_source(spec, layout: Layout, digest: str, header: str) -> str:
+    width = spec.statistics
+    sums = [f"t{j}" for j in range(width)]
+
+    def reduce_loop(element, exists):
+        arguments = "".join(f"{element(k)}, " for k in range(len(layout.slots)))
+        return [
+            "for i in range(p.size):",
+            f"    r = REDUCE(p[i], g[i], {arguments}c)",
+            *(f"    t{j} += r[{j}]" for j in range(width)),
+        ]
+
+    start = [f"c = {layout.call_coefficients(spec.coefficients)}", "n = param.size", "p = param", "g = grad"]
+    reduce_body = start + [f"{t} = 0.0" for t in sums] + _pattern_loops(layout, lambda row: f"state[{row} * n:{row + 1} * n]", reduce_loop)
+    reduce_body += [f"statistics[tensor, {j}] = t{j}" for j in range(width)]
+    if spec.reduce_over == "group":
+        totals = [f"{t} = 0.0" for t in sums] + [
+            "for row in range(statistics.shape[0]):",
+            *(f"    t{j} += statistics[row, {j}]" for j in range(width)),
+        ]
+    else:
+        totals = [f"t{j} = statistics[tensor, {j}]" for j in range(width)]
+    totals.append("totals = (" + "".join(f"{t}, " for t in sums) + ")")
+    update_body = start + totals + _pattern_loops(layout, lambda row: f"state[{row} * n:{row + 1} * n]", _update_loop(layout, "totals"))
+    arguments = "(param, grad, state, hyper, step, shape, statistics, tensor)"
+    return _module_text(spec, digest, header, [("@kernel", "reduce" + arguments, reduce_body), ("@kernel", "update" + arguments, update_body)])
 
 
 def cuda_source(spec) -> str:
@@ -272,14 +329,16 @@ def cuda_source(spec) -> str:
         "    param[i] = new_param",
         *("    " + line for line in _store_lines(layout, lambda k: f"state[s{k}, i]")),
     ]
-    return _module_text(spec, "", "from numba import cuda\n\n\n@cuda.jit", "update(param, grad, state, hyper, step)", body)
+    return _module_text(spec, "", "from numba import cuda", [("@cuda.jit", "update(param, grad, state, hyper, step)", body)])
 
 
-def _module_text(spec, digest: str, header: str, signature: str, body: list[str]) -> str:
+def _module_text(spec, digest: str, imports: str, functions: list[tuple[str, str, list[str]]]) -> str:
+    """A module of ``(decorator, signature, body lines)`` functions after ``imports``."""
     origin = f"{spec.rule.__module__}.{spec.rule.__qualname__} and {spec.coefficients.__module__}.{spec.coefficients.__qualname__}"
-    doc = f'"""The update kernel of optimizer {spec.name!r}, generated by numbagrad from {origin}."""'
+    doc = f'"""The update kernels of optimizer {spec.name!r}, generated by numbagrad from {origin}."""'
     key = f"# source digest: {digest}\n" if digest else ""
-    return f"{doc}\n{key}\n{header}\ndef {signature}:\n" + textwrap.indent("\n".join(body), "    ") + "\n"
+    parts = [f"{decorator}\ndef {signature}:\n" + textwrap.indent("\n".join(body), "    ") + "\n" for decorator, signature, body in functions]
+    return f"{doc}\n{key}\n{imports}\n\n\n" + "\n\n".join(parts)
 
 
 def _load(module_name: str, path: str | None, source: str, namespace: dict) -> types.ModuleType:
@@ -332,6 +391,8 @@ def _cpu_module(spec) -> types.ModuleType:
 
     memo: dict = {}
     namespace = {"RULE": retarget(spec.rule, inline, memo), "COEFFICIENTS": retarget(spec.coefficients, inline, memo)}
+    if spec.tensorwise:
+        namespace["REDUCE"] = retarget(spec.reduce, inline, memo)
     digest = source_digest(spec)
     if digest is None:
         return _load(f"_numbagrad_generated_{spec.name}", None, cpu_source(spec, "").replace("@kernel", "@kernel(cache=False)"), namespace)
@@ -346,9 +407,18 @@ def cpu_update(spec) -> Any:
     return _cpu_module(spec).update
 
 
-@_once
-def cuda_update(spec) -> Any:
-    """The ``@cuda.jit`` update kernel generated from ``spec.rule`` and ``spec.coefficients``.
+def cpu_tensor_update(spec) -> Any:
+    """The tensor-wise ``@njit`` update kernel generated from a tensor-wise rule."""
+    return _cpu_module(spec).update
+
+
+def cpu_reduce(spec) -> Any:
+    """The tensor-wise ``@njit`` reduce kernel generated from ``spec.reduce``."""
+    return _cpu_module(spec).reduce
+
+
+def _cuda_namespace(spec) -> dict:
+    """``RULE``, ``COEFFICIENTS`` (and ``REDUCE``) compiled for the GPU.
 
     Under Numba's CUDA simulator the rule is compiled for the CPU instead,
     so that it computes in the parameters' precision as a GPU does (the
@@ -362,9 +432,94 @@ def cuda_update(spec) -> Any:
     from numbagrad.kernels.cpu.jit import inline
 
     memo: dict = {}
+    functions = {"RULE": spec.rule, **({"REDUCE": spec.reduce} if spec.tensorwise else {})}
     if simulator_enabled():
-        namespace = {"RULE": retarget(spec.rule, inline, memo), "COEFFICIENTS": spec.coefficients}
+        namespace = {name: retarget(f, inline, memo) for name, f in functions.items()}
+        namespace["COEFFICIENTS"] = spec.coefficients
     else:
         device = cuda.jit(device=True)
-        namespace = {"RULE": retarget(spec.rule, device, memo), "COEFFICIENTS": retarget(spec.coefficients, device, memo)}
-    return _load(f"_numbagrad_generated_{spec.name}_cuda", None, cuda_source(spec), namespace).update
+        namespace = {name: retarget(f, device, memo) for name, f in {**functions, "COEFFICIENTS": spec.coefficients}.items()}
+    return namespace
+
+
+@_once
+def cuda_update(spec) -> Any:
+    """The ``@cuda.jit`` update kernel generated from ``spec.rule`` and ``spec.coefficients``."""
+    return _load(f"_numbagrad_generated_{spec.name}_cuda", None, cuda_source(spec), _cuda_namespace(spec)).update
+
+
+def cuda_tensor_source(spec) -> str:
+    """The source of the generated CUDA module of a tensor-wise rule: its two kernels.
+
+    ``reduce_kernel`` runs in one block and sums in a fixed order
+    (:func:`numbagrad.kernels.cuda.reduction.block_sum`), so that a replayed
+    step gives the same bits; ``update_kernel`` reads the sums and applies the
+    rule, element by element.
+    """
+    layout = Layout(spec)
+    width = spec.statistics
+    start = [f"c = {layout.call_coefficients(spec.coefficients)}", "n = param.size", *_slot_lines(layout, lambda k, row: row, "0")]
+
+    def element(k):
+        read = f"state[s{k} * n + i]"
+        return f"{read} if present{k} else grad[i]" if layout.conditions[k] else read
+
+    arguments = "".join(f"{element(k)}, " for k in range(len(layout.slots)))
+    reduce_body = start + ["shared = cuda.shared.array(MAX_THREADS, float64)"] + [f"t{j} = 0.0" for j in range(width)] + [
+        "for i in range(cuda.threadIdx.x, n, cuda.blockDim.x):",
+        f"    r = REDUCE(param[i], grad[i], {arguments}c)",
+        *(f"    t{j} += r[{j}]" for j in range(width)),
+        *(f"t{j} = block_sum(t{j}, shared)" for j in range(width)),
+        "if cuda.threadIdx.x == 0:",
+        *(f"    statistics[tensor, {j}] = t{j}" for j in range(width)),
+    ]
+    if spec.reduce_over == "group":
+        totals = [f"t{j} = 0.0" for j in range(width)] + [
+            "for row in range(statistics.shape[0]):",
+            *(f"    t{j} += statistics[row, {j}]" for j in range(width)),
+        ]
+    else:
+        totals = [f"t{j} = statistics[tensor, {j}]" for j in range(width)]
+    totals.append("totals = (" + "".join(f"t{j}, " for j in range(width)) + ")")
+    call = _rule_call(layout, element, "param[i]", "grad[i]")[:-1] + ", totals)"
+    update_body = start + totals + [
+        "for i in range(cuda.grid(1), n, cuda.gridsize(1)):",
+        "    " + call,
+        "    param[i] = new_param",
+        *("    " + line for line in _store_lines(layout, lambda k: f"state[s{k} * n + i]")),
+    ]
+    signature = "(param, grad, state, hyper, step, statistics, tensor)"
+    imports = "from numba import float64\n\nfrom numbagrad.kernels.cuda.context import cuda\nfrom numbagrad.kernels.cuda.reduction import MAX_THREADS, block_sum"
+    return _module_text(
+        spec, "", imports,
+        [("@cuda.jit", "reduce_kernel" + signature, reduce_body), ("@cuda.jit", "update_kernel" + signature, update_body)],
+    )
+
+
+@_once
+def _cuda_tensor_module(spec) -> types.ModuleType:
+    return _load(f"_numbagrad_generated_{spec.name}_cuda_tensor", None, cuda_tensor_source(spec), _cuda_namespace(spec))
+
+
+def cuda_reduce(spec) -> Callable:
+    """The host function launching the generated tensor-wise reduce on device arrays."""
+    from numbagrad.kernels.cuda.tensors import sum_threads
+
+    kernel = _cuda_tensor_module(spec).reduce_kernel
+
+    def reduce(param, grad, state, hyper, step, shape, statistics, tensor, host_hyper):
+        kernel[1, sum_threads()](param, grad, state, hyper, step, statistics, tensor)
+
+    return reduce
+
+
+def cuda_tensor_update(spec) -> Callable:
+    """The host function launching the generated tensor-wise update on device arrays."""
+    from numbagrad.kernels.cuda.update import launch_tensor_kernel
+
+    kernel = _cuda_tensor_module(spec).update_kernel
+
+    def update(param, grad, state, hyper, step, shape, statistics, tensor, host_hyper):
+        launch_tensor_kernel(kernel, param, grad, state, hyper, step, statistics, tensor)
+
+    return update

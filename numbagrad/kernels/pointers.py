@@ -27,6 +27,7 @@ from numbagrad.kernels.signatures import (
     loss_signature,
     metric_signature,
     numba_float,
+    tensor_update_signature,
     update_signature,
 )
 
@@ -34,6 +35,7 @@ __all__ = [
     "address_as_pointer",
     "kernel_addresses",
     "update_function",
+    "tensor_update_function",
     "prepare_function",
     "activation_forward_function",
     "activation_backward_function",
@@ -89,6 +91,7 @@ def _function_loader(signature_for, kind: str):
 
 
 update_function = _function_loader(update_signature, "optimizer update")
+tensor_update_function = _function_loader(tensor_update_signature, "tensor-wise optimizer update")
 activation_forward_function = _function_loader(activation_forward_signature, "activation forward")
 activation_backward_function = _function_loader(activation_backward_signature, "activation backward")
 loss_function = _function_loader(loss_signature, "loss")

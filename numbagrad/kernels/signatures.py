@@ -19,6 +19,7 @@ __all__ = [
     "FLOAT_DTYPES",
     "numba_float",
     "update_signature",
+    "tensor_update_signature",
     "cuda_update_signature",
     "PREPARE_SIGNATURE",
     "PREPARE_FUNCTION_TYPE",
@@ -67,6 +68,44 @@ def update_signature(dtype) -> types.Signature:
     """
     return _update_signature(np.dtype(dtype))
 
+
+@functools.cache
+def _tensor_update_signature(dtype: np.dtype) -> types.Signature:
+    element = numba_float(dtype)
+    return types.void(
+        element[::1],
+        element[::1],
+        element[::1],
+        types.float64[::1],
+        types.int64,
+        types.int64[::1],
+        types.float64[:, ::1],
+        types.int64,
+    )
+
+
+def tensor_update_signature(dtype) -> types.Signature:
+    """Signature of a tensor-wise optimizer's ``update`` (and ``reduce``) kernel::
+
+        update(param: T[::1], grad: T[::1], state: T[::1], hyper: float64[::1],
+               step: int64, shape: int64[::1], statistics: float64[:, ::1],
+               tensor: int64) -> None
+
+    Called once per step for each whole parameter tensor: ``param`` and
+    ``grad`` are its elements in C order and ``shape`` its dimensions
+    (``param.reshape((shape[0], shape[1]))`` is the matrix of a dense layer's
+    weights). ``state`` holds the tensor's state slots one after another in
+    declared order, each of the size its :class:`~numbagrad.optim.StateSlot`
+    ``shape`` gives for this tensor. ``statistics`` has one row per tensor of
+    the parameter group and the width the optimizer declares; ``tensor`` is
+    this tensor's row. The ``reduce`` kernel, when declared, runs on every
+    tensor of the group before any ``update`` and writes
+    ``statistics[tensor]``; ``update`` may then read its own row (a per-tensor
+    norm) or all of them (a group's). ``hyper`` and ``step`` are as for
+    :func:`update_signature`. Tensors of a group may be updated on different
+    threads at once: a kernel writes only its own tensor, state and row.
+    """
+    return _tensor_update_signature(np.dtype(dtype))
 
 
 @functools.cache

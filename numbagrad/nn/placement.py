@@ -2,7 +2,7 @@
 
 ``Sequential(..., device="cuda")`` and ``model.to("cuda")`` move a model's
 one parameter buffer, its gradient buffer and, when it is compiled, its
-optimizer's state to the GPU, where they stay across steps and epochs;
+optimizers' state to the GPU, where they stay across steps and epochs;
 ``model.to("cpu")`` brings them back. On the GPU:
 
 * ``model.parameters`` and ``model.gradients`` are CUDA device arrays and
@@ -42,6 +42,7 @@ __all__ = [
     "initialize",
     "predict",
     "value_and_grad",
+    "tensor_views",
 ]
 
 #: The places a model can live.
@@ -87,9 +88,22 @@ def check_cuda_support(model: Any, setup: Any, where: str) -> None:
     for metric in setup.metrics:
         if metric.spec.cuda_kernel() is None:
             raise _missing("metric", metric.spec, "cuda_update", where)
-    spec = setup.optimizer.spec
-    if spec.cuda_kernel() is None:
-        raise _missing("optimizer", spec, "cuda_update", where)
+    for optimizer in setup.optimizers.values():
+        spec = optimizer.spec
+        if spec.cuda_kernel() is None:
+            raise _missing("optimizer", spec, "cuda_update", where)
+
+
+def tensor_views(model: Any, buffer: Any) -> list[tuple[str, Any]]:
+    """``(role, view)`` of every weight and bias in ``buffer`` (the model's parameters, its gradients,
+    host or device), in ``get_weights`` order: ``("weights", W1), ("biases", b1), ...``."""
+    views = []
+    for fan_in, units, weight_offset, bias_offset in model.layer_table:
+        fan_in, units, weight_offset, bias_offset = int(fan_in), int(units), int(weight_offset), int(bias_offset)
+        views.append(("weights", buffer[weight_offset : weight_offset + fan_in * units].reshape(fan_in, units)))
+        if bias_offset >= 0:
+            views.append(("biases", buffer[bias_offset : bias_offset + units]))
+    return views
 
 
 def attach(model: Any, parameters: Any, gradients: Any) -> None:
@@ -120,17 +134,14 @@ def move(model: Any, device: Any) -> None:
         gradients = aligned_empty(model.gradients.size, model.dtype)
         model.parameters.copy_to_host(parameters)
         model.gradients.copy_to_host(gradients)
-    optimizer = None
+    optimizers = None
     if setup is not None:
-        old = setup.optimizer
-        state = old.state_dict()
-        optimizer = type(old).from_spec(old.spec, [parameters], **old.defaults)
-        optimizer.load_state_dict(state)
+        optimizers = setup.rebound_optimizers(tensor_views(model, parameters))
     attach(model, parameters, gradients)
     model.device = device
     model._device_networks = {}
     if setup is not None:
-        setup.optimizer = optimizer
+        setup.optimizers = optimizers
 
 
 def host_parameters(model: Any) -> np.ndarray:

@@ -19,11 +19,13 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from numbagrad.optim.adadelta import Adadelta
+from numbagrad.optim.adafactor import Adafactor
 from numbagrad.optim.adagrad import Adagrad
 from numbagrad.optim.adam import Adam, AdamW
 from numbagrad.optim.adamax import Adamax
 from numbagrad.optim.asgd import ASGD
 from numbagrad.optim.lbfgs import LBFGS
+from numbagrad.optim.muon import Muon
 from numbagrad.optim.nadam import NAdam
 from numbagrad.optim.optimizer import Optimizer
 from numbagrad.optim.radam import RAdam
@@ -49,6 +51,8 @@ __all__ = [
     "Rprop",
     "ASGD",
     "LBFGS",
+    "Adafactor",
+    "Muon",
     "available",
     "get",
     "register",

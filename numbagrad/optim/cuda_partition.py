@@ -21,6 +21,7 @@ must live on one device, with their gradients.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -123,8 +124,15 @@ def check_grad(title: str, index: int, grad: Any, param: Any):
 
 @dataclass
 class CudaPartition:
-    """The CUDA parameters of one group with one dtype, and their state in device memory."""
+    """The CUDA parameters of one group with one dtype, and their state in device memory.
 
+    Element-wise optimizers keep each array's state as a ``(slots, size)``
+    device array; tensor-wise ones keep each array's slots one after another
+    in one flat device array, each of its declared shape, and a device
+    ``statistics`` block with a row per array.
+    """
+
+    spec: OptimizerSpec
     group: int
     indices: list[int]
     arrays: list[Any]
@@ -132,9 +140,11 @@ class CudaPartition:
     hyper: np.ndarray
     kernel: Any
     prepare: Any
-    # (n,) views of the parameters and their (slots, n) state, on the device.
+    # (n,) views of the parameters and their state, on the device.
     flat: list[Any] = field(default_factory=list)
     states: list[Any] = field(default_factory=list)
+    layouts: list[list[tuple[tuple[int, ...] | None, int]]] = field(default_factory=list)
+    statistics: Any = None
     step: int = 0
     device_hyper: Any = None
     # The hyper vector last copied to the device.
@@ -150,15 +160,30 @@ class CudaPartition:
         from numbagrad.kernels.cuda.update import launch_configuration
 
         slots = spec.slots(hyperparameters)
-        partition = cls(group, indices, arrays, slots, hyper, spec.cuda_kernel(), spec.prepare)
-        initial = cuda.to_device(np.array([s.initial_value(hyperparameters) for s in slots], dtype=np.float64))
+        partition = cls(spec, group, indices, arrays, slots, hyper, spec.cuda_kernel(), spec.prepare)
+        initial = [s.initial_value(hyperparameters) for s in slots]
+        rows = cuda.to_device(np.array(initial, dtype=np.float64))
         for array in arrays:
             partition.flat.append(array.reshape(array.size))
-            state = cuda.device_array((len(slots), array.size), dtype=array.dtype)
-            if len(slots) and array.size:
-                blocks, threads = launch_configuration(array.size, config.CUDA_THREADS_PER_BLOCK, config.CUDA_MAX_BLOCKS)
-                fill_rows[blocks, threads](state, initial)
+            if spec.tensorwise:
+                layout, offset, values = [], 0, []
+                for slot, value in zip(slots, initial):
+                    shape = slot.shape_for(array.shape)
+                    layout.append((shape, offset))
+                    if shape is not None:
+                        values.append(np.full(math.prod(shape), value, dtype=array.dtype))
+                        offset += math.prod(shape)
+                partition.layouts.append(layout)
+                state = cuda.to_device(np.concatenate(values) if values else np.zeros(0, dtype=array.dtype))
+            else:
+                partition.layouts.append([(tuple(array.shape), k * array.size) for k in range(len(slots))])
+                state = cuda.device_array((len(slots), array.size), dtype=array.dtype)
+                if len(slots) and array.size:
+                    blocks, threads = launch_configuration(array.size, config.CUDA_THREADS_PER_BLOCK, config.CUDA_MAX_BLOCKS)
+                    fill_rows[blocks, threads](state, rows)
             partition.states.append(state)
+        if spec.tensorwise:
+            partition.statistics = cuda.to_device(np.zeros((len(arrays), max(1, spec.statistics))))
         partition.device_hyper = cuda.to_device(hyper)
         partition.uploaded = hyper.copy()
         return partition
@@ -167,25 +192,50 @@ class CudaPartition:
     def dtype(self) -> np.dtype:
         return np.dtype(self.arrays[0].dtype)
 
-    def read_state(self, local: int) -> np.ndarray:
-        """A host copy of the state of the ``local``-th array, shape (slots, size)."""
-        return self.states[local].copy_to_host()
+    def slot_shapes(self, local: int) -> list[tuple[int, ...] | None]:
+        return [shape for shape, _ in self.layouts[local]]
 
-    def write_state(self, local: int, values: np.ndarray) -> None:
-        """Copy host ``values`` of shape (slots, size) into the state of the ``local``-th array."""
-        if values.size:
-            self.states[local].copy_to_device(np.ascontiguousarray(values, dtype=self.dtype))
+    def read_state(self, local: int) -> list[np.ndarray | None]:
+        """Host copies of the state of the ``local``-th array, one per slot in its shape (``None`` where absent)."""
+        flat = self.states[local].copy_to_host().reshape(-1)
+        return [None if shape is None else flat[o : o + math.prod(shape)].reshape(shape).copy() for shape, o in self.layouts[local]]
+
+    def write_state(self, local: int, values: Sequence[np.ndarray | None]) -> None:
+        """Copy host ``values`` (one per slot, in its shape) into the state of the ``local``-th array."""
+        flat = self.states[local].copy_to_host().reshape(-1)
+        for (shape, offset), value in zip(self.layouts[local], values):
+            if shape is not None:
+                flat[offset : offset + math.prod(shape)] = np.asarray(value).reshape(-1)
+        if flat.size:
+            self.states[local].copy_to_device(flat.reshape(self.states[local].shape))
+
+    def upload_hyper(self) -> None:
+        """Run ``prepare`` for this step on the host, and copy ``hyper`` to the device when it changed."""
+        if self.prepare is not None:
+            self.prepare(self.hyper, self.step)
+        if not np.array_equal(self.hyper, self.uploaded, equal_nan=True):
+            self.device_hyper.copy_to_device(self.hyper)
+            self.uploaded = self.hyper.copy()
 
     def run(self, grads: Sequence[Any]) -> None:
         """One step (``self.step`` already counts it) from the checked device gradients of ``indices``."""
+        self.upload_hyper()
+        self.launch(grads, self.device_hyper, self.step)
+
+    def launch(self, grads: Sequence[Any], device_hyper: Any, step: int) -> None:
+        """The kernels of one step with the device ``hyper`` vector given (the fit loop passes each batch's row)."""
         from numbagrad.kernels.cuda.update import launch_update
 
-        if self.prepare is not None:
-            self.prepare(self.hyper, self.step)
-        if not np.array_equal(self.hyper, self.uploaded):
-            self.device_hyper.copy_to_device(self.hyper)
-            self.uploaded = self.hyper.copy()
+        flat_grads = [grad if len(grad.shape) == 1 else grad.reshape(param.size) for param, grad in zip(self.flat, grads)]
+        if self.spec.tensorwise:
+            shapes = [tuple(int(n) for n in a.shape) for a in self.arrays]
+            if self.spec.has_reduce:
+                reduce = self.spec.cuda_reduce_kernel()
+                for t, (param, grad, state) in enumerate(zip(self.flat, flat_grads, self.states)):
+                    reduce(param, grad, state, device_hyper, step, shapes[t], self.statistics, t, self.hyper)
+            for t, (param, grad, state) in enumerate(zip(self.flat, flat_grads, self.states)):
+                self.kernel(param, grad, state, device_hyper, step, shapes[t], self.statistics, t, self.hyper)
+            return
         threads, blocks = config.CUDA_THREADS_PER_BLOCK, config.CUDA_MAX_BLOCKS
-        for param, grad, state in zip(self.flat, grads, self.states):
-            flat_grad = grad if len(grad.shape) == 1 else grad.reshape(param.size)
-            launch_update(self.kernel, param, flat_grad, state, self.device_hyper, self.step, threads, blocks)
+        for param, grad, state in zip(self.flat, flat_grads, self.states):
+            launch_update(self.kernel, param, grad, state, device_hyper, step, threads, blocks)

@@ -228,15 +228,14 @@ class LBFGS(Optimizer):
         """Calls of :meth:`step` so far."""
         return self._steps
 
-    def _flat_partition(self) -> SimpleNamespace:
-        """What ``fit``'s epochs read of an optimizer: the step count and, at the position of
-        ``lr`` in the layout, the learning rate (L-BFGS has no kernels for them to drive)."""
-        if len(self._params) != 1:
-            raise ValueError(f"{self.title} optimizes {len(self._params)} arrays; one flat array is needed here")
+    def training_partitions(self) -> list[SimpleNamespace]:
+        """What ``fit``'s epochs read of an optimizer's partitions: the step count, the parameters'
+        indices and, at the position of ``lr`` in the layout, the learning rate (L-BFGS has no
+        kernels for them to drive)."""
         layout = self.spec.layout()
         hyper = np.zeros(len(layout))
         hyper[layout.index("lr")] = self.param_groups[0]["lr"]
-        return SimpleNamespace(step=self._steps, hyper=hyper)
+        return [SimpleNamespace(step=self._steps, hyper=hyper, group=0, indices=list(range(len(self._params))))]
 
     def _flat(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
         return np.concatenate([np.asarray(a, dtype=self._dtype).reshape(-1) for a in arrays])

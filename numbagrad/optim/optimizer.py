@@ -16,18 +16,14 @@ its arrays live.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
 from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
-import numba
 import numpy as np
 
-from numbagrad import config
 from numbagrad.device import is_cuda_array
-from numbagrad.kernels.cpu.update import apply_update, apply_update_arrays, array_address, plan_tasks
 from numbagrad.kernels.signatures import FLOAT_DTYPES
-from numbagrad.memory import aligned_empty
-from numbagrad.optim.spec import OptimizerSpec, StateSlot
+from numbagrad.optim.partition import HostPartition, UpdatePlan
+from numbagrad.optim.spec import OptimizerSpec
 
 __all__ = ["Optimizer", "optimizer_class"]
 
@@ -62,54 +58,6 @@ def _data(value: Any) -> Any:
 
         return as_device_array(value)
     return value
-
-
-@dataclass
-class _Partition:
-    """The parameters of one group with one dtype, stepped by one kernel call."""
-
-    group: int
-    indices: list[int]
-    arrays: list[np.ndarray]
-    slots: tuple[StateSlot, ...]
-    state_block: np.ndarray
-    state_offsets: np.ndarray
-    sizes: np.ndarray
-    param_addresses: np.ndarray
-    tasks: np.ndarray
-    parallel: bool
-    hyper: np.ndarray
-    kernels: np.ndarray
-    step: int = 0
-    # The gradient arrays of the previous step and their addresses: loops that
-    # reuse their gradient buffers skip looking the addresses up again.
-    last_grads: list | None = None
-    grad_addresses: np.ndarray | None = None
-
-    def addresses_of(self, grads: Sequence[np.ndarray]) -> np.ndarray:
-        last = self.last_grads
-        if last is None or any(g is not h for g, h in zip(grads, last)):
-            self.grad_addresses = np.fromiter(map(array_address, grads), dtype=np.int64, count=len(grads))
-            self.last_grads = list(grads)
-        return self.grad_addresses
-
-    on_device = False
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.state_block.dtype
-
-    def slot_view(self, local: int) -> np.ndarray:
-        """State of the ``local``-th array of the partition, shape (slots, size)."""
-        n = int(self.sizes[local])
-        offset = int(self.state_offsets[local])
-        return self.state_block[offset : offset + len(self.slots) * n].reshape(len(self.slots), n)
-
-    # The same interface as CudaPartition's.
-    read_state = slot_view
-
-    def write_state(self, local: int, values: np.ndarray) -> None:
-        self.slot_view(local)[...] = values
 
 
 class Optimizer:
@@ -154,7 +102,8 @@ class Optimizer:
         self.param_groups: list[dict[str, Any]] = []
         self._params: list[np.ndarray] = []
         self._sources: list[Any] = []
-        self._partitions: list[_Partition] = []
+        self._partitions: list[Any] = []
+        self._plans: dict[np.dtype, UpdatePlan] | None = None
         self._group_keys: list[tuple] = []
         if params is not None:
             self.bind(params)
@@ -286,6 +235,7 @@ class Optimizer:
 
     def _build_partitions(self) -> None:
         self._partitions = []
+        self._plans = None
         self._group_keys = []
         index = 0
         for g, group in enumerate(self.param_groups):
@@ -301,40 +251,24 @@ class Optimizer:
 
     def _new_partition(self, g: int, indices: list[int], hyperparameters: Mapping[str, Any]):
         arrays = [self._params[i] for i in indices]
+        self.spec.check_shapes(self.title, [a.shape for a in arrays], indices)
         hyper = self.spec.encode(hyperparameters, [s.initial_value(hyperparameters) for s in self.spec.scalars])
         if is_cuda_array(arrays[0]):
             from numbagrad.optim.cuda_partition import CudaPartition
 
             return CudaPartition.create(self.spec, g, indices, arrays, hyperparameters, hyper)
-        slots = self.spec.slots(hyperparameters)
-        sizes = np.array([a.size for a in arrays], dtype=np.int64)
-        offsets = np.zeros(len(arrays), dtype=np.int64)
-        if len(arrays) > 1:
-            offsets[1:] = np.cumsum(sizes[:-1]) * len(slots)
-        block = aligned_empty(int(sizes.sum()) * len(slots), arrays[0].dtype)
-        tasks, parallel = plan_tasks(sizes, config.CHUNK_SIZE, config.PARALLEL_THRESHOLD)
-        partition = _Partition(
-            group=g,
-            indices=indices,
-            arrays=arrays,
-            slots=slots,
-            state_block=block,
-            state_offsets=offsets,
-            sizes=sizes,
-            param_addresses=np.array([a.__array_interface__["data"][0] for a in arrays], dtype=np.int64),
-            tasks=tasks,
-            parallel=parallel,
-            hyper=hyper,
-            kernels=self.spec.kernel_table(arrays[0].dtype),
-        )
-        self._reset_state(partition, hyperparameters)
-        return partition
+        return HostPartition.create(self.spec, g, indices, arrays, hyperparameters, hyper)
 
-    def _reset_state(self, partition: _Partition, hyperparameters: Mapping[str, Any]) -> None:
-        for local in range(len(partition.arrays)):
-            view = partition.slot_view(local)
-            for k, slot in enumerate(partition.slots):
-                view[k].fill(slot.initial_value(hyperparameters))
+    def update_plans(self) -> dict[np.dtype, UpdatePlan]:
+        """The plan stepping the host partitions of each dtype (built once, after the partitions change)."""
+        if self._plans is None:
+            plans = {}
+            for dtype in FLOAT_DTYPES:
+                partitions = [p for p in self._partitions if not p.on_device and p.dtype == dtype]
+                if partitions:
+                    plans[dtype] = UpdatePlan(partitions)
+            self._plans = plans
+        return self._plans
 
     # --- stepping ------------------------------------------------------------
 
@@ -372,9 +306,11 @@ class Optimizer:
                 if partition.step == 0:
                     # Nothing stepped yet: start from this group's options afresh.
                     self._partitions[p] = self._new_partition(g, partition.indices, validated)
+                    self._plans = None
                 else:
+                    # In place: update plans read the vector through its address.
                     tail = partition.hyper[len(partition.hyper) - len(self.spec.scalars) :]
-                    partition.hyper = self.spec.encode(validated, tail)
+                    partition.hyper[:] = self.spec.encode(validated, tail)
 
     def _collect_grads(self, grads: Any) -> list[np.ndarray]:
         title = self.title
@@ -438,32 +374,9 @@ class Optimizer:
             partition.step += 1
             if partition.on_device:
                 partition.run([grads[i] for i in partition.indices])
-            elif len(partition.arrays) == 1:
-                apply_update(
-                    partition.kernels,
-                    partition.arrays[0].reshape(-1),
-                    grads[partition.indices[0]].reshape(-1),
-                    partition.slot_view(0),
-                    partition.hyper,
-                    partition.step,
-                    config.CHUNK_SIZE,
-                    config.PARALLEL_THRESHOLD,
-                    numba.get_num_threads(),
-                )
-            else:
-                apply_update_arrays(
-                    partition.kernels,
-                    partition.param_addresses,
-                    partition.addresses_of([grads[i] for i in partition.indices]),
-                    partition.sizes,
-                    partition.state_block,
-                    partition.state_offsets,
-                    len(partition.slots),
-                    partition.hyper,
-                    partition.step,
-                    partition.tasks,
-                    partition.parallel,
-                )
+        for plan in self.update_plans().values():
+            plan.set_grads([grads[i] for partition in plan.partitions for i in partition.indices])
+            plan.run()
 
     def zero_grad(self) -> None:
         """Clear ``.grad`` of Tensor parameters (arrays have none)."""
@@ -476,12 +389,9 @@ class Optimizer:
         (``step`` does this itself; compiled training loops call it before they run)."""
         self._apply_refreshed(self._refreshed_groups())
 
-    def _flat_partition(self) -> _Partition:
-        """The one partition of an optimizer bound to a single array (a model's parameter buffer),
-        for compiled loops that drive its kernels themselves."""
-        if len(self._partitions) != 1 or len(self._partitions[0].arrays) != 1:
-            raise ValueError(f"{self.title} optimizes {len(self._params)} arrays in {len(self._partitions)} blocks; one flat array is needed here")
-        return self._partitions[0]
+    def training_partitions(self) -> list[Any]:
+        """The partitions a compiled training loop steps (each with ``group``, ``indices``, ``hyper``, ``step``)."""
+        return self._partitions
 
     # --- state_dict ----------------------------------------------------------
 
@@ -513,8 +423,9 @@ class Optimizer:
             for local, index in enumerate(partition.indices):
                 values = partition.read_state(local)
                 entry: dict[str, Any] = {"step": partition.step}
-                for k, slot in enumerate(partition.slots):
-                    entry[slot.name] = values[k].reshape(self._params[index].shape).copy()
+                for slot, value in zip(partition.slots, values):
+                    if value is not None:  # a tensor-wise slot may not exist for this parameter's shape
+                        entry[slot.name] = value
                 for k, scalar in enumerate(spec.scalars):
                     entry[scalar.name] = float(partition.hyper[scalar_start + k])
                 state[index] = entry
@@ -598,13 +509,14 @@ class Optimizer:
                 self._load_partition(partition, entries, new_groups[partition.group])
         except Exception:
             self.param_groups, self._partitions, self._group_keys = old
+            self._plans = None
             raise
         for group, staged in zip(old[0], staged_groups):
             group.update({k: v for k, v in staged.items() if k != "params"})
         self.param_groups = old[0]
         self._group_keys = [self._group_key(group) for group in self.param_groups]
 
-    def _load_partition(self, partition: _Partition, entries: Mapping[int, Mapping[str, Any]], hyperparameters: Mapping[str, Any]) -> None:
+    def _load_partition(self, partition: Any, entries: Mapping[int, Mapping[str, Any]], hyperparameters: Mapping[str, Any]) -> None:
         title = self.title
         spec = self.spec
         present = [i for i in partition.indices if i in entries]
@@ -629,22 +541,25 @@ class Optimizer:
             raise ValueError(f"{title}.load_state_dict(): parameters of one group have different step counts {sorted(steps)}")
         for local, index in enumerate(partition.indices):
             entry = entries[index]
-            shape = tuple(self._params[index].shape)
-            values = np.empty((len(partition.slots), self._params[index].size), dtype=partition.dtype)
-            for k, slot in enumerate(partition.slots):
+            values = []
+            for slot, shape in zip(partition.slots, partition.slot_shapes(local)):
+                if shape is None:
+                    values.append(None)
+                    continue
                 if slot.name not in entry:
                     raise ValueError(f"{title}.load_state_dict(): state[{index}] has no {slot.name!r}")
                 value = np.asarray(entry[slot.name])
                 if value.shape != shape:
+                    owner = "params" if shape == tuple(self._params[index].shape) else f"{slot.name} of params"
                     raise ValueError(
                         f"{title}.load_state_dict(): state[{index}][{slot.name!r}] has shape {value.shape}; "
-                        f"params[{index}] has shape {shape}"
+                        f"{owner}[{index}] has shape {shape}"
                     )
                 if value.dtype.kind not in "fiu":
                     raise TypeError(
                         f"{title}.load_state_dict(): state[{index}][{slot.name!r}] has dtype {value.dtype}; expected numbers"
                     )
-                values[k] = value.reshape(-1)
+                values.append(value.astype(partition.dtype))
             partition.write_state(local, values)
         scalar_start = len(spec.encode(hyperparameters))
         first = entries[present[0]]

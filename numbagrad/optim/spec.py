@@ -53,11 +53,40 @@ class StateSlot:
         when: the name of a hyperparameter; the slot exists only while its
             value is non-zero (AMSGrad's ``max_exp_avg_sq``,
             ``when="amsgrad"``). ``None``: always.
+        shape: tensor-wise optimizers only: a function of the parameter's
+            shape (a tuple) returning the slot's shape for it, or ``None``
+            where the slot does not exist for such a parameter (Adafactor's
+            ``row_var``: ``lambda s: s[:-1] + (1,) if len(s) >= 2 else None``).
+            ``None`` (the default): the parameter's own shape.
     """
 
     name: str
     initial: float | str = 0.0
     when: str | None = None
+    shape: Callable[[tuple[int, ...]], tuple[int, ...] | None] | None = None
+
+    def shape_for(self, param_shape: Sequence[int]) -> tuple[int, ...] | None:
+        """The slot's shape for a parameter of ``param_shape`` (``None``: absent for it).
+
+        Raises ``ValueError`` naming the slot when its ``shape`` function
+        returns something other than a tuple of sizes >= 0 or ``None``.
+        """
+        param_shape = tuple(int(n) for n in param_shape)
+        if self.shape is None:
+            return param_shape
+        shape = self.shape(param_shape)
+        if shape is None:
+            return None
+        try:
+            shape = tuple(shape)
+        except TypeError:
+            shape = None
+        if shape is None or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0 for n in shape):
+            raise ValueError(
+                f"state slot {self.name!r}: shape({param_shape}) must return a tuple of sizes >= 0 or None; "
+                f"got {self.shape(param_shape)!r}"
+            )
+        return tuple(int(n) for n in shape)
 
     def initial_value(self, hyperparameters: Mapping[str, Any]) -> float:
         if isinstance(self.initial, str):
@@ -115,6 +144,25 @@ class OptimizerSpec(Declaration):
         closure: the optimizer evaluates the objective itself, several times
             per step (L-BFGS): its class implements ``step(closure)`` and it
             has no kernels.
+        tensorwise: the kernels see whole parameter tensors with their
+            shapes instead of slices (Adafactor, Muon, LAMB): ``update`` (and
+            ``reduce``) follow :func:`numbagrad.kernels.signatures.tensor_update_signature`
+            and ``cuda_update`` (``cuda_reduce``) are host functions
+            ``(param, grad, state, hyper, step, shape, statistics, tensor, host_hyper)``
+            on device arrays (``shape`` a tuple, ``host_hyper`` a host copy
+            of ``hyper`` for what the host must know, such as a loop count)
+            that launch the GPU work on the default stream.
+        reduce: a tensor-wise ``@njit`` kernel run on every tensor of a
+            group before any ``update``, writing that tensor's row of
+            ``statistics``; ``None`` when the update needs none.
+        statistics: the width of a tensor-wise optimizer's statistics rows.
+        cuda_reduce: the CUDA twin of ``reduce`` (its import path preferably).
+        reduce_over: a tensor-wise rule's sums: ``"tensor"``, each tensor's
+            own (LAMB's norms), or ``"group"``, summed over every tensor of
+            the group (a global norm).
+        check_shape: a function of a parameter's shape that raises
+            ``ValueError`` saying what is allowed when the optimizer cannot
+            update such a parameter (Muon: matrices only); ``None``: any.
     """
 
     name: str
@@ -131,6 +179,12 @@ class OptimizerSpec(Declaration):
     coefficients: Any = None
     rule: Any = None
     closure: bool = False
+    tensorwise: bool = False
+    reduce: Any = None
+    statistics: int = 0
+    cuda_reduce: Any = None
+    check_shape: Callable[[tuple[int, ...]], None] | None = None
+    reduce_over: str = "tensor"
 
     kind = "optimizer"
 
@@ -149,6 +203,16 @@ class OptimizerSpec(Declaration):
         if self.check is not None:
             self.check(validated, owner or self.title)
         return validated
+
+    def check_shapes(self, owner: str, shapes: Sequence[tuple[int, ...]], indices: Sequence[int]) -> None:
+        """Raise ``ValueError`` naming ``params[i]`` when ``check_shape`` refuses its shape."""
+        if self.check_shape is None:
+            return
+        for shape, index in zip(shapes, indices):
+            try:
+                self.check_shape(tuple(shape))
+            except ValueError as error:
+                raise ValueError(f"{owner}: params[{index}] has shape {tuple(shape)}: {error}") from None
 
     def slots(self, hyperparameters: Mapping[str, Any]) -> tuple[StateSlot, ...]:
         """The state slots used with these (validated) hyperparameters."""
@@ -173,9 +237,9 @@ class OptimizerSpec(Declaration):
     def update_kernel(self) -> Any:
         """The ``@njit`` update kernel: ``update``, or the one generated from the rule."""
         if self.generated:
-            from numbagrad.kernels.elementwise import cpu_update
+            from numbagrad.kernels.elementwise import cpu_tensor_update, cpu_update
 
-            return cpu_update(self)
+            return cpu_tensor_update(self) if self.tensorwise else cpu_update(self)
         return self.update
 
     def encode(self, hyperparameters: Mapping[str, Any], scalars: Sequence[float] = ()) -> np.ndarray:
@@ -186,24 +250,44 @@ class OptimizerSpec(Declaration):
         """Name of each entry of ``hyper`` in order (``betas`` gives ``betas[0]``, ``betas[1]``)."""
         names: list[str] = []
         for h in self.hyperparameters:
-            names.extend([f"{h.name}[0]", f"{h.name}[1]"] if h.kind == "pair" else [h.name])
+            names.extend([f"{h.name}[{i}]" for i in range(h.width)] if h.kind in ("pair", "floats") else [h.name])
         names.extend(s.name for s in self.scalars)
         return names
 
+    def reduce_kernel(self) -> Any:
+        """The tensor-wise ``@njit`` reduce kernel: ``reduce``, the generated one, or one that does nothing."""
+        if self.generated and self.tensorwise:
+            from numbagrad.kernels.elementwise import cpu_reduce
+
+            return cpu_reduce(self)
+        if self.reduce is not None:
+            return self.reduce
+        from numbagrad.kernels.cpu.update import no_reduce
+
+        return no_reduce
+
+    @property
+    def has_reduce(self) -> bool:
+        """Whether a tensor-wise optimizer computes statistics before its updates."""
+        return self.tensorwise and (self.reduce is not None or self.generated)
+
     def kernel_table(self, dtype) -> np.ndarray:
-        """The int64 addresses ``[update C, update JIT, prepare C, prepare JIT]`` for ``dtype``.
+        """The int64 addresses ``[update C, update JIT, prepare C, prepare JIT]`` for ``dtype``,
+        then ``[reduce C, reduce JIT]`` for a tensor-wise optimizer.
 
         Compiles the kernels for ``dtype`` (or loads them from Numba's cache)
-        on first use; the compiled drivers of :mod:`numbagrad.kernels.cpu.update`
-        call them through these addresses.
+        on first use; :func:`numbagrad.kernels.cpu.update.apply_plan` calls
+        them through these addresses.
         """
         from numbagrad.kernels.cpu.update import no_prepare
         from numbagrad.kernels.pointers import kernel_addresses
-        from numbagrad.kernels.signatures import PREPARE_SIGNATURE, update_signature
+        from numbagrad.kernels.signatures import PREPARE_SIGNATURE, tensor_update_signature, update_signature
 
-        update = kernel_addresses(self.update_kernel(), update_signature(dtype))
+        signature = tensor_update_signature(dtype) if self.tensorwise else update_signature(dtype)
+        update = kernel_addresses(self.update_kernel(), signature)
         prepare = kernel_addresses(self.prepare if self.prepare is not None else no_prepare, PREPARE_SIGNATURE)
-        return np.array(update + prepare, dtype=np.int64)
+        reduce = kernel_addresses(self.reduce_kernel(), signature) if self.tensorwise else ()
+        return np.array(update + prepare + reduce, dtype=np.int64)
 
     def cuda_kernel(self):
         """The ``@cuda.jit`` update kernel, imported if declared by path or generated from the rule;
@@ -213,10 +297,18 @@ class OptimizerSpec(Declaration):
         imported or names nothing.
         """
         if self.generated:
-            from numbagrad.kernels.elementwise import cuda_update
+            from numbagrad.kernels.elementwise import cuda_tensor_update, cuda_update
 
-            return cuda_update(self)
+            return cuda_tensor_update(self) if self.tensorwise else cuda_update(self)
         return import_cuda(self.label, "cuda_update", self.cuda_update)
+
+    def cuda_reduce_kernel(self):
+        """The CUDA twin of the tensor-wise ``reduce``: imported if declared by path, or generated from the rule."""
+        if self.generated:
+            from numbagrad.kernels.elementwise import cuda_reduce
+
+            return cuda_reduce(self)
+        return import_cuda(self.label, "cuda_reduce", self.cuda_reduce)
 
     def check_declaration(self) -> None:
         """Check the declaration itself: kernels, names, defaults, slots and presets.
@@ -229,25 +321,31 @@ class OptimizerSpec(Declaration):
         if self.closure:
             self._check_closure_form()
             return
+        self._check_tensorwise()
         if self.generated or self.coefficients is not None:
             self._check_rule_form()
         else:
             require_kernel(label, "update", self.update)
         require_kernel(label, "prepare", self.prepare, optional=True)
-        cuda_update = self.cuda_update
-        if isinstance(cuda_update, str):
-            module_name, colon, attribute = cuda_update.partition(":")
-            if not colon or not attribute.isidentifier() or not all(p.isidentifier() for p in module_name.split(".")):
-                raise TypeError(f"{label}: cuda_update must be 'package.module:kernel'; got {cuda_update!r}")
-        elif cuda_update is not None and not callable(cuda_update):
-            raise TypeError(f"{label}: cuda_update must be a @cuda.jit kernel, its import path or None; got {cuda_update!r}")
+        if not self.generated:
+            require_kernel(label, "reduce", self.reduce, optional=True)
+        for field_name in ("cuda_update", "cuda_reduce"):
+            value = getattr(self, field_name)
+            what = "a host function launching the GPU work" if self.tensorwise else "a @cuda.jit kernel"
+            if isinstance(value, str):
+                module_name, colon, attribute = value.partition(":")
+                if not colon or not attribute.isidentifier() or not all(p.isidentifier() for p in module_name.split(".")):
+                    shape = "function" if self.tensorwise else "kernel"
+                    raise TypeError(f"{label}: {field_name} must be 'package.module:{shape}'; got {value!r}")
+            elif value is not None and not callable(value):
+                raise TypeError(f"{label}: {field_name} must be {what}, its import path or None; got {value!r}")
         for h in self.hyperparameters:
             if not isinstance(h, Hyperparameter):
                 continue  # _check_common says so
-            if h.kind not in KERNEL_KINDS:
+            if h.kind not in KERNEL_KINDS or (h.kind == "floats" and h.length is None):
                 raise ValueError(
                     f"{label}: hyperparameter {h.name!r} has kind {h.kind!r}; an update kernel reads only "
-                    f"kinds {', '.join(KERNEL_KINDS)}"
+                    f"kinds {', '.join(KERNEL_KINDS)} (floats with a fixed length)"
                 )
             if h.required:
                 raise ValueError(f"{label}: hyperparameter {h.name!r} has no default; every optimizer hyperparameter needs one")
@@ -271,6 +369,30 @@ class OptimizerSpec(Declaration):
         if len(set(slot_names)) != len(slot_names) or "step" in slot_names:
             raise ValueError(f"{label}: state slot names {slot_names} must be unique and not 'step'")
 
+    def _check_tensorwise(self) -> None:
+        label = self.label
+        if self.tensorwise is not False and self.tensorwise is not True:
+            raise TypeError(f"{label}: tensorwise must be True or False; got {self.tensorwise!r}")
+        if isinstance(self.statistics, bool) or not isinstance(self.statistics, int) or self.statistics < 0:
+            raise ValueError(f"{label}: statistics must be an integer >= 0 (the width of each tensor's statistics row); got {self.statistics!r}")
+        if not self.tensorwise:
+            given = [n for n in ("reduce", "cuda_reduce") if getattr(self, n) is not None] + (["statistics"] if self.statistics else [])
+            if given:
+                raise TypeError(f"{label}: {', '.join(given)} belong to tensor-wise optimizers; declare tensorwise=True")
+        if self.reduce_over not in ("tensor", "group"):
+            raise ValueError(f"{label}: reduce_over must be 'tensor' or 'group'; got {self.reduce_over!r}")
+        if self.cuda_reduce is not None and self.cuda_update is None:
+            raise TypeError(f"{label}: cuda_reduce needs a cuda_update beside it")
+        if self.reduce is not None and not self.statistics:
+            raise ValueError(f"{label}: a reduce kernel writes statistics: declare their width, statistics >= 1")
+        declared = self.state if not callable(self.state) else self.state(self.validate({}))
+        for slot in (_as_slot(s) for s in declared):
+            if slot.shape is not None and (not self.tensorwise or not callable(slot.shape)):
+                raise TypeError(
+                    f"{label}: state slot {slot.name!r} declares a shape; only a tensor-wise optimizer's slots "
+                    "may (a function of the parameter's shape)"
+                )
+
     def _check_closure_form(self) -> None:
         from numbagrad.optim.optimizer import Optimizer, optimizer_class
 
@@ -292,7 +414,7 @@ class OptimizerSpec(Declaration):
                     f"{label}: {field_name} must be a plain Python function (numbagrad compiles it for the CPU and "
                     f"for CUDA); got {value!r}"
                 )
-        if self.update is not None or self.cuda_update is not None:
+        if any(v is not None for v in (self.update, self.cuda_update, self.cuda_reduce)):
             raise TypeError(
                 f"{label}: give either coefficients and rule (numbagrad generates the kernels) or update and "
                 "cuda_update (hand-written kernels), not both"
@@ -302,13 +424,31 @@ class OptimizerSpec(Declaration):
                 f"{label}: with a rule, state must be a sequence of slots (StateSlot(..., when='option') for a slot "
                 "that exists with some options only), not a function"
             )
+        slot_list = "".join(f"{s.name}, " for s in self.declared_slots())
+        if self.tensorwise:
+            if not isinstance(self.reduce, types.FunctionType):
+                raise TypeError(
+                    f"{label}: a tensor-wise rule needs reduce, a plain Python function reduce(p, grad, {slot_list}c) "
+                    f"returning the element's {self.statistics or 'n'} contributions to its tensor's sums; got {self.reduce!r}"
+                )
+            if not self.statistics:
+                raise ValueError(f"{label}: a tensor-wise rule reduces to statistics: declare how many sums, statistics >= 1")
+            if any(s.shape is not None for s in self.declared_slots()):
+                raise TypeError(f"{label}: a tensor-wise rule's state slots have the parameter's shape; declare no slot shape")
+            reduce_parameters = list(inspect.signature(self.reduce).parameters)
+            if len(reduce_parameters) != 3 + len(self.declared_slots()):
+                raise TypeError(
+                    f"{label}: reduce{tuple(reduce_parameters)} must take {3 + len(self.declared_slots())} arguments: "
+                    f"(p, grad, {slot_list}c)"
+                )
         parameters = list(inspect.signature(self.rule).parameters)
-        expected = 3 + len(self.declared_slots())
+        expected = 3 + len(self.declared_slots()) + self.tensorwise
         if len(parameters) != expected:
             raise TypeError(
-                f"{label}: rule{tuple(parameters)} must take {expected} arguments: (p, grad, "
-                + "".join(f"{s.name}, " for s in self.declared_slots())
-                + "c), the element's value of each state slot in order, then the coefficients"
+                f"{label}: rule{tuple(parameters)} must take {expected} arguments: (p, grad, {slot_list}c"
+                + (", totals" if self.tensorwise else "")
+                + "), the element's value of each state slot in order, then the coefficients"
+                + (" and the tensor's sums" if self.tensorwise else "")
             )
         accepted = inspect.signature(self.coefficients).parameters
         names = ["param", "step", *self.hyperparameter_names, *(s.name for s in self.scalars)]
@@ -330,24 +470,31 @@ def check_kernels(spec: OptimizerSpec) -> None:
     Raises ``TypeError`` naming the optimizer when a kernel does not fit the
     contract of :func:`numbagrad.kernels.signatures.update_signature`.
     """
-    from numbagrad.kernels.cpu.update import apply_update
+    from numbagrad.optim.partition import HostPartition, UpdatePlan
 
     if spec.closure:
         return  # no kernels: its class evaluates the objective
     defaults = spec.validate({})
-    slots = spec.slots(defaults)
+    contract = (
+        "update(param: T[::1], grad: T[::1], state: T[::1], hyper: float64[::1], step: int64, shape: int64[::1], "
+        "statistics: float64[:, ::1], tensor: int64)"
+        if spec.tensorwise
+        else "update(param: T[::1], grad: T[::1], state: T[:, ::1], hyper: float64[::1], step: int64, start: int64, stop: int64)"
+    )
     for dtype in (np.dtype(np.float64), np.dtype(np.float32)):
-        param = np.ones(3, dtype=dtype)
-        grad = np.full(3, 0.5, dtype=dtype)
-        state = np.array([[s.initial_value(defaults)] * 3 for s in slots], dtype=dtype).reshape(len(slots), 3)
+        # A matrix and a vector: a tensor-wise kernel meets both shapes in a model.
+        params = [np.ones((2, 3), dtype=dtype), np.ones(3, dtype=dtype)] if spec.tensorwise else [np.ones(3, dtype=dtype)]
+        grads = [np.full_like(p, 0.5) for p in params]
         hyper = spec.encode(defaults, [s.initial_value(defaults) for s in spec.scalars])
         try:
-            apply_update(spec.kernel_table(dtype), param, grad, state, hyper, 1, 1 << 20, 1 << 20, 1)
+            partition = HostPartition.create(spec, 0, list(range(len(params))), params, defaults, hyper)
+            partition.step = 1
+            plan = UpdatePlan([partition], parallel_threshold=1 << 40)
+            plan.set_grads(grads)
+            plan.run(threads=1)
         except Exception as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise TypeError(
-                f"optimizer {spec.name!r}: its kernels do not fit the update contract "
-                "update(param: T[::1], grad: T[::1], state: T[:, ::1], hyper: float64[::1], "
-                f"step: int64, start: int64, stop: int64) and prepare(hyper: float64[::1], step: int64) "
-                f"for T = {dtype}: {type(error).__name__}: {first_line}"
+                f"optimizer {spec.name!r}: its kernels do not fit the update contract {contract} "
+                f"and prepare(hyper: float64[::1], step: int64) for T = {dtype}: {type(error).__name__}: {first_line}"
             ) from None

@@ -212,8 +212,8 @@ class ReduceLROnPlateau(_Monitor):
             return
         self.wait += 1
         if self.wait >= self.patience:
-            groups = self.model.training.optimizer.param_groups
-            for group in groups:
-                group["lr"] = max(group["lr"] * self.factor, self.min_lr)
+            for optimizer in self.model.training.optimizers.values():
+                for group in optimizer.param_groups:
+                    group["lr"] = max(group["lr"] * self.factor, self.min_lr)
             self.cooldown_left = self.cooldown
             self.wait = 0

@@ -10,9 +10,14 @@ half-written model.
 
 Layout of the archive::
 
-    numbagrad.json            format marker, versions, configuration, counters
-    parameters.npy            the flat parameter buffer
-    optimizer/<slot>.npy      each optimizer state slot, when compiled
+    numbagrad.json                          format marker, versions, configuration, counters
+    parameters.npy                          the flat parameter buffer
+    optimizer/<role>/<index>/<slot>.npy     when compiled: each state slot of each parameter
+                                            (W1, b1, W2, ...) of each optimizer ("all", or
+                                            "weights" and "biases")
+
+Files of format 1 (one optimizer over the flat buffer, ``optimizer/<slot>.npy``)
+load too: their flat slots are cut into the parameters' shapes.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from numbagrad.nn.placement import check_device, host_parameters
 __all__ = ["save_model", "load_model", "FORMAT", "FORMAT_VERSION", "ModelFileError"]
 
 FORMAT = "numbagrad-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _METADATA = "numbagrad.json"
 
 
@@ -78,18 +83,20 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
     slots: dict[str, np.ndarray] = {}
     if model.training is not None:
         setup = model.training
-        state = setup.optimizer.state_dict()
-        entry = state["state"].get(0, {})
-        arrays = {k: v for k, v in entry.items() if isinstance(v, np.ndarray)}
-        scalars = {k: v for k, v in entry.items() if not isinstance(v, np.ndarray)}
         metadata["compile"] = setup.get_config()
-        metadata["optimizer"] = {
-            "name": state["optimizer"],
-            "param_groups": [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in state["param_groups"]],
-            "scalars": scalars,
-            "slots": sorted(arrays),
-        }
-        slots = arrays
+        metadata["optimizers"] = {}
+        for role, optimizer in setup.optimizers.items():
+            state = optimizer.state_dict()
+            saved: dict[str, Any] = {}
+            for index, entry in state["state"].items():
+                saved[str(index)] = {k: v for k, v in entry.items() if not isinstance(v, np.ndarray)}
+                saved[str(index)]["slots"] = sorted(k for k, v in entry.items() if isinstance(v, np.ndarray))
+                slots.update({f"optimizer/{role}/{index}/{k}.npy": v for k, v in entry.items() if isinstance(v, np.ndarray)})
+            metadata["optimizers"][role] = {
+                "name": state["optimizer"],
+                "param_groups": [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in state["param_groups"]],
+                "state": saved,
+            }
     handle, temporary = tempfile.mkstemp(prefix=".numbagrad-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(handle, "wb") as raw:
@@ -98,7 +105,7 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
                 # A GPU model's parameters are copied to the host: the file is a CPU model's.
                 _write_array(archive, "parameters.npy", host_parameters(model))
                 for name, array in slots.items():
-                    _write_array(archive, f"optimizer/{name}.npy", array)
+                    _write_array(archive, name, array)
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(temporary, path)
@@ -162,16 +169,46 @@ def load_model(path: str | os.PathLike, device: str = "cpu"):
                 model.history = History.from_dict(metadata["history"])
             if metadata.get("compile") is not None:
                 model.compile(**metadata["compile"])
-                saved = metadata["optimizer"]
-                entry: dict[str, Any] = dict(saved["scalars"])
-                for name in saved["slots"]:
-                    entry[name] = _read_array(archive, f"optimizer/{name}.npy", path)
-                state = {"optimizer": saved["name"], "param_groups": saved["param_groups"], "state": {0: entry} if entry else {}}
-                model.training.optimizer.load_state_dict(state)
+                states = _optimizer_states(archive, metadata, model, path) if version >= 2 else _format1_state(archive, metadata, model, path)
+                for role, optimizer in model.training.optimizers.items():
+                    if role not in states:
+                        raise ModelFileError(f"{path}: the model file has no optimizer state for the {role}")
+                    optimizer.load_state_dict(states[role])
         except (ModelFileError, UnknownNameError):
             raise
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ModelFileError(f"{path}: the model file's contents are invalid: {type(error).__name__}: {error}") from None
     if device != "cpu":
         model.to(device)
     return model
+
+
+def _optimizer_states(archive: zipfile.ZipFile, metadata: dict, model: Any, path: str) -> dict[str, dict]:
+    """Each role's ``state_dict`` from a file of format 2."""
+    states = {}
+    for role, saved in metadata["optimizers"].items():
+        entries = {}
+        for index, values in saved["state"].items():
+            entry = {k: v for k, v in values.items() if k != "slots"}
+            for name in values["slots"]:
+                entry[name] = _read_array(archive, f"optimizer/{role}/{index}/{name}.npy", path)
+            entries[int(index)] = entry
+        states[role] = {"optimizer": saved["name"], "param_groups": saved["param_groups"], "state": entries}
+    return states
+
+
+def _format1_state(archive: zipfile.ZipFile, metadata: dict, model: Any, path: str) -> dict[str, dict]:
+    """The one optimizer's ``state_dict`` from a file of format 1: its flat slots cut per parameter."""
+    from numbagrad.nn.placement import tensor_views
+
+    saved = metadata["optimizer"]
+    scalars = dict(saved["scalars"])
+    flat = {name: _read_array(archive, f"optimizer/{name}.npy", path) for name in saved["slots"]}
+    for name, array in flat.items():
+        if array.shape != model.parameters.shape:
+            raise ModelFileError(f"{path}: optimizer/{name}.npy has shape {array.shape}; the parameters have {model.parameters.shape}")
+    count = len(tensor_views(model, model.parameters))
+    cut = {name: [v for _, v in tensor_views(model, array)] for name, array in flat.items()}
+    entries = {i: {**scalars, **{name: views[i] for name, views in cut.items()}} for i in range(count)} if scalars or flat else {}
+    groups = [dict(g, params=list(range(count))) for g in saved["param_groups"]]
+    return {"all": {"optimizer": saved["name"], "param_groups": groups, "state": entries}}

@@ -157,9 +157,9 @@ class _Trainer:
         self.totals = cuda.device_array(setup.new_totals().shape, dtype=np.float64)
         self.saved_totals = cuda.device_array_like(self.totals)
         self.saved_parameters = cuda.device_array_like(model.parameters)
-        self.saved_state = None
-        self.hyper_rows: dict[int, Any] = {}
-        self.device_hyper = None
+        self.saved_states: list = []
+        self.hyper_rows: dict[tuple[int, int], Any] = {}
+        self.device_hypers: list = []
         self.host_order = None
         self._launches: dict[int, list] = {}
         self._update = None
@@ -188,17 +188,45 @@ class _Trainer:
         self._launches[rows] = launches
         return launches
 
-    def update_launch(self, partition: Any) -> Any:
-        """The optimizer's update kernel on the parameter buffer (variables ``hyper``, ``step``)."""
-        if self._update is None or self._update[0] is not partition:
-            from numbagrad.kernels.cuda.launch import Launch
-            from numbagrad.kernels.cuda.update import launch_configuration
+    def update_steps(self, parts: list) -> list:
+        """For each partition of the model's optimizers, ``step(k, step)``: its kernels for batch ``k`` of a
+        segment (reading that batch's row of hyperparameters) at optimizer step ``step``."""
+        partitions = [p for _, p in parts]
+        if self._update is not None and len(self._update[0]) == len(partitions) and all(a is b for a, b in zip(self._update[0], partitions)):
+            return self._update[1]
+        from numbagrad.kernels.cuda.launch import Launch
+        from numbagrad.kernels.cuda.update import launch_configuration
+        from numbagrad.train.loop import gradient_arrays
 
-            blocks, threads = launch_configuration(partition.flat[0].size, config.CUDA_THREADS_PER_BLOCK, config.CUDA_MAX_BLOCKS)
-            args = [partition.flat[0], self.model.gradients, partition.states[0], partition.device_hyper, 1]
-            self._update = (partition, Launch(partition.kernel, blocks, threads, args, {"hyper": 3, "step": 4}))
-            self.saved_state = self.cuda.device_array_like(partition.states[0])
-        return self._update[1]
+        grads = iter(gradient_arrays(self.model, parts))
+        steps = []
+        for p, partition in enumerate(partitions):
+            own = [next(grads) for _ in partition.indices]
+            if partition.spec.tensorwise:
+                steps.append(lambda k, step, partition=partition, own=own, p=p: partition.launch(own, self._hyper_row(p, k), step))
+                continue
+            launches = []
+            for param, grad, state in zip(partition.flat, own, partition.states):
+                if param.size == 0:
+                    continue
+                blocks, threads = launch_configuration(param.size, config.CUDA_THREADS_PER_BLOCK, config.CUDA_MAX_BLOCKS)
+                args = [param, grad.reshape(param.size), state, partition.device_hyper, 1]
+                launches.append(Launch(partition.kernel, blocks, threads, args, {"hyper": 3, "step": 4}))
+
+            def step_all(k, step, launches=launches, p=p):
+                for launch in launches:
+                    launch(hyper=self._hyper_row(p, k), step=step)
+
+            steps.append(step_all)
+        self.saved_states = [[self.cuda.device_array_like(state) for state in partition.states] for partition in partitions]
+        self._update = (partitions, steps)
+        return steps
+
+    def _save_states(self, parts: list, restore: bool) -> None:
+        for (_, partition), saved in zip(parts, self.saved_states):
+            for state, copy in zip(partition.states, saved):
+                if state.size:
+                    (state.copy_to_device(copy) if restore else copy.copy_to_device(state))
 
     def metric_launches(self, rows: int) -> list:
         key = -rows
@@ -223,28 +251,36 @@ class _Trainer:
     def host_totals(self) -> np.ndarray:
         return self.totals.copy_to_host()
 
-    def _hyper_table(self, partition: Any, rates: np.ndarray, count: int) -> np.ndarray:
-        """Each batch's row of hyperparameters: the learning rate set, then the optimizer's ``prepare``
-        advanced one step, as the CPU loop does batch by batch; one transfer to the GPU."""
-        lr_index = self.setup.lr_index
-        table = np.empty((count, partition.hyper.size))
-        current = partition.hyper.copy()
-        for k in range(count):
-            if lr_index >= 0:
-                current[lr_index] = rates[k]
-            if partition.prepare is not None:
-                partition.prepare(current, partition.step + 1 + k)
-            table[k] = current
-        if self.device_hyper is None or self.device_hyper.shape[1] != table.shape[1]:
-            self.device_hyper = self.cuda.device_array((self.segment_limit, table.shape[1]), dtype=np.float64)
-            self.hyper_rows = {}
-        self.device_hyper[:count].copy_to_device(table)
-        return table
+    def _hyper_tables(self, parts: list, rates: np.ndarray, count: int) -> list[np.ndarray]:
+        """For each partition, each batch's row of hyperparameters: the learning rate set, then the
+        optimizer's ``prepare`` advanced one step, as the CPU loop does batch by batch; one transfer each."""
+        from numbagrad.train.loop import _lr_index
 
-    def _hyper_row(self, k: int) -> Any:
-        row = self.hyper_rows.get(k)
+        tables = []
+        if len(self.device_hypers) != len(parts):
+            self.device_hypers, self.hyper_rows = [None] * len(parts), {}
+        for p, (optimizer, partition) in enumerate(parts):
+            lr_index = _lr_index(optimizer)
+            table = np.empty((count, partition.hyper.size))
+            current = partition.hyper.copy()
+            for k in range(count):
+                if lr_index >= 0:
+                    current[lr_index] = rates[k, p]
+                if partition.prepare is not None:
+                    partition.prepare(current, partition.step + 1 + k)
+                table[k] = current
+            device = self.device_hypers[p]
+            if device is None or device.shape[1] != table.shape[1]:
+                device = self.device_hypers[p] = self.cuda.device_array((self.segment_limit, table.shape[1]), dtype=np.float64)
+                self.hyper_rows = {}
+            device[:count].copy_to_device(table)
+            tables.append(table)
+        return tables
+
+    def _hyper_row(self, p: int, k: int) -> Any:
+        row = self.hyper_rows.get((p, k))
         if row is None:
-            row = self.hyper_rows[k] = self.device_hyper[k]
+            row = self.hyper_rows[(p, k)] = self.device_hypers[p][k]
         return row
 
     def _stage(self, first: int, stop: int) -> None:
@@ -253,33 +289,33 @@ class _Trainer:
         self.device_inputs[: rows.size].copy_to_device(np.ascontiguousarray(self.inputs[rows]))
         self.device_targets[: rows.size].copy_to_device(np.ascontiguousarray(self.targets[rows]))
 
-    def _batch(self, partition: Any, update: Any, first: int, k: int) -> None:
+    def _batch(self, parts: list, updates: list, first: int, k: int) -> None:
         batch = first + k
         rows = _rows_of(batch, self.batch_size, self.samples)
         start = batch * self.batch_size if self.resident else k * self.batch_size
         launch_all(self.launches(rows), start=start, index=k)
-        update(hyper=self._hyper_row(k), step=partition.step + 1 + k)
+        for (_, partition), update in zip(parts, updates):
+            update(k, partition.step + 1 + k)
         launch_all(self.metric_launches(rows))
 
-    def run(self, partition: Any, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
+    def run(self, parts: list, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
         """Train on batches ``first <= b < stop``; returns how many completed (fewer when one was not finite).
 
         ``losses[k]`` receives batch ``first + k``'s loss (and the bad batch's
-        loss, or infinity for a non-finite gradient). ``partition.hyper`` is
-        left as after the last completed batch; the caller advances
-        ``partition.step``.
+        loss, or infinity for a non-finite gradient). Each partition's
+        ``hyper`` is left as after the last completed batch; the caller
+        advances their ``step``.
         """
         count = stop - first
-        table = self._hyper_table(partition, rates, count)
-        update = self.update_launch(partition)
+        tables = self._hyper_tables(parts, rates, count)
+        updates = self.update_steps(parts)
         if not self.resident:
             self._stage(first, stop)
         self.saved_parameters.copy_to_device(self.model.parameters)
-        if self.saved_state.size:
-            self.saved_state.copy_to_device(partition.states[0])
+        self._save_states(parts, restore=False)
         self.saved_totals.copy_to_device(self.totals)
         for k in range(count):
-            self._batch(partition, update, first, k)
+            self._batch(parts, updates, first, k)
         batch_losses = self.losses[:count].copy_to_host()
         norms = self.norms[:count].copy_to_host()
         finite = np.isfinite(batch_losses) & np.isfinite(norms)
@@ -287,16 +323,16 @@ class _Trainer:
         if completed < count:
             # Back to the segment's start, then the finite batches again: the same bits.
             self.model.parameters.copy_to_device(self.saved_parameters)
-            if self.saved_state.size:
-                partition.states[0].copy_to_device(self.saved_state)
+            self._save_states(parts, restore=True)
             self.totals.copy_to_device(self.saved_totals)
             for k in range(completed):
-                self._batch(partition, update, first, k)
+                self._batch(parts, updates, first, k)
             bad = batch_losses[completed]
             losses[completed] = bad if not math.isfinite(bad) else math.inf
         losses[:completed] = batch_losses[:completed]
         if completed:
-            partition.hyper[:] = table[completed - 1]
+            for (_, partition), table in zip(parts, tables):
+                partition.hyper[:] = table[completed - 1]
         return completed
 
 

@@ -23,6 +23,7 @@ from numbagrad.data import as_inputs
 from numbagrad.errors import NonFiniteLossError
 from numbagrad.kernels.cpu.network import network_value_and_grad
 from numbagrad.kernels.cpu.training import evaluate_batches, train_batches
+from numbagrad.optim.partition import UpdatePlan
 from numbagrad.train.callbacks import Callback
 from numbagrad.train.history import History
 from numbagrad.train.interrupts import deferred_interrupts
@@ -150,7 +151,7 @@ class _HostTrainer:
 
     The trainer interface :func:`run_epochs` drives (``numbagrad.train.cuda_loop``
     has the GPU's): a context manager around the epochs, ``begin_epoch(order)``,
-    ``run(partition, first, stop, rates, losses)`` returning the number of
+    ``run(parts, first, stop, rates, losses)`` returning the number of
     batches completed before a non-finite loss, ``host_totals()`` and
     ``segment_limit``.
     """
@@ -184,14 +185,24 @@ class _HostTrainer:
     def host_totals(self) -> np.ndarray:
         return self.totals
 
-    def run(self, partition: Any, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
+    def plan(self, parts: list) -> UpdatePlan:
+        """The update plan of the model's optimizer partitions ``parts`` (rebuilt when they change)."""
+        partitions = [p for _, p in parts]
+        cached = getattr(self, "_plan", None)
+        if cached is None or len(cached.partitions) != len(partitions) or any(a is not b for a, b in zip(cached.partitions, partitions)):
+            cached = self._plan = UpdatePlan(partitions, parallel_threshold=self.update_threshold)
+            cached.set_grads(gradient_arrays(self.model, parts))
+        return cached
+
+    def run(self, parts: list, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
         model, setup = self.model, self.setup
+        plan = self.plan(parts)
+        plan.sync_steps()
         return train_batches(
             model.parameters, model.gradients, model.layer_table, model.activation_table, model.activation_params,
             self.workspace, self.offsets, self.inputs, self.targets, self.order, self.batch_size, first, stop,
             setup.loss.table, setup.loss.params, not setup.loss.fused,
-            partition.kernels, partition.slot_view(0), partition.hyper, setup.lr_index, rates, partition.step,
-            config.CHUNK_SIZE, self.update_threshold, self.threads, setup.clip_value, setup.clip_norm,
+            plan.table, plan.tensors, plan.tasks, rates, self.threads, setup.clip_value, setup.clip_norm,
             setup.metric_tables, setup.metric_params, self.totals, losses, setup.flush_subnormals,
         )
 
@@ -212,9 +223,10 @@ class _ClosureTrainer(_HostTrainer):
         super().begin_epoch(order)
         self._measured = None
 
-    def run(self, partition: Any, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
+    def run(self, parts: list, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
         model, setup = self.model, self.setup
         optimizer = setup.optimizer
+        grads = gradient_arrays(model, parts)
         for b in range(first, stop):
             rows = self.order[b * self.batch_size : (b + 1) * self.batch_size]
             inputs, targets = self.inputs[rows], self.targets[rows]
@@ -224,11 +236,10 @@ class _ClosureTrainer(_HostTrainer):
                     model.parameters, model.gradients, model.layer_table, model.activation_table, model.activation_params,
                     self.workspace, self.offsets, inputs, targets, setup.loss.table, setup.loss.params, not setup.loss.fused,
                 )
-                return value, [model.gradients]
+                return value, grads
 
-            if setup.lr_index >= 0:
-                partition.hyper[setup.lr_index] = rates[b - first]
-                optimizer.param_groups[0]["lr"] = float(rates[b - first])
+            parts[0][1].hyper[_lr_index(optimizer)] = rates[b - first, 0]
+            optimizer.param_groups[0]["lr"] = float(rates[b - first, 0])
             before = model.parameters.copy()
             losses[b - first] = optimizer.step(closure)
             if not (math.isfinite(losses[b - first]) and np.isfinite(model.parameters).all()):
@@ -280,10 +291,8 @@ def run_epochs(
     setup = model.training
     if seed is not None:
         model.reseed(seed)
-    optimizer = setup.optimizer
-    optimizer.refresh()
-    partition = optimizer._flat_partition()
-    setup.fit_length(partition.step + epochs * batches, model.epoch + epochs)
+    parts = _refreshed_partitions(setup)
+    setup.fit_length(parts[0][1].step + epochs * batches, model.epoch + epochs)
     history = History()
     model.history = history
     model.stop_training = False
@@ -291,15 +300,13 @@ def run_epochs(
     for callback in every:
         callback.set_model(model)
     progress = Progress(verbose, model.epoch + epochs)
-    lr_index = setup.lr_index
 
     for callback in every:
         callback.on_train_begin({})
     with deferred_interrupts() as interrupt, trainer:
         try:
             for _ in range(epochs):
-                optimizer.refresh()  # callbacks may have changed param_groups
-                partition = optimizer._flat_partition()
+                parts = _refreshed_partitions(setup)  # callbacks may have changed param_groups
                 epoch = model.epoch
                 order = model.rng.permutation(samples) if shuffle else np.arange(samples)
                 order = order.astype(np.int64, copy=False)
@@ -313,13 +320,14 @@ def run_epochs(
                 while done < batches:
                     interrupt.check()
                     stop = min(batches, done + segment)
-                    rates = _learning_rates(setup, partition.step, epoch, stop - done)
+                    rates = _learning_rates(setup, parts, epoch, stop - done)
                     began = time.perf_counter()
-                    completed = trainer.run(partition, done, stop, rates, losses[done:stop])
-                    partition.step += completed
+                    completed = trainer.run(parts, done, stop, rates, losses[done:stop])
+                    for _, partition in parts:
+                        partition.step += completed
                     done += completed
                     if done < stop:
-                        _sync_learning_rate(setup, partition)
+                        _sync_learning_rates(setup, parts)
                         model.epoch_losses = losses[:done].copy()
                         raise NonFiniteLossError(
                             f"the loss became {losses[done]} at epoch {epoch + 1}, batch {done + 1} of {batches}; "
@@ -331,13 +339,14 @@ def run_epochs(
                     if progress.live:
                         totals = trainer.host_totals() if setup.metrics else setup.new_totals()
                         progress.advance(completed, _running_logs(losses[:done], batch_size, samples, drop_last, setup, totals))
-                _sync_learning_rate(setup, partition)
+                _sync_learning_rates(setup, parts)
                 logs = {"loss": _epoch_loss(losses, batch_size, samples, drop_last)}
                 logs.update(setup.metric_values(trainer.host_totals()))
                 if validate is not None:
                     logs.update({"val_" + key: value for key, value in validate().items()})
+                lr_index = _lr_index(parts[0][0])
                 if lr_index >= 0:
-                    logs["lr"] = float(partition.hyper[lr_index])
+                    logs["lr"] = float(parts[0][1].hyper[lr_index])
                 model.epoch += 1
                 progress.end_epoch(epoch, logs)
                 for callback in every:
@@ -352,22 +361,58 @@ def run_epochs(
     return history
 
 
-def _learning_rates(setup, step: int, epoch: int, count: int) -> np.ndarray:
-    """The learning rate of each of the next ``count`` batches."""
-    schedule = setup.schedule
-    if schedule is None:
-        lr = setup.optimizer.param_groups[0]["lr"] if setup.lr_index >= 0 else 0.0
-        return np.full(count, float(lr))
-    if schedule.per == "epoch":
-        return np.full(count, float(schedule(epoch)))
-    return np.asarray(schedule(np.arange(step, step + count, dtype=np.int64)), dtype=np.float64)
+def _lr_index(optimizer: Any) -> int:
+    layout = optimizer.spec.layout()
+    return layout.index("lr") if "lr" in layout else -1
 
 
-def _sync_learning_rate(setup, partition) -> None:
-    """Show the learning rate the loop last used in ``param_groups`` (as Keras's optimizer.learning_rate)."""
-    if setup.lr_index >= 0 and setup.schedule is not None:
-        setup.optimizer.param_groups[0]["lr"] = float(partition.hyper[setup.lr_index])
-        setup.optimizer._group_keys[0] = setup.optimizer._group_key(setup.optimizer.param_groups[0])
+def _refreshed_partitions(setup) -> list[tuple[Any, Any]]:
+    """``(optimizer, partition)`` for every partition of the model's optimizers, in order, after
+    applying any change made to their ``param_groups``."""
+    parts = []
+    for optimizer in setup.optimizers.values():
+        optimizer.refresh()
+        parts.extend((optimizer, partition) for partition in optimizer.training_partitions())
+    return parts
+
+
+def gradient_arrays(model: Any, parts: list[tuple[Any, Any]]) -> list:
+    """The model's gradient views in the order of the partitions' parameters."""
+    from numbagrad.nn.placement import tensor_views
+
+    views = tensor_views(model, model.gradients)
+    by_role = {role: [v for r, v in views if role in ("all", r)] for role in model.training.optimizers}
+    role_of = {id(optimizer): role for role, optimizer in model.training.optimizers.items()}
+    return [by_role[role_of[id(optimizer)]][i] for optimizer, partition in parts for i in partition.indices]
+
+
+def _learning_rates(setup, parts: list, epoch: int, count: int) -> np.ndarray:
+    """The learning rate of each of the next ``count`` batches: one column per partition (0 for one without)."""
+    schedules = dict(zip(map(id, setup.optimizers.values()), setup.schedules()))
+    rates = np.zeros((count, len(parts)))
+    for p, (optimizer, partition) in enumerate(parts):
+        if _lr_index(optimizer) < 0:
+            continue
+        schedule = schedules[id(optimizer)]
+        if schedule is None:
+            rates[:, p] = float(optimizer.param_groups[partition.group]["lr"])
+        elif schedule.per == "epoch":
+            rates[:, p] = float(schedule(epoch))
+        else:
+            rates[:, p] = schedule(np.arange(partition.step, partition.step + count, dtype=np.int64))
+    return rates
+
+
+def _sync_learning_rates(setup, parts: list) -> None:
+    """Show the learning rates the loop last used in ``param_groups`` (as Keras's optimizer.learning_rate)."""
+    if setup.schedule is None:
+        return
+    for optimizer, partition in parts:
+        lr_index = _lr_index(optimizer)
+        if lr_index >= 0:
+            group = optimizer.param_groups[partition.group]
+            group["lr"] = float(partition.hyper[lr_index])
+            optimizer._group_keys[partition.group] = optimizer._group_key(group)
 
 
 def _batch_rows(count: int, batch_size: int, samples: int, drop_last: bool) -> np.ndarray:

@@ -16,11 +16,12 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from numbagrad import optim
+from numbagrad.nn import placement
 from numbagrad.nn.layers import resolve_component
 from numbagrad.nn.model import LossChoice
 from numbagrad.targets import check_targets
 
-__all__ = ["TrainingSetup", "MetricChoice", "resolve_optimizer"]
+__all__ = ["TrainingSetup", "MetricChoice", "resolve_optimizer", "resolve_optimizers", "ROLES"]
 
 
 def _needs_run_length(schedule: Any) -> bool:
@@ -47,28 +48,73 @@ class MetricChoice:
         return {"name": self.name, **self.options}
 
 
-def resolve_optimizer(optimizer: Any, parameters: np.ndarray) -> optim.Optimizer:
-    """An optimizer bound to ``[parameters]`` from a name, a config dict or an unbound optimizer."""
+#: The roles of a model's parameters that may each have their own optimizer.
+ROLES = ("weights", "biases")
+
+
+def _bind(optimizer: optim.Optimizer, arrays: list) -> optim.Optimizer:
+    """Bind to a model's ``arrays``; a matrix-aware optimizer learns that Dense kernels are (inputs, units)."""
+    if "matrix_layout" in optimizer.spec.hyperparameter_names:
+        return optimizer.bind([{"params": arrays, "matrix_layout": "in_out"}])
+    return optimizer.bind(arrays)
+
+
+def resolve_optimizer(optimizer: Any, arrays: list, role: str = "") -> optim.Optimizer:
+    """An optimizer bound to ``arrays`` (a model's weight and bias views) from a name, a config dict
+    or an unbound optimizer."""
+    where = f"compile: optimizer for the {role}" if role else "compile: optimizer"
     if isinstance(optimizer, optim.Optimizer):
         if optimizer.bound:
             bound = optimizer.params
-            if len(bound) == 1 and bound[0] is parameters:
+            if len(bound) == len(arrays) and all(a is b for a, b in zip(bound, arrays)):
                 return optimizer
             raise ValueError(
-                "compile: the optimizer already optimizes other arrays; pass an unbound one "
+                f"{where}: the optimizer already optimizes other arrays; pass an unbound one "
                 "such as numbagrad.optim.SGD(lr=0.01) or a name such as 'adam'"
             )
-        return optimizer.bind([parameters])
-    if isinstance(optimizer, str):
-        return optim.get(optimizer, [parameters])
-    if isinstance(optimizer, Mapping):
+        unbound = optimizer
+    elif isinstance(optimizer, str):
+        unbound = optim.get(optimizer)
+    elif isinstance(optimizer, Mapping):
         config = dict(optimizer)
         if "name" not in config:
-            raise ValueError(f"compile: optimizer config {optimizer!r} has no 'name'")
-        return optim.get(config.pop("name"), [parameters], **config)
-    raise TypeError(
-        f"compile: optimizer must be a name, a config dict or an unbound numbagrad.optim optimizer; got {optimizer!r}"
-    )
+            raise ValueError(f"{where}: config {optimizer!r} has no 'name'")
+        unbound = optim.get(config.pop("name"), **config)
+    else:
+        raise TypeError(
+            f"{where} must be a name, a config dict or an unbound numbagrad.optim optimizer; got {optimizer!r}"
+        )
+    try:
+        return _bind(unbound, arrays)
+    except ValueError as error:
+        raise ValueError(f"compile: {error}") from None
+
+
+def resolve_optimizers(optimizer: Any, model: Any) -> dict[str, optim.Optimizer]:
+    """The model's optimizers by role: ``{"all": one over every tensor}``, or one per role of
+    ``{"weights": ..., "biases": ...}``."""
+    views = placement.tensor_views(model, model.parameters)
+    by_role = {role: [v for r, v in views if r == role] for role in ROLES}
+    if isinstance(optimizer, Mapping) and "name" not in optimizer:
+        unknown = [k for k in optimizer if k not in ROLES]
+        if unknown or not optimizer:
+            raise ValueError(
+                f"compile: optimizer {dict(optimizer)!r} is neither a config dict (it has no 'name') nor optimizers "
+                f"by role (keys {', '.join(map(repr, ROLES))}); got keys {list(optimizer)}"
+            )
+        needed = [role for role in ROLES if by_role[role]]
+        missing = [role for role in needed if role not in optimizer]
+        extra = [role for role in optimizer if role not in needed]
+        if missing or extra:
+            raise ValueError(
+                f"compile: optimizers by role must cover the model's {' and '.join(needed)} exactly"
+                + (f"; {', '.join(missing)} missing" if missing else "")
+                + (f"; the model has no {', '.join(extra)}" if extra else "")
+            )
+        if sum(isinstance(optimizer[r], optim.Optimizer) and optimizer[r] is optimizer[o] for r in needed for o in needed) > len(needed):
+            raise ValueError("compile: give each role its own optimizer object (one optimizer cannot be bound twice)")
+        return {role: resolve_optimizer(optimizer[role], by_role[role], role) for role in needed}
+    return {"all": resolve_optimizer(optimizer, [v for _, v in views])}
 
 
 def _non_negative(value: Any, name: str) -> float:
@@ -114,20 +160,54 @@ class TrainingSetup:
         self.clip_value = _non_negative(clip_value, "clip_value")
         # A schedule that leaves out its length (T_max, total_steps) gets it from each fit.
         self.schedule_config = schedule if _needs_run_length(schedule) else None
-        self.schedule = None if self.schedule_config is not None else self._resolve_schedule(schedule)
-        # The optimizer last: binding it allocates its state.
-        self.optimizer = resolve_optimizer(optimizer, model.parameters)
-        if self.optimizer.spec.closure and (self.clip_norm or self.clip_value):
-            raise ValueError(
-                f"compile: {self.optimizer.title} computes its own steps from the gradient (a line search); "
-                "clip_norm and clip_value cannot apply to it: leave them out"
-            )
-        layout = self.optimizer.spec.layout()
-        self.lr_index = layout.index("lr") if "lr" in layout else -1
-        if (self.schedule is not None or self.schedule_config is not None) and self.lr_index < 0:
-            raise ValueError(f"compile: optimizer {self.optimizer.spec.name!r} has no 'lr' hyperparameter for a schedule to set")
-        if self.schedule is not None and not self.schedule.resolved:
-            self.schedule = self.schedule.with_lr(self.optimizer.param_groups[0]["lr"])
+        self._schedule = None if self.schedule_config is not None else self._resolve_schedule(schedule)
+        # The optimizers last: binding them allocates their state.
+        self.optimizers = resolve_optimizers(optimizer, model)
+        for opt in self.optimizers.values():
+            if opt.spec.closure and len(self.optimizers) > 1:
+                raise ValueError(f"compile: {opt.title} steps every parameter together; it cannot share the model by role")
+            if opt.spec.closure and (self.clip_norm or self.clip_value):
+                raise ValueError(
+                    f"compile: {opt.title} computes its own steps from the gradient (a line search); "
+                    "clip_norm and clip_value cannot apply to it: leave them out"
+                )
+            if (self._schedule is not None or self.schedule_config is not None) and "lr" not in opt.spec.layout():
+                raise ValueError(f"compile: optimizer {opt.spec.name!r} has no 'lr' hyperparameter for a schedule to set")
+        self._schedules = self._per_optimizer(self._schedule)
+
+    @property
+    def optimizer(self) -> optim.Optimizer:
+        """The model's optimizer; with optimizers by role, the weights' (see :attr:`optimizers`)."""
+        return self.optimizers.get("all") or self.optimizers["weights"]
+
+    def _per_optimizer(self, schedule: Any) -> list:
+        # A schedule without its own lr scales from each optimizer's learning rate at compile time.
+        if schedule is None:
+            return [None] * len(self.optimizers)
+        if schedule.resolved:
+            return [schedule] * len(self.optimizers)
+        return [schedule.with_lr(opt.param_groups[0]["lr"]) for opt in self.optimizers.values()]
+
+    def schedules(self) -> list:
+        """For each optimizer, in order: its schedule, or ``None``."""
+        return self._schedules
+
+    @property
+    def schedule(self) -> Any:
+        """The learning-rate schedule of the model's optimizer (the weights' by role), its ``lr``
+        filled in; ``None`` without one, or before a fit gives it its length."""
+        return self._schedules[0]
+
+    def rebound_optimizers(self, views: list) -> dict[str, optim.Optimizer]:
+        """New optimizers like the current ones, bound to ``views`` (the moved model's
+        ``tensor_views``) with the same state."""
+        rebound = {}
+        for role, old in self.optimizers.items():
+            arrays = [v for r, v in views if role in ("all", r)]
+            new = _bind(type(old).from_spec(old.spec, None, **old.defaults), arrays)
+            new.load_state_dict(old.state_dict())
+            rebound[role] = new
+        return rebound
 
     def fit_length(self, steps: int, epochs: int) -> None:
         """Give a schedule compiled without its length (``T_max``, ``total_steps``) this fit's:
@@ -136,8 +216,8 @@ class TrainingSetup:
             return
         from numbagrad import schedules
 
-        schedule = self._resolve_schedule(schedules.with_run_length(self.schedule_config, steps, epochs))
-        self.schedule = schedule if schedule.resolved else schedule.with_lr(self.optimizer.param_groups[0]["lr"])
+        self._schedule = self._resolve_schedule(schedules.with_run_length(self.schedule_config, steps, epochs))
+        self._schedules = self._per_optimizer(self._schedule)
 
     @staticmethod
     def _resolve_schedule(schedule: Any) -> Any:
@@ -181,13 +261,20 @@ class TrainingSetup:
     def _schedule_config(self) -> dict[str, Any] | None:
         if self.schedule_config is not None:  # still without its length: each fit gives it
             return {"name": self.schedule_config} if isinstance(self.schedule_config, str) else dict(self.schedule_config)
-        return None if self.schedule is None else self.schedule.get_config()
+        if self._schedule is None:
+            return None
+        # One optimizer: the schedule with its learning rate filled in; by role, each scales from its own.
+        return (self._schedules[0] if len(self.optimizers) == 1 else self._schedule).get_config()
+
+    def optimizer_config(self) -> dict[str, Any]:
+        """The optimizer as ``compile`` takes it: a config dict, or one per role."""
+        configs = {role: {"name": opt.spec.name, **opt.defaults} for role, opt in self.optimizers.items()}
+        return configs["all"] if "all" in configs else configs
 
     def get_config(self) -> dict[str, Any]:
         """The compile options as plain data (the optimizer's state is saved separately)."""
-        spec = self.optimizer.spec
         return {
-            "optimizer": {"name": spec.name, **self.optimizer.defaults},
+            "optimizer": self.optimizer_config(),
             "loss": self.loss.get_config(),
             "metrics": [m.get_config() for m in self.metrics],
             "schedule": self._schedule_config(),

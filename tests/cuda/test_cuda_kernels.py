@@ -9,7 +9,7 @@ from numba import cuda
 from test_optim_rules import CASES, DTYPES, PARAMETRIZED
 
 from numbagrad import config, optim
-from numbagrad.kernels.cpu.update import apply_update
+from numbagrad.optim.partition import HostPartition, UpdatePlan
 from numbagrad.kernels.cuda.state import fill_rows
 from numbagrad.kernels.cuda.update import launch_configuration, launch_update
 
@@ -34,10 +34,14 @@ def run_twins(name, options, dtype, size=SIZE, steps=STEPS, simulator=True):
     host_hyper = cpu_hyper.copy()
     device_param, device_state = cuda.to_device(param), cuda.to_device(state)
     kernel = spec.cuda_kernel()
-    table = spec.kernel_table(dtype)
+    partition = HostPartition.create(spec, 0, [0], [param], values, cpu_hyper)
+    plan = UpdatePlan([partition], parallel_threshold=1 << 40)
     for step in range(1, steps + 1):
         grad = _gradient(size, step, dtype)
-        apply_update(table, param, grad, state, cpu_hyper, step, 1 << 40, 1 << 40, 1)
+        partition.step = step
+        plan.set_grads([grad])
+        plan.run(threads=1)
+        state = np.array(partition.read_state(0)).reshape(len(slots), size)
         if spec.prepare is not None:
             spec.prepare(host_hyper, step)
         launch_update(

@@ -34,7 +34,7 @@ from numbagrad.kernels.cpu.network import (
     pre_activation,
     view,
 )
-from numbagrad.kernels.cpu.update import apply_update
+from numbagrad.kernels.cpu.update import apply_plan
 from numbagrad.kernels.pointers import activation_forward_function, metric_function
 
 __all__ = ["train_batches", "evaluate_batches", "gradient_norm", "sum_of_squares"]
@@ -136,14 +136,10 @@ def train_batches_inner(
     loss,
     loss_params,
     final_activation,
-    optimizer,
-    optimizer_state,
-    optimizer_hyper,
-    lr_index,
+    plan,
+    plan_tensors,
+    plan_tasks,
     learning_rates,
-    step,
-    chunk_size,
-    parallel_threshold,
     threads,
     clip_value,
     clip_norm,
@@ -156,9 +152,11 @@ def train_batches_inner(
 
     Batch ``b`` holds rows ``order[b * batch_size : (b + 1) * batch_size]`` of
     ``X`` and ``Y`` (the last one may be shorter). For each batch: forward,
-    loss, backward, clipping, learning rate ``learning_rates[b - first_batch]``
-    written to ``optimizer_hyper[lr_index]`` (unless ``lr_index`` < 0), one optimizer update (step
-    ``step + 1``, then ``step + 2``...), metrics on the batch's predictions.
+    loss, backward, clipping, one step of every optimizer of the update plan
+    (``plan``, ``plan_tensors``, ``plan_tasks``: see
+    :func:`numbagrad.kernels.cpu.update.apply_plan`), with the learning rates
+    of row ``b - first_batch`` of ``learning_rates`` (one column per partition
+    of the plan), metrics on the batch's predictions.
     ``batch_losses[b - first_batch]`` receives each batch's loss.
 
     Returns the number of batches completed. It is smaller than asked when a
@@ -183,12 +181,7 @@ def train_batches_inner(
         if not clip_gradients(grads, clip_value, clip_norm, threads):
             batch_losses[b - first_batch] = math.inf
             return b - first_batch
-        if lr_index >= 0:
-            optimizer_hyper[lr_index] = learning_rates[b - first_batch]
-        apply_update(
-            optimizer, params, grads, optimizer_state, optimizer_hyper, step + 1 + b - first_batch,
-            chunk_size, parallel_threshold, threads,
-        )
+        apply_plan(params, plan, plan_tensors, plan_tasks, learning_rates[b - first_batch], b - first_batch, threads)
         batch_losses[b - first_batch] = value
         if metrics.shape[0] > 0:
             prediction = final_output(workspace, offsets, layers, activations, activation_params, rows, final_activation)
@@ -199,18 +192,16 @@ def train_batches_inner(
 @kernel
 def train_batches(
     params, grads, layers, activations, activation_params, workspace, offsets, X, Y, order, batch_size,
-    first_batch, last_batch, loss, loss_params, final_activation, optimizer, optimizer_state, optimizer_hyper,
-    lr_index, learning_rates, step, chunk_size, parallel_threshold, threads, clip_value, clip_norm,
-    metrics, metric_params, metric_totals, batch_losses, flush,
+    first_batch, last_batch, loss, loss_params, final_activation, plan, plan_tensors, plan_tasks,
+    learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, flush,
 ):
     """:func:`train_batches_inner` with subnormal numbers flushed to zero on this
     thread when ``flush`` (see :mod:`numbagrad.kernels.cpu.floating`)."""
     previous = flush_subnormals(flush)
     completed = train_batches_inner(
         params, grads, layers, activations, activation_params, workspace, offsets, X, Y, order, batch_size,
-        first_batch, last_batch, loss, loss_params, final_activation, optimizer, optimizer_state, optimizer_hyper,
-        lr_index, learning_rates, step, chunk_size, parallel_threshold, threads, clip_value, clip_norm,
-        metrics, metric_params, metric_totals, batch_losses,
+        first_batch, last_batch, loss, loss_params, final_activation, plan, plan_tensors, plan_tasks,
+        learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses,
     )
     restore(previous)
     return completed

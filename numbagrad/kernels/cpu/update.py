@@ -1,18 +1,24 @@
-"""Apply an optimizer's update kernel to a flat buffer or to a set of arrays.
+"""Run optimizer kernels over a set of parameter arrays: one compiled call per step.
 
-Both drivers run the optimizer's ``prepare`` once, then its ``update`` kernel
-over the parameters: on the calling thread below ``parallel_threshold``
-elements, otherwise in chunks of ``chunk_size`` elements spread over Numba's
-thread pool. The kernels arrive as ``kernels``, an int64 array of four
-addresses from :func:`numbagrad.kernels.pointers.kernel_addresses`
-(update's C and JIT addresses, then prepare's), so one cached compilation of
-each driver per dtype serves every optimizer, a plugin's included, and a call
-costs about a microsecond.
+Every host optimizer step, a model's inside the compiled epoch and
+``Optimizer.step`` alike, is one call of :func:`apply_plan` with an *update
+plan*: int64 tables of addresses and sizes that say which kernels update which
+arrays (built by :class:`numbagrad.optim.plan.UpdatePlan`). One cached
+compilation per dtype therefore serves every optimizer, a plugin's included,
+any number of parameter groups, and both kinds of kernel:
 
-:func:`apply_update_arrays` updates parameters that are separate arrays
-without copying them into one buffer: it receives their addresses, so one call
-covers any number of arrays. The caller keeps the arrays alive for the call
-and guarantees their sizes and dtype.
+* element-wise kernels (``update(param, grad, state, hyper, step, start,
+  stop)``) receive slices: each array is cut into chunks of at most
+  ``CHUNK_SIZE`` elements, and the chunks of all arrays are spread over
+  Numba's threads;
+* tensor-wise kernels (``update(param, grad, state, hyper, step, shape,
+  statistics, tensor)``) receive whole tensors with their shapes, one call
+  per tensor, the tensors spread over the threads; their optional ``reduce``
+  kernel runs on every tensor of the group first, so that an update may read
+  the statistics of its own tensor or of the whole group.
+
+The tables (column names below) hold raw addresses: the owner of the plan
+keeps every array alive while it runs.
 """
 
 from __future__ import annotations
@@ -22,9 +28,34 @@ import numpy as np
 from numba import carray, prange
 
 from numbagrad.kernels.cpu.jit import inline, kernel, parallel_kernel
-from numbagrad.kernels.pointers import address_as_pointer, prepare_function, update_function
+from numbagrad.kernels.pointers import address_as_pointer, prepare_function, tensor_update_function, update_function
 
-__all__ = ["apply_update", "apply_update_arrays", "plan_tasks", "array_address", "no_prepare"]
+__all__ = [
+    "apply_plan",
+    "plan_tasks",
+    "array_address",
+    "no_prepare",
+    "no_reduce",
+    "PARTITION_COLUMNS",
+    "TENSOR_COLUMNS",
+    "MAX_DIMENSIONS",
+]
+
+# Columns of a plan's partition table: one row per (parameter group, dtype) stepped together.
+UPDATE_C, UPDATE_JIT, PREPARE_C, PREPARE_JIT, REDUCE_C, REDUCE_JIT = 0, 1, 2, 3, 4, 5
+FORM = 6  # 0: element-wise kernel over slices; 1: tensor-wise kernel; 2: tensor-wise with a reduce kernel
+HYPER, HYPER_SIZE, LR = 7, 8, 9  # the float64 hyper vector's address and length; the index of lr in it or -1
+STEP = 10  # steps this partition took before the call
+FIRST, END = 11, 12  # its rows of the task table (element-wise) or of the tensor table (tensor-wise)
+STATISTICS, STATISTICS_ROWS, STATISTICS_WIDTH = 13, 14, 15  # float64 (rows, width) block of a tensor-wise group
+PARALLEL = 16  # 1: spread its tasks or tensors over the threads
+SLOTS = 17  # element-wise state rows per array
+PARTITION_COLUMNS = 18
+
+# Columns of the tensor table: one row per parameter array.
+PARAM, GRAD, SIZE, STATE, STATE_SIZE, NDIM, SHAPE = 0, 1, 2, 3, 4, 5, 6
+MAX_DIMENSIONS = 8
+TENSOR_COLUMNS = SHAPE + MAX_DIMENSIONS
 
 
 @kernel
@@ -34,76 +65,84 @@ def no_prepare(hyper, step):
 
 
 @kernel
+def no_reduce(param, grad, state, hyper, step, shape, statistics, tensor):
+    """The ``reduce`` of a tensor-wise optimizer that needs no statistics: does nothing."""
+    return
+
+
+@kernel
 def array_address(array):
     """The address of ``array``'s first element (three times cheaper than NumPy's own accessors)."""
     return array.ctypes.data
 
 
-@parallel_kernel
-def apply_update(kernels, param, grad, state, hyper, step, chunk_size, parallel_threshold, threads):
-    """One optimizer step over one flat buffer: ``param`` and ``grad`` of shape (n,),
-    ``state`` of shape (slots, n), on up to ``threads`` threads.
-
-    (``threads`` is an argument because reading Numba's thread count inside
-    compiled code keeps the function out of the on-disk cache.)
-    """
-    update = update_function(param, kernels[0], kernels[1])
-    prepare = prepare_function(kernels[2], kernels[3])
-    prepare(hyper, step)
-    n = param.size
-    if n < parallel_threshold:
-        update(param, grad, state, hyper, step, 0, n)
-        return
-    # At least one chunk per thread; chunk starts on 64-byte boundaries.
-    chunks = max((n + chunk_size - 1) // chunk_size, threads)
-    size = ((n + chunks - 1) // chunks + 15) // 16 * 16
-    chunks = (n + size - 1) // size
-    for c in prange(chunks):
-        start = c * size
-        update(param, grad, state, hyper, step, start, min(n, start + size))
-
-
 @inline
-def _run_task(update, param_addresses, grad_addresses, sizes, state_block, state_offsets, slots, hyper, step, task):
-    j = task[0]
-    n = sizes[j]
-    param = carray(address_as_pointer(param_addresses[j]), n, state_block.dtype)
-    grad = carray(address_as_pointer(grad_addresses[j]), n, state_block.dtype)
-    offset = state_offsets[j]
-    state = state_block[offset : offset + slots * n].reshape((slots, n))
+def _elementwise_task(update, like, tensors, hyper, step, slots, task):
+    row = tensors[task[0]]
+    n = row[SIZE]
+    param = carray(address_as_pointer(row[PARAM]), n, like.dtype)
+    grad = carray(address_as_pointer(row[GRAD]), n, like.dtype)
+    state = carray(address_as_pointer(row[STATE]), slots * n, like.dtype).reshape((slots, n))
     update(param, grad, state, hyper, step, task[1], task[2])
 
 
-@parallel_kernel
-def apply_update_arrays(
-    kernels,
-    param_addresses,
-    grad_addresses,
-    sizes,
-    state_block,
-    state_offsets,
-    slots,
-    hyper,
-    step,
-    tasks,
-    parallel,
-):
-    """One optimizer step over separate arrays.
+@inline
+def _tensor_call(function, like, row, hyper, step, statistics, tensor):
+    n = row[SIZE]
+    param = carray(address_as_pointer(row[PARAM]), n, like.dtype)
+    grad = carray(address_as_pointer(row[GRAD]), n, like.dtype)
+    state = carray(address_as_pointer(row[STATE]), row[STATE_SIZE], like.dtype)
+    function(param, grad, state, hyper, step, row[SHAPE : SHAPE + row[NDIM]], statistics, tensor)
 
-    Array ``j`` has ``sizes[j]`` elements at ``param_addresses[j]`` (gradient
-    at ``grad_addresses[j]``) and its state is the C-ordered ``(slots, sizes[j])``
-    block at ``state_block[state_offsets[j]:]``. Each row ``(j, start, stop)``
-    of ``tasks`` is one kernel call; the rows run in parallel when ``parallel``.
+
+@parallel_kernel
+def apply_plan(like, partitions, tensors, tasks, rates, offset, threads):
+    """One optimizer step of every partition of a plan, for parameters of ``like``'s dtype.
+
+    Partition ``p`` takes step ``partitions[p, STEP] + 1 + offset``; its
+    learning rate becomes ``rates[p]`` first when ``rates`` is not empty and
+    it has one. With ``threads`` <= 1 everything runs on the calling thread.
+    (``threads`` is an argument because reading Numba's thread count inside
+    compiled code keeps the function out of the on-disk cache.)
     """
-    update = update_function(state_block, kernels[0], kernels[1])
-    prepare = prepare_function(kernels[2], kernels[3])
-    prepare(hyper, step)
-    if parallel:
-        for t in prange(tasks.shape[0]):
-            _run_task(update, param_addresses, grad_addresses, sizes, state_block, state_offsets, slots, hyper, step, tasks[t])
-    else:
-        for t in range(tasks.shape[0]):
-            _run_task(update, param_addresses, grad_addresses, sizes, state_block, state_offsets, slots, hyper, step, tasks[t])
+    for p in range(partitions.shape[0]):
+        plan = partitions[p]
+        hyper = carray(address_as_pointer(plan[HYPER]), plan[HYPER_SIZE], np.float64)
+        if plan[LR] >= 0 and rates.size > 0:
+            hyper[plan[LR]] = rates[p]
+        step = plan[STEP] + 1 + offset
+        prepare = prepare_function(plan[PREPARE_C], plan[PREPARE_JIT])
+        prepare(hyper, step)
+        first, end = plan[FIRST], plan[END]
+        parallel = plan[PARALLEL] != 0 and threads > 1
+        if plan[FORM] == 0:
+            update = update_function(like, plan[UPDATE_C], plan[UPDATE_JIT])
+            slots = plan[SLOTS]
+            if parallel:
+                for t in prange(first, end):
+                    _elementwise_task(update, like, tensors, hyper, step, slots, tasks[t])
+            else:
+                for t in range(first, end):
+                    _elementwise_task(update, like, tensors, hyper, step, slots, tasks[t])
+            continue
+        statistics = carray(
+            address_as_pointer(plan[STATISTICS]), (plan[STATISTICS_ROWS], plan[STATISTICS_WIDTH]), np.float64
+        )
+        update = tensor_update_function(like, plan[UPDATE_C], plan[UPDATE_JIT])
+        if plan[FORM] == 2:
+            reduce = tensor_update_function(like, plan[REDUCE_C], plan[REDUCE_JIT])
+            if parallel:
+                for t in prange(first, end):
+                    _tensor_call(reduce, like, tensors[t], hyper, step, statistics, t - first)
+            else:
+                for t in range(first, end):
+                    _tensor_call(reduce, like, tensors[t], hyper, step, statistics, t - first)
+        if parallel:
+            for t in prange(first, end):
+                _tensor_call(update, like, tensors[t], hyper, step, statistics, t - first)
+        else:
+            for t in range(first, end):
+                _tensor_call(update, like, tensors[t], hyper, step, statistics, t - first)
 
 
 def plan_tasks(sizes, chunk_size: int, parallel_threshold: int) -> tuple[np.ndarray, bool]:
@@ -111,8 +150,9 @@ def plan_tasks(sizes, chunk_size: int, parallel_threshold: int) -> tuple[np.ndar
 
     Below ``parallel_threshold`` elements in all, one serial call per array;
     from it on, calls of at most ``chunk_size`` elements (fewer when that
-    leaves a thread idle) to run in parallel. Returns the int64 task table of
-    shape (tasks, 3) and whether to run it in parallel.
+    leaves a thread idle; starts on 64-byte boundaries) to run in parallel.
+    Returns the int64 task table of shape (tasks, 3) and whether to run it in
+    parallel.
     """
     sizes = [int(n) for n in sizes]
     total = sum(sizes)

@@ -17,3 +17,4 @@ def fill_rows(state, values):
     for i in range(cuda.grid(1), state.shape[1], cuda.gridsize(1)):
         for row in range(state.shape[0]):
             state[row, i] = values[row]
+

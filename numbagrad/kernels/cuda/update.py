@@ -8,7 +8,7 @@ once per parameter array on a grid that :func:`launch_configuration` sizes.
 
 from __future__ import annotations
 
-__all__ = ["launch_configuration", "launch_update"]
+__all__ = ["launch_configuration", "launch_update", "launch_tensor_kernel"]
 
 
 def launch_configuration(size: int, threads_per_block: int, max_blocks: int) -> tuple[int, int]:
@@ -34,3 +34,14 @@ def launch_update(kernel, param, grad, state, hyper, step: int, threads_per_bloc
         return
     blocks, threads = launch_configuration(size, threads_per_block, max_blocks)
     kernel[blocks, threads](param, grad, state, hyper, step)
+
+
+def launch_tensor_kernel(kernel, param, grad, state, hyper, step: int, statistics, tensor: int) -> None:
+    """``kernel[blocks, threads](param, grad, state, hyper, step, statistics, tensor)`` over one whole tensor
+    (a generated tensor-wise kernel); nothing for an empty tensor."""
+    from numbagrad import config
+
+    if param.size == 0:
+        return
+    blocks, threads = launch_configuration(param.size, config.CUDA_THREADS_PER_BLOCK, config.CUDA_MAX_BLOCKS)
+    kernel[blocks, threads](param, grad, state, hyper, step, statistics, tensor)
