@@ -164,8 +164,8 @@ class Hyperparameter:
         if self.kind in ("floats", "ints"):
             noun = "integers" if self.kind == "ints" else "finite numbers"
             order = ", strictly increasing" if self.increasing else ""
-            count = f" of {self.length}" if self.length is not None else ""
-            return f"a list{count} of {noun}{self._range()}{order}"
+            count = f"{self.length} " if self.length is not None else ""
+            return f"a list of {count}{noun}{self._range()}{order}"
         return self._element_allowed()
 
     def _element_allowed(self) -> str:

@@ -35,10 +35,19 @@ def _variance_shape(shape):
 
 @kernel
 def _sum_of_squares(values):
-    total = 0.0
-    for i in range(values.size):
-        total += float(values[i]) * float(values[i])
-    return total
+    """``sum(values ** 2)`` in float64, in four interleaved partial sums (independent additions pipeline)."""
+    s0 = s1 = s2 = s3 = 0.0
+    n = values.size
+    full = n - n % 4
+    for i in range(0, full, 4):
+        a, b, c, d = float(values[i]), float(values[i + 1]), float(values[i + 2]), float(values[i + 3])
+        s0 += a * a
+        s1 += b * b
+        s2 += c * c
+        s3 += d * d
+    for i in range(full, n):
+        s0 += float(values[i]) * float(values[i])
+    return (s0 + s1) + (s2 + s3)
 
 
 @kernel
@@ -50,6 +59,15 @@ def _sum(values):
 
 
 @kernel
+def _factored_row(u, g, r_var, c_var, scale, floor, sign):
+    """One row of the update: ``u = g / sqrt(max(R C / scale, eps1^2))`` (no branch: LLVM vectorises it)."""
+    one = u.dtype.type(1.0)
+    for c in range(u.size):
+        v = max(r_var * c_var[c] / scale, floor)
+        u[c] = one / math.sqrt(v) * (sign * g[c])
+
+
+@kernel
 def adafactor_update(param, grad, state, hyper, step, shape, statistics, tensor):
     """One Adafactor step of one tensor (PyTorch's ``torch.optim.Adafactor``, operation by operation).
 
@@ -57,7 +75,9 @@ def adafactor_update(param, grad, state, hyper, step, shape, statistics, tensor)
     eps[1], d, weight_decay, maximize. For a tensor of 2 or more dimensions,
     viewed as ``batch`` matrices of ``rows x cols``, ``state`` holds
     ``row_var`` (batch x rows) then ``col_var`` (batch x cols); for a vector,
-    ``variance``.
+    ``variance``. Matrices are read row by row only: the update is computed
+    one row at a time into a scratch row, once for its norm and once for the
+    step, instead of into a scratch the size of the tensor.
     """
     T = param.dtype.type
     lr_, beta2_decay, eps1, eps2, d, weight_decay = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4], hyper[5]
@@ -73,10 +93,7 @@ def adafactor_update(param, grad, state, hyper, step, shape, statistics, tensor)
     # The parameter's RMS, before weight decay; .item() of a norm in the parameters' dtype.
     norm = float(T(math.sqrt(_sum_of_squares(param))))
     alpha = max(eps2, norm / n**0.5) * rho_t
-    if weight_decay != 0.0:
-        decay = T(1.0 - lr_ * weight_decay)
-        for i in range(n):
-            param[i] = param[i] * decay
+    decay = T(1.0 - lr_ * weight_decay)
     sign = T(-1.0) if maximize else T(1.0)
     floor = T(eps1 * eps1)
     if shape.size >= 2:
@@ -86,55 +103,65 @@ def adafactor_update(param, grad, state, hyper, step, shape, statistics, tensor)
         row_var = state[: batch * rows]
         col_var = state[batch * rows : batch * rows + batch * cols]
         g = grad.reshape((batch, rows, cols))
+        p = param.reshape((batch, rows, cols))
+        column_totals = np.empty(cols)
+        u = np.empty(cols, dtype=param.dtype)
         for b in range(batch):
+            column_totals[:] = 0.0
             for r in range(rows):
-                mean = T(math.sqrt(_sum_of_squares(g[b, r])))
+                row = g[b, r]
+                for c in range(cols):
+                    x = float(row[c])
+                    column_totals[c] += x * x
+                mean = T(math.sqrt(_sum_of_squares(row)))
                 row_var[b * rows + r] = lerp(row_var[b * rows + r], mean * mean / T(cols), weight, one_minus_weight)
             for c in range(cols):
-                total = 0.0
-                for r in range(rows):
-                    total += float(g[b, r, c]) * float(g[b, r, c])
-                mean = T(math.sqrt(total))
+                mean = T(math.sqrt(column_totals[c]))
                 col_var[b * cols + c] = lerp(col_var[b * cols + c], mean * mean / T(rows), weight, one_minus_weight)
-        # Two passes over the update (its norm, then the step): no scratch the size of the tensor.
         total = 0.0
         for b in range(batch):
             scale = max(T(_sum(row_var[b * rows : (b + 1) * rows]) / rows), T(eps1))
             for r in range(rows):
-                for c in range(cols):
-                    v = max(row_var[b * rows + r] * col_var[b * cols + c] / scale, floor)
-                    u = T(1.0) / T(math.sqrt(v)) * (sign * g[b, r, c])
-                    total += float(u) * float(u)
+                _factored_row(u, g[b, r], row_var[b * rows + r], col_var[b * cols : (b + 1) * cols], scale, floor, sign)
+                total += _sum_of_squares(u)
         denom = max(1.0, float(T(math.sqrt(total))) / (n**0.5 * d))
         step_size = T(-alpha / denom)
-        p = param.reshape((batch, rows, cols))
         for b in range(batch):
             scale = max(T(_sum(row_var[b * rows : (b + 1) * rows]) / rows), T(eps1))
             for r in range(rows):
+                _factored_row(u, g[b, r], row_var[b * rows + r], col_var[b * cols : (b + 1) * cols], scale, floor, sign)
+                target = p[b, r]
+                if weight_decay != 0.0:
+                    for c in range(cols):
+                        target[c] = target[c] * decay
                 for c in range(cols):
-                    v = max(row_var[b * rows + r] * col_var[b * cols + c] / scale, floor)
-                    u = T(1.0) / T(math.sqrt(v)) * (sign * g[b, r, c])
-                    p[b, r, c] = p[b, r, c] + step_size * u
+                    target[c] = target[c] + step_size * u[c]
         return
     variance = state[:n]
-    total = 0.0
+    one = T(1.0)
+    u = np.empty(n, dtype=param.dtype)
     for i in range(n):
         gi = sign * grad[i]
         variance[i] = lerp(variance[i], gi * gi, weight, one_minus_weight)
-        u = T(1.0) / T(math.sqrt(max(variance[i], floor))) * gi
-        total += float(u) * float(u)
-    denom = max(1.0, float(T(math.sqrt(total))) / (n**0.5 * d))
+    for i in range(n):
+        u[i] = one / math.sqrt(max(variance[i], floor)) * (sign * grad[i])
+    denom = max(1.0, float(T(math.sqrt(_sum_of_squares(u)))) / (n**0.5 * d))
     step_size = T(-alpha / denom)
     for i in range(n):
-        gi = sign * grad[i]
-        u = T(1.0) / T(math.sqrt(max(variance[i], floor))) * gi
-        param[i] = param[i] + step_size * u
+        p = param[i] * decay if weight_decay != 0.0 else param[i]
+        param[i] = p + step_size * u[i]
+
+
+def _check(values, owner):
+    if values["eps"][1] is None:
+        raise ValueError(f"{owner}: eps[1] must be a finite number >= 0 (only eps[0] may be None); got None")
 
 
 ADAFACTOR_SPEC = OptimizerSpec(
     name="adafactor",
     title="Adafactor",
     tensorwise=True,
+    check=_check,
     statistics=2,  # the CUDA twin's sums of squares: the parameter's and the update's
     update=adafactor_update,
     cuda_update="numbagrad.kernels.cuda.adafactor:adafactor_update",
