@@ -3,6 +3,7 @@
 Usage::
 
     python asv_bench/side_by_side.py optimizers [--sizes 1e4,1e6,1e7] [--rounds 7]
+    python asv_bench/side_by_side.py tensorwise [--shape 1024x1024]
     python asv_bench/side_by_side.py mlp [--batches 1,32,256]
     python asv_bench/side_by_side.py forward-backward [--batches 1,32,256]
 
@@ -99,6 +100,26 @@ def optimizers(arguments) -> list[str]:
     return rows
 
 
+def tensorwise(arguments) -> list[str]:
+    """One step of each tensor-wise optimizer on one float32 matrix, against torch.optim."""
+    rows_, columns = (int(n) for n in arguments.shape.lower().split("x"))
+    rows = [
+        "| optimizer | matrix | numbagrad (ms) | PyTorch (ms) | speed-up |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for key in workloads.TENSORWISE:
+        ours = workloads.tensor_optimizer_step("numbagrad", key, rows_, columns)
+        try:
+            theirs = workloads.tensor_optimizer_step("torch", key, rows_, columns)
+        except NotImplementedError:
+            rows.append(f"| {key} | {arguments.shape} | {_milliseconds(_time(ours, arguments.seconds))} | - | - |")
+            continue
+        mine, peer = interleaved(ours, theirs, arguments.rounds, arguments.seconds)
+        rows.append(f"| {key} | {arguments.shape} | {_milliseconds(mine)} | {_milliseconds(peer)} | {peer / mine:.2f}x |")
+        print(rows[-1], file=sys.stderr, flush=True)
+    return rows
+
+
 def mlp(arguments) -> list[str]:
     """Training throughput of the 784-256-10 MLP (Adam, softmax cross-entropy, float32)."""
     rows = [
@@ -152,6 +173,11 @@ def main(argv=None) -> int:
     command.add_argument("--rounds", type=int, default=7)
     command.add_argument("--seconds", type=float, default=0.2, help="seconds of calls per round")
     command.add_argument("--threads", type=int, default=None, help="threads for both sides (default: all cores)")
+    command = commands.add_parser("tensorwise", help="tensor-wise optimizer steps (Adafactor, Muon) against torch.optim")
+    command.add_argument("--shape", default="1024x1024")
+    command.add_argument("--rounds", type=int, default=5)
+    command.add_argument("--seconds", type=float, default=0.5)
+    command.add_argument("--threads", type=int, default=None)
     command = commands.add_parser("mlp", help="MLP training throughput against PyTorch eager and a JAX scan epoch")
     command.add_argument("--batches", default="1,32,256")
     command.add_argument("--rounds", type=int, default=5)
@@ -173,7 +199,7 @@ def main(argv=None) -> int:
             torch.set_num_threads(arguments.threads)
         except ImportError:
             pass
-    rows = {"optimizers": optimizers, "mlp": mlp, "forward-backward": forward_backward}[arguments.command](arguments)
+    rows = {"optimizers": optimizers, "tensorwise": tensorwise, "mlp": mlp, "forward-backward": forward_backward}[arguments.command](arguments)
     print(f"Measured on: {machine()}")
     print()
     print("\n".join(rows))

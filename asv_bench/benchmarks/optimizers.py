@@ -1,8 +1,9 @@
-"""Optimizer steps: every optimizer at 1e4, 1e6 and 1e7 float32 parameters, beside torch.optim."""
+"""Optimizer steps: every element-wise optimizer at 1e4, 1e6 and 1e7 float32 parameters, the
+tensor-wise ones on a 1024 x 1024 matrix, L-BFGS on a least-squares problem; beside torch.optim."""
 
 from __future__ import annotations
 
-from .workloads import OPTIMIZERS, numbagrad_optimizer_step, torch_optimizer_step
+from .workloads import OPTIMIZERS, TENSORWISE, numbagrad_optimizer_step, tensor_optimizer_step, torch_optimizer_step
 
 SIZES = [10_000, 1_000_000, 10_000_000]
 
@@ -63,3 +64,23 @@ class TorchLBFGSStep(LBFGSStep):
         from .workloads import lbfgs_step
 
         self.step = lbfgs_step("torch", line_search_fn)
+
+
+class TensorwiseStep:
+    """One step of a tensor-wise optimizer (Adafactor, Muon) on a 1024 x 1024 float32 matrix."""
+
+    params = (list(TENSORWISE),)
+    param_names = ["optimizer"]
+    library = "numbagrad"
+
+    def setup(self, key):
+        self.step = tensor_optimizer_step(self.library, key)
+
+    def time_step(self, key):
+        self.step()
+
+
+class TorchTensorwiseStep(TensorwiseStep):
+    """``torch.optim``'s step for the same optimizer and matrix."""
+
+    library = "torch"

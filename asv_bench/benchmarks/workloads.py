@@ -76,6 +76,33 @@ def torch_optimizer_step(key: str, size: int, mode: str | None = None, arrays: i
     return _warm(opt.step)
 
 
+#: Tensor-wise optimizers, compared with ``torch.optim`` on one weight matrix: (torch class, options).
+TENSORWISE = {
+    "adafactor": ("Adafactor", {}),
+    "muon": ("Muon", {}),
+}
+
+
+def tensor_optimizer_step(library: str, key: str, rows: int = 1024, columns: int = 1024):
+    """One ``step`` of a tensor-wise optimizer on a ``rows x columns`` float32 matrix: numbagrad's, or
+    ``torch.optim``'s fastest path (foreach where it has one, else its only one)."""
+    cls, options = TENSORWISE[key]
+    rng = np.random.default_rng(0)
+    weight = rng.standard_normal((rows, columns)).astype(np.float32)
+    grad = (rng.standard_normal((rows, columns)) * 0.01).astype(np.float32)
+    if library == "numbagrad":
+        opt = optim.get(key, [weight], **options)
+        return _warm(lambda: opt.step([grad]))
+    try:
+        import torch
+    except ImportError:
+        raise NotImplementedError("PyTorch is not installed") from None
+    param = torch.tensor(weight, requires_grad=True)
+    param.grad = torch.tensor(grad)
+    flags = {"foreach": True} if key == "adafactor" else {}
+    return _warm(getattr(torch.optim, cls)([param], **options, **flags).step)
+
+
 def lbfgs_step(library: str, line_search_fn: str, rows: int = 2000, columns: int = 500):
     """One ``step`` of L-BFGS minimising ``|A x - b|^2 / 2``, from the start each time, for
     ``library`` "numbagrad" or "torch" (float64: L-BFGS's usual precision). Both closures

@@ -52,7 +52,7 @@ class Sequential:
 
     Every weight and bias lives in one contiguous, 64-byte aligned buffer,
     :attr:`parameters`; each layer's ``weight`` and ``bias`` are views into it,
-    so one optimizer step is one kernel call over one array.
+    and one optimizer step is one compiled call over all of them.
 
     Args:
         layers: the layers, first to last.
@@ -277,7 +277,11 @@ class Sequential:
             optimizer: a registered name (``"adam"``, ``"nesterov"``...), a
                 config dict (``{"name": "sgd", "lr": 0.01, "momentum": 0.9}``)
                 or an unbound optimizer such as
-                ``numbagrad.optim.SGD(lr=0.01, momentum=0.9, nesterov=True)``.
+                ``numbagrad.optim.SGD(lr=0.01, momentum=0.9, nesterov=True)``;
+                it is bound to the layers' weights and biases
+                (``[W1, b1, W2, ...]``). Or one of these per role,
+                ``{"weights": "muon", "biases": "adamw"}``: the Dense
+                kernels and the biases each get their own optimizer.
             loss: a registered loss name (``"mae"``, ``"categorical_crossentropy"``...)
                 or a config dict with its options.
             metrics: names or config dicts of metrics to report per epoch.
