@@ -90,6 +90,11 @@ def check_cuda_support(model: Any, setup: Any, where: str) -> None:
             raise _missing("metric", metric.spec, "cuda_update", where)
     for optimizer in setup.optimizers.values():
         spec = optimizer.spec
+        if spec.closure:
+            raise TypeError(
+                f"{where}: {optimizer.title} trains a model on the CPU only (its fit evaluates the whole batch "
+                "through a closure on the host); keep the model on the CPU, or use another optimizer"
+            )
         if spec.cuda_kernel() is None:
             raise _missing("optimizer", spec, "cuda_update", where)
 

@@ -66,7 +66,7 @@ def memory_span(array: Any) -> tuple[tuple[str, int], int, int]:
 def check_param(title: str, spec: OptimizerSpec, value: Any, index: int) -> None:
     """Check that ``value``, a CUDA array, can be optimized by ``spec`` here; raises naming ``params[index]``."""
     require_cuda(f"{title}: params[{index}] is a CUDA device array")
-    if not spec.has_cuda_kernel:
+    if not spec.has_cuda_kernel and not spec.closure:  # a closure optimizer has no kernels to run
         from numbagrad.registry import get_registry
 
         provider = get_registry().provider("optimizer", spec)

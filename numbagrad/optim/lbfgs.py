@@ -185,8 +185,10 @@ class LBFGS(Optimizer):
 
     Registry name: ``"lbfgs"``. In a model, ``compile(optimizer="lbfgs")``
     makes ``fit`` train full-batch: one :meth:`step` per epoch over all the
-    training samples. Keras has no L-BFGS. Parameters on a GPU are not
-    supported.
+    training samples. Keras has no L-BFGS. CUDA device arrays may be
+    optimized too: the closure computes on the GPU, and the iteration's own
+    vector work runs on host copies (the same numbers as for host arrays);
+    a model on the GPU cannot train with L-BFGS.
     """
 
     spec = LBFGS_SPEC
@@ -212,10 +214,11 @@ class LBFGS(Optimizer):
             raise ValueError(f"{title} works on all its parameters as one vector: give one group; got {len(self.param_groups)}")
         from numbagrad.device import is_cuda_array
 
-        for i, p in enumerate(self._params):
-            if is_cuda_array(p):
-                raise TypeError(f"{title}: params[{i}] is a CUDA device array; L-BFGS runs on host arrays only")
-        dtypes = {p.dtype for p in self._params}
+        placements = {is_cuda_array(p) for p in self._params}
+        if len(placements) != 1:
+            raise TypeError(f"{title}: give host arrays only or CUDA device arrays only; got both")
+        self._on_device = placements.pop()
+        dtypes = {np.dtype(p.dtype) for p in self._params}
         if len(dtypes) != 1:
             raise TypeError(f"{title}: every parameter must have one dtype; got {sorted(str(d) for d in dtypes)}")
         self._partitions = []
@@ -237,20 +240,36 @@ class LBFGS(Optimizer):
         hyper[layout.index("lr")] = self.param_groups[0]["lr"]
         return [SimpleNamespace(step=self._steps, hyper=hyper, group=0, indices=list(range(len(self._params))))]
 
-    def _flat(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
-        return np.concatenate([np.asarray(a, dtype=self._dtype).reshape(-1) for a in arrays])
+    # CUDA parameters: the closure runs on the GPU; the vectors the iteration keeps (directions,
+    # steps, the two-loop recursion) live on the host, the parameters are copied each way.
+
+    def _host(self, array: Any) -> np.ndarray:
+        return array.copy_to_host() if self._on_device else np.asarray(array, dtype=self._dtype)
+
+    def _flat(self, arrays: Sequence[Any]) -> np.ndarray:
+        return np.concatenate([self._host(a).reshape(-1) for a in arrays])
+
+    def _copies(self) -> list[np.ndarray]:
+        """Host copies of the parameters."""
+        return [self._host(p).copy() for p in self._params]
 
     def _add(self, step_size, direction: np.ndarray) -> None:
         """``p = p + step_size * direction`` for every parameter (PyTorch's ``add_(..., alpha=step_size)``)."""
         alpha = self._dtype.type(step_size)
         offset = 0
         for p in self._params:
-            p += alpha * direction[offset : offset + p.size].reshape(p.shape)
+            values = self._host(p) if self._on_device else p
+            values += alpha * direction[offset : offset + p.size].reshape(p.shape)
+            if self._on_device:
+                p.copy_to_device(values)
             offset += p.size
 
     def _set(self, values: Sequence[np.ndarray]) -> None:
         for p, value in zip(self._params, values):
-            p[...] = value
+            if self._on_device:
+                p.copy_to_device(np.ascontiguousarray(value))
+            else:
+                p[...] = value
 
     def _evaluate(self, closure: Callable) -> tuple[float, np.ndarray]:
         result = closure()
@@ -339,7 +358,7 @@ class LBFGS(Optimizer):
                 break
             evaluations = 0
             if line_search == "strong_wolfe":
-                start = [p.copy() for p in self._params]
+                start = self._copies()
 
                 def evaluate(step_length):
                     self._add(step_length, d)
