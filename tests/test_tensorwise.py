@@ -362,3 +362,46 @@ def dataclasses_replace(spec, **changes):
     import dataclasses
 
     return dataclasses.replace(spec, **changes)
+
+
+# --- mistakes in a rule, reported before anything compiles ------------------------------------
+
+
+def _lars_like(**changes):
+    from typing import NamedTuple
+
+    class C(NamedTuple):
+        lr: float
+
+    def coefficients(param, step, lr):
+        return C(lr)
+
+    def reduce(p, grad, c):
+        return p * p, grad * grad
+
+    def rule(p, grad, c, totals):
+        return p - c.lr * grad
+
+    functions = {"coefficients": coefficients, "reduce": reduce, "rule": rule, **changes}
+    return OptimizerSpec(
+        name="probe_example", tensorwise=True, statistics=2, hyperparameters=(Hyperparameter("lr", 0.1, minimum=0.0),), **functions
+    )
+
+
+def test_a_rule_form_that_works_passes():
+    from numbagrad.optim import check_kernels
+
+    check_kernels(_lars_like())
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"reduce": lambda p, grad, c: p * p}, r"reduce\(p, grad, c\) must return a tuple of 2 numbers \(statistics=2\).*got 1.0"),
+        ({"rule": lambda p, grad, c, totals: (p, grad)}, r"rule\(p, grad, c, totals\) must return the new p, a number; got"),
+        ({"rule": lambda p, grad, c, totals: p - c.learning_rate * grad}, r"rule raised AttributeError: .*learning_rate"),
+    ],
+)
+def test_mistakes_in_a_rule_are_named_before_compiling(changes, message, fresh_registry):
+    with pytest.raises(PluginError, match=message):
+        optim.register(_lars_like(**changes))

@@ -58,7 +58,7 @@ from typing import Any, Callable, Sequence
 
 from numba.core.registry import CPUDispatcher
 
-__all__ = ["Layout", "cpu_update", "cuda_update", "retarget", "source_digest"]
+__all__ = ["Layout", "cpu_update", "cuda_update", "retarget", "source_digest", "probe"]
 
 
 class Layout:
@@ -104,6 +104,62 @@ class Layout:
 
     def key(self) -> str:
         return repr((self.arguments, self.slots, self.conditions))
+
+
+def probe(spec) -> None:
+    """Call the rule's plain Python functions once, with the default hyperparameters, on float64
+    values, exactly as the generated kernels will call them: a mistake (a misspelt field, a wrong
+    number of returned values) is reported here, naming the function, instead of as a compiler
+    error.
+
+    Raises ``TypeError`` naming the optimizer and the function.
+    """
+    import numpy as np
+
+    label = spec.label
+    values = spec.validate({})
+    hyper = spec.encode(values, [s.initial_value(values) for s in spec.scalars])
+    if spec.prepare is not None:
+        spec.prepare(hyper, 1)  # the scalar state as the first step sees it
+    param = np.ones(3)
+    layout = Layout(spec)
+    arguments = {name: eval(expression, {}, {"hyper": hyper}) for name, expression in layout.arguments}  # noqa: S307 (our own expressions)
+    slots = [np.float64(slot.initial_value(values)) for slot in spec.declared_slots()]
+    p, g = np.float64(1.0), np.float64(0.5)
+    names = "".join(f", {slot.name}" for slot in spec.declared_slots())
+
+    def call(name, function, *args):
+        try:
+            with np.errstate(all="ignore"):
+                return function(*args)
+        except Exception as error:
+            raise TypeError(f"{label}: {name} raised {type(error).__name__}: {error} when numbagrad called it in Python") from None
+
+    def shown(result):
+        plain = lambda v: v.item() if isinstance(v, np.generic) else v  # noqa: E731
+        return repr(tuple(map(plain, result)) if isinstance(result, tuple) else plain(result))
+
+    def numbers(result, count):
+        return isinstance(result, tuple) and len(result) == count and all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in result)
+
+    c = call("coefficients", lambda: spec.coefficients(param=param, step=1, **arguments))
+    if spec.tensorwise:
+        contributions = call("reduce", spec.reduce, p, g, *slots, c)
+        if not numbers(contributions, spec.statistics):
+            raise TypeError(
+                f"{label}: reduce(p, grad{names}, c) must return a tuple of {spec.statistics} numbers (statistics="
+                f"{spec.statistics}), the element's contributions to its tensor's sums; got {shown(contributions)}"
+            )
+        result = call("rule", spec.rule, p, g, *slots, c, (np.float64(1.0),) * spec.statistics)
+    else:
+        result = call("rule", spec.rule, p, g, *slots, c)
+    if not slots and not isinstance(result, (float, np.floating)):
+        raise TypeError(f"{label}: rule(p, grad, c{', totals' if spec.tensorwise else ''}) must return the new p, a number; got {shown(result)}")
+    if slots and not numbers(result, 1 + len(slots)):
+        raise TypeError(
+            f"{label}: rule(p, grad{names}, c{', totals' if spec.tensorwise else ''}) must return (p{names}), "
+            f"the new value of the element and of each state slot; got {shown(result)}"
+        )
 
 
 # --- compiling plain functions for a target ------------------------------------

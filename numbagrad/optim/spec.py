@@ -474,6 +474,10 @@ def check_kernels(spec: OptimizerSpec) -> None:
 
     if spec.closure:
         return  # no kernels: its class evaluates the objective
+    if spec.generated:
+        from numbagrad.kernels.elementwise import probe
+
+        probe(spec)
     defaults = spec.validate({})
     contract = (
         "update(param: T[::1], grad: T[::1], state: T[::1], hyper: float64[::1], step: int64, shape: int64[::1], "
