@@ -188,7 +188,7 @@ class LBFGS(Optimizer):
     training samples. Keras has no L-BFGS. CUDA device arrays may be
     optimized too: the closure computes on the GPU, and the iteration's own
     vector work runs on host copies (the same numbers as for host arrays);
-    a model on the GPU cannot train with L-BFGS.
+    a model on the GPU trains with it the same way.
     """
 
     spec = LBFGS_SPEC

@@ -336,6 +336,57 @@ class _Trainer:
         return completed
 
 
+class _ClosureTrainer(_Trainer):
+    """Steps an optimizer that evaluates the objective itself (L-BFGS) on a GPU model: one
+    ``step(closure)`` per batch, the closure the batch's forward and backward passes on the GPU
+    (it reads the loss back: the line search needs it). As on the CPU, a batch's loss is the one
+    at the weights its step started from, and an epoch's metrics are those of the training rows
+    at its end."""
+
+    _measured: np.ndarray | None = None
+
+    def begin_epoch(self, order: np.ndarray) -> None:
+        super().begin_epoch(order)
+        self._measured = None
+
+    def run(self, parts: list, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
+        from numbagrad.train.loop import _lr_index, gradient_arrays
+
+        model, optimizer = self.model, self.setup.optimizer
+        grads = gradient_arrays(model, parts)
+        if not self.resident:
+            self._stage(first, stop)
+        for k in range(stop - first):
+            rows = _rows_of(first + k, self.batch_size, self.samples)
+            start = (first + k) * self.batch_size if self.resident else k * self.batch_size
+
+            def closure(rows=rows, start=start, k=k):
+                launch_all(self.launches(rows), start=start, index=k)
+                return float(self.losses[k : k + 1].copy_to_host()[0]), grads
+
+            parts[0][1].hyper[_lr_index(optimizer)] = rates[k, 0]
+            optimizer.param_groups[0]["lr"] = float(rates[k, 0])
+            self.saved_parameters.copy_to_device(model.parameters)
+            losses[k] = optimizer.step(closure)
+            if not (math.isfinite(losses[k]) and np.isfinite(model.parameters.copy_to_host()).all()):
+                model.parameters.copy_to_device(self.saved_parameters)  # the weights of the last finite step
+                if math.isfinite(losses[k]):
+                    losses[k] = math.inf  # a finite loss whose step went non-finite: report it as such
+                return k
+        self._measured = None
+        return stop - first
+
+    def host_totals(self) -> np.ndarray:
+        if self._measured is None:
+            totals = self.setup.new_totals()
+            if self.setup.metrics:
+                evaluator = _Evaluator(self.model, self.inputs, self.targets, self.capacity)
+                evaluator()
+                totals = evaluator.totals.copy_to_host()
+            self._measured = totals
+        return self._measured
+
+
 def fit(
     model: Any,
     inputs: np.ndarray,
@@ -353,7 +404,8 @@ def fit(
     """The epochs of :func:`numbagrad.train.loop.fit` for a model on the GPU, on checked arguments."""
     from numbagrad.train.loop import run_epochs
 
-    trainer = _Trainer(model, inputs, targets, batch_size, batches)
+    trainer_class = _ClosureTrainer if model.training.optimizer.spec.closure else _Trainer
+    trainer = trainer_class(model, inputs, targets, batch_size, batches)
     validate = None
     if validation is not None:
         validate = _Evaluator(model, validation[0], validation[1], min(max(batch_size, 256), validation[0].shape[0]))

@@ -44,9 +44,20 @@ def test_host_and_device_arrays_together_are_refused():
         optim.LBFGS([np.zeros(2), cuda.to_device(np.zeros(2))])
 
 
-def test_a_gpu_model_refuses_lbfgs_before_anything_moves():
-    model = numbagrad.Sequential([numbagrad.Dense(2)], input_dim=3, dtype=np.float64)
-    model.compile("lbfgs", "mse")
-    with pytest.raises(TypeError, match=r"LBFGS trains a model on the CPU only"):
-        model.to("cuda")
-    assert model.device == "cpu"
+def test_a_gpu_model_trains_with_lbfgs_as_the_cpu_model_does():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((24, 3))
+    y = X @ np.array([[1.0, -1.0], [0.5, 0.0], [0.0, 2.0]])
+
+    def build(device):
+        model = numbagrad.Sequential([numbagrad.Dense(2)], input_dim=3, dtype=np.float64, device=device)
+        model.compile({"name": "lbfgs", "max_iter": 5, "line_search_fn": "strong_wolfe"}, "mse", metrics=["mae"])
+        return model
+
+    on_host, on_device = build("cpu"), build("cuda")
+    history_host = on_host.fit(X, y, batch_size=24, epochs=2, verbose=0)
+    history_device = on_device.fit(X, y, batch_size=24, epochs=2, verbose=0)
+    np.testing.assert_allclose(on_device.parameters.copy_to_host(), on_host.parameters, rtol=1e-10, atol=1e-12)
+    for key in ("loss", "mae"):
+        np.testing.assert_allclose(history_device.history[key], history_host.history[key], rtol=1e-10)
+    assert on_device.training.optimizer.steps == on_host.training.optimizer.steps == 2
