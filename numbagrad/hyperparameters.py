@@ -212,7 +212,10 @@ class Hyperparameter:
                 raise TypeError(f"{owner}: {label} must be {allowed}; got {value!r}")
             number = int(value)
         else:
-            number = float(value)
+            try:
+                number = float(value)
+            except OverflowError:  # an integer beyond float64's range: 10**400
+                number = math.inf
             if not math.isfinite(number):
                 raise ValueError(f"{owner}: {label} must be {allowed}; got {value!r}")
         if not self._in_range(number):

@@ -252,6 +252,7 @@ class Optimizer:
     def _new_partition(self, g: int, indices: list[int], hyperparameters: Mapping[str, Any]):
         arrays = [self._params[i] for i in indices]
         self.spec.check_shapes(self.title, [a.shape for a in arrays], indices)
+        self.spec.check_representable(hyperparameters, arrays[0].dtype, f"{self.title} parameter group {g}")
         hyper = self.spec.encode(hyperparameters, [s.initial_value(hyperparameters) for s in self.spec.scalars])
         if is_cuda_array(arrays[0]):
             from numbagrad.optim.cuda_partition import CudaPartition
@@ -283,6 +284,8 @@ class Optimizer:
             validated = self.spec.validate(values, base=self.defaults, owner=f"{self.title} parameter group {g}")
             slots = self.spec.slots(validated)
             for partition in self._partitions:
+                if partition.group == g:
+                    self.spec.check_representable(validated, partition.dtype, f"{self.title} parameter group {g}")
                 if partition.group == g and partition.step > 0 and slots != partition.slots:
                     before = ", ".join(s.name for s in partition.slots) or "none"
                     after = ", ".join(s.name for s in slots) or "none"

@@ -195,5 +195,5 @@ class UpdatePlan:
             self.table[p, columns.STEP] = partition.step - 1
         apply_plan(
             self.like, self.table, self.tensors, self.tasks, self.no_rates if rates is None else rates, 0,
-            numba.get_num_threads() if threads is None else threads,
+            numba.get_num_threads() if threads is None else threads, False,
         )

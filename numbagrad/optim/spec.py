@@ -204,6 +204,22 @@ class OptimizerSpec(Declaration):
             self.check(validated, owner or self.title)
         return validated
 
+    def check_representable(self, values: Mapping[str, Any], dtype, owner: str) -> None:
+        """Raise ``ValueError`` naming a float hyperparameter whose value overflows ``dtype``
+        (``lr=1e39`` for float32 parameters: the kernels would compute with infinity)."""
+        largest = float(np.finfo(dtype).max)
+        for h in self.hyperparameters:
+            if h.kind not in ("float", "pair", "floats"):
+                continue
+            value = values[h.name]
+            for i, v in enumerate(value if isinstance(value, tuple) else (value,)):
+                if v is not None and abs(v) > largest:
+                    label = f"{h.name}[{i}]" if isinstance(value, tuple) else h.name
+                    raise ValueError(
+                        f"{owner}: {label}={v!r} cannot be represented in the parameters' dtype {np.dtype(dtype)} "
+                        f"(largest finite value {largest:g})"
+                    )
+
     def check_shapes(self, owner: str, shapes: Sequence[tuple[int, ...]], indices: Sequence[int]) -> None:
         """Raise ``ValueError`` naming ``params[i]`` when ``check_shape`` refuses its shape."""
         if self.check_shape is None:

@@ -43,6 +43,7 @@ import numpy as np
 
 from numbagrad import config
 from numbagrad.device import require_cuda
+from numbagrad.kernels.cpu.training import NON_FINITE_GRADIENT, NON_FINITE_LOSS, NON_FINITE_UPDATE
 from numbagrad.kernels.cuda.dense import empty_array
 from numbagrad.nn.cuda_network import DeviceNetwork, launch_all
 from numbagrad.train.history import History
@@ -126,6 +127,9 @@ def evaluate_arrays(model: Any, inputs: np.ndarray, targets: np.ndarray, batch_s
 class _Trainer:
     """The device buffers and launches of one ``fit`` of a GPU model."""
 
+    #: Why the last ``run`` stopped early: 0, or one of the NON_FINITE_* codes.
+    problem = 0
+
     def __init__(self, model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int, batches: int):
         cuda = require_cuda("fit on a model on the GPU")
         self.cuda = cuda
@@ -154,6 +158,11 @@ class _Trainer:
             self.order = empty_array(np.int64)
         self.losses = cuda.device_array(batches, dtype=np.float64)
         self.norms = cuda.device_array(batches, dtype=np.float64)
+        # After each batch's update: 0 when every weight is finite (see finite_check).
+        self.checks = cuda.device_array(batches, dtype=np.float64)
+        self.check_partials = cuda.device_array(max(1, int(config.CUDA_MAX_BLOCKS)), dtype=np.float64)
+        self.check_counter = cuda.to_device(np.zeros(1, dtype=np.int32))
+        self._check = None
         self.totals = cuda.device_array(setup.new_totals().shape, dtype=np.float64)
         self.saved_totals = cuda.device_array_like(self.totals)
         self.saved_parameters = cuda.device_array_like(model.parameters)
@@ -289,6 +298,19 @@ class _Trainer:
         self.device_inputs[: rows.size].copy_to_device(np.ascontiguousarray(self.inputs[rows]))
         self.device_targets[: rows.size].copy_to_device(np.ascontiguousarray(self.targets[rows]))
 
+    def check_launch(self) -> Any:
+        """:func:`finite_check` over the parameters (variable ``index``)."""
+        if self._check is None:
+            from numbagrad.kernels.cuda.launch import Launch
+            from numbagrad.kernels.cuda.training import finite_check
+            from numbagrad.kernels.cuda.update import launch_configuration
+
+            parameters = self.model.parameters
+            blocks, threads = launch_configuration(parameters.size, config.CUDA_THREADS_PER_BLOCK, config.CUDA_MAX_BLOCKS)
+            args = [parameters, self.check_partials, self.check_counter, self.checks, 0]
+            self._check = Launch(finite_check, blocks, threads, args, {"index": 4})
+        return self._check
+
     def _batch(self, parts: list, updates: list, first: int, k: int) -> None:
         batch = first + k
         rows = _rows_of(batch, self.batch_size, self.samples)
@@ -296,6 +318,7 @@ class _Trainer:
         launch_all(self.launches(rows), start=start, index=k)
         for (_, partition), update in zip(parts, updates):
             update(k, partition.step + 1 + k)
+        self.check_launch()(index=k)
         launch_all(self.metric_launches(rows))
 
     def run(self, parts: list, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
@@ -318,7 +341,8 @@ class _Trainer:
             self._batch(parts, updates, first, k)
         batch_losses = self.losses[:count].copy_to_host()
         norms = self.norms[:count].copy_to_host()
-        finite = np.isfinite(batch_losses) & np.isfinite(norms)
+        checks = self.checks[:count].copy_to_host()
+        finite = np.isfinite(batch_losses) & np.isfinite(norms) & (checks == 0.0)
         completed = count if finite.all() else int(np.argmin(finite))
         if completed < count:
             # Back to the segment's start, then the finite batches again: the same bits.
@@ -328,7 +352,11 @@ class _Trainer:
             for k in range(completed):
                 self._batch(parts, updates, first, k)
             bad = batch_losses[completed]
-            losses[completed] = bad if not math.isfinite(bad) else math.inf
+            losses[completed] = bad
+            if not math.isfinite(bad):
+                self.problem = NON_FINITE_LOSS
+            else:
+                self.problem = NON_FINITE_GRADIENT if not math.isfinite(norms[completed]) else NON_FINITE_UPDATE
         losses[:completed] = batch_losses[:completed]
         if completed:
             for (_, partition), table in zip(parts, tables):
@@ -370,8 +398,7 @@ class _ClosureTrainer(_Trainer):
             losses[k] = optimizer.step(closure)
             if not (math.isfinite(losses[k]) and np.isfinite(model.parameters.copy_to_host()).all()):
                 model.parameters.copy_to_device(self.saved_parameters)  # the weights of the last finite step
-                if math.isfinite(losses[k]):
-                    losses[k] = math.inf  # a finite loss whose step went non-finite: report it as such
+                self.problem = NON_FINITE_LOSS if not math.isfinite(losses[k]) else NON_FINITE_UPDATE
                 return k
         self._measured = None
         return stop - first

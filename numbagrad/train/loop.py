@@ -22,7 +22,13 @@ from numbagrad.checks import flag, integer
 from numbagrad.data import as_inputs
 from numbagrad.errors import NonFiniteLossError
 from numbagrad.kernels.cpu.network import network_value_and_grad
-from numbagrad.kernels.cpu.training import evaluate_batches, train_batches
+from numbagrad.kernels.cpu.training import (
+    NON_FINITE_GRADIENT,
+    NON_FINITE_LOSS,
+    NON_FINITE_UPDATE,
+    evaluate_batches,
+    train_batches,
+)
 from numbagrad.optim.partition import UpdatePlan
 from numbagrad.train.callbacks import Callback
 from numbagrad.train.history import History
@@ -157,6 +163,8 @@ class _HostTrainer:
     """
 
     segment_limit = 1 << 62
+    #: Why the last ``run`` stopped early: 0, or one of the NON_FINITE_* codes.
+    problem = 0
 
     def __init__(self, model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int):
         self.model, self.setup = model, model.training
@@ -195,16 +203,39 @@ class _HostTrainer:
         return cached
 
     def run(self, parts: list, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
-        model, setup = self.model, self.setup
+        model = self.model
         plan = self.plan(parts)
         plan.sync_steps()
-        return train_batches(
+        # What a segment may have to be rolled back to: an update that overflows has already
+        # written the weights and the state when the loop sees it.
+        saved = [model.parameters.copy(), self.totals.copy()]
+        saved += [a.copy() for _, p in parts for a in (p.state_block, p.hyper)]
+        completed = self._train(plan, first, stop, rates, losses)
+        if self.problem == NON_FINITE_UPDATE:
+            bad_loss = losses[completed]
+            model.parameters[...] = saved[0]
+            self.totals[...] = saved[1]
+            arrays = [a for _, p in parts for a in (p.state_block, p.hyper)]
+            for array, copy in zip(arrays, saved[2:]):
+                array[...] = copy
+            # The kernels are deterministic: replaying the finite batches gives the same bits.
+            self._train(plan, first, first + completed, rates, losses)
+            self.problem = NON_FINITE_UPDATE
+            losses[completed] = bad_loss
+        return completed
+
+    def _train(self, plan: UpdatePlan, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
+        model, setup = self.model, self.setup
+        problem = np.zeros(1, dtype=np.int64)
+        completed = train_batches(
             model.parameters, model.gradients, model.layer_table, model.activation_table, model.activation_params,
             self.workspace, self.offsets, self.inputs, self.targets, self.order, self.batch_size, first, stop,
             setup.loss.table, setup.loss.params, not setup.loss.fused,
             plan.table, plan.tensors, plan.tasks, rates, self.threads, setup.clip_value, setup.clip_norm,
-            setup.metric_tables, setup.metric_params, self.totals, losses, setup.flush_subnormals,
+            setup.metric_tables, setup.metric_params, self.totals, losses, problem, setup.flush_subnormals,
         )
+        self.problem = int(problem[0])
+        return completed
 
 
 class _ClosureTrainer(_HostTrainer):
@@ -244,8 +275,7 @@ class _ClosureTrainer(_HostTrainer):
             losses[b - first] = optimizer.step(closure)
             if not (math.isfinite(losses[b - first]) and np.isfinite(model.parameters).all()):
                 model.parameters[...] = before  # the weights of the last finite step
-                if math.isfinite(losses[b - first]):
-                    losses[b - first] = math.inf  # a finite loss whose step went non-finite: report it as such
+                self.problem = NON_FINITE_LOSS if not math.isfinite(losses[b - first]) else NON_FINITE_UPDATE
                 return b - first
         self._measured = None
         return stop - first
@@ -329,11 +359,7 @@ def run_epochs(
                     if done < stop:
                         _sync_learning_rates(setup, parts)
                         model.epoch_losses = losses[:done].copy()
-                        raise NonFiniteLossError(
-                            f"the loss became {losses[done]} at epoch {epoch + 1}, batch {done + 1} of {batches}; "
-                            "training stopped and the model keeps the weights of the last finite step "
-                            "(lower the learning rate, or check the data)"
-                        )
+                        raise NonFiniteLossError(_stop_message(trainer.problem, losses[done], epoch, done, batches))
                     elapsed = time.perf_counter() - began
                     segment = max(1, min(trainer.segment_limit, int(segment * SEGMENT_SECONDS / max(elapsed, 1e-6))))
                     if progress.live:
@@ -359,6 +385,23 @@ def run_epochs(
     for callback in every:
         callback.on_train_end({})
     return history
+
+
+def _stop_message(problem: int, loss: float, epoch: int, batch: int, batches: int) -> str:
+    """Why an epoch stopped at ``batch`` (counted from 0), for :class:`NonFiniteLossError`."""
+    where = f"at epoch {epoch + 1}, batch {batch + 1} of {batches}"
+    advice = "(lower the learning rate, or check the data)"
+    if problem == NON_FINITE_UPDATE:
+        return (
+            f"the optimizer's update {where} made weights or optimizer state infinite or NaN (the loss was {loss}); "
+            f"training stopped and the model keeps the weights and optimizer state of the last finite step {advice}"
+        )
+    if problem == NON_FINITE_GRADIENT or (problem != NON_FINITE_LOSS and math.isfinite(loss)):
+        return (
+            f"the gradient became infinite or NaN {where} (the loss was {loss}); training stopped and the model "
+            f"keeps the weights of the last finite step {advice}"
+        )
+    return f"the loss became {loss} {where}; training stopped and the model keeps the weights of the last finite step {advice}"
 
 
 def _lr_index(optimizer: Any) -> int:

@@ -63,3 +63,23 @@ def test_a_model_on_the_gpu_trains_its_weights_with_muon_and_its_biases_with_ada
     on_host.fit(X, y, epochs=1, batch_size=8, verbose=0, seed=1)
     on_device.fit(X, y, epochs=1, batch_size=8, verbose=0, seed=1)
     np.testing.assert_allclose(on_device.parameters.copy_to_host(), on_host.parameters, rtol=1e-10, atol=1e-12)
+
+
+def test_an_update_that_overflows_on_the_gpu_is_rolled_back_as_on_the_cpu():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+
+    def run(device):
+        model = numbagrad.Sequential([numbagrad.Dense(3, activation="tanh"), numbagrad.Dense(2, activation="softmax")], input_dim=4, device=device)
+        model.compile({"name": "sgd", "lr": 1e-3}, "sparse_categorical_crossentropy", schedule={"name": "exponential", "gamma": 1e6})
+        with pytest.raises(numbagrad.NonFiniteLossError, match="the optimizer's update at epoch 1"):
+            model.fit(X, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        parameters = model.parameters if device == "cpu" else model.parameters.copy_to_host()
+        return parameters, len(model.epoch_losses)
+
+    (on_host, done_host), (on_device, done_device) = run("cpu"), run("cuda")
+    assert done_device == done_host
+    assert np.isfinite(on_device).all()
+    # float32 with learning rates growing a millionfold per step: rounding apart by the last step.
+    np.testing.assert_allclose(on_device, on_host, rtol=1e-3)

@@ -37,7 +37,10 @@ from numbagrad.kernels.cpu.network import (
 from numbagrad.kernels.cpu.update import apply_plan
 from numbagrad.kernels.pointers import activation_forward_function, metric_function
 
-__all__ = ["train_batches", "evaluate_batches", "gradient_norm", "sum_of_squares"]
+__all__ = ["train_batches", "evaluate_batches", "gradient_norm", "sum_of_squares", "NON_FINITE_LOSS", "NON_FINITE_GRADIENT", "NON_FINITE_UPDATE"]
+
+#: What stopped a segment early, written to ``problem[0]``.
+NON_FINITE_LOSS, NON_FINITE_GRADIENT, NON_FINITE_UPDATE = 1, 2, 3
 
 
 @kernel(fastmath=FASTMATH)
@@ -147,6 +150,7 @@ def train_batches_inner(
     metric_params,
     metric_totals,
     batch_losses,
+    problem,
 ):
     """Train on batches ``first_batch <= b < last_batch`` of an epoch.
 
@@ -160,8 +164,11 @@ def train_batches_inner(
     ``batch_losses[b - first_batch]`` receives each batch's loss.
 
     Returns the number of batches completed. It is smaller than asked when a
-    batch's loss or gradient is not finite: that batch changes nothing, so the
-    parameters stay those of the last finite step.
+    batch's loss or gradient is not finite (``problem[0]`` says which): that
+    batch changes nothing, so the parameters stay those of the last finite
+    step; or when its update left an infinite or NaN weight or optimizer state
+    (``NON_FINITE_UPDATE``): the caller then restores the parameters and
+    state from before the call and replays the completed batches.
     """
     n = X.shape[0]
     for b in range(first_batch, last_batch):
@@ -174,15 +181,17 @@ def train_batches_inner(
         gather_rows(Y, order, start, stop, y)
         forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads)
         value = loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation)
+        batch_losses[b - first_batch] = value
         if not math.isfinite(value):
-            batch_losses[b - first_batch] = value
+            problem[0] = NON_FINITE_LOSS
             return b - first_batch
         backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads)
         if not clip_gradients(grads, clip_value, clip_norm, threads):
-            batch_losses[b - first_batch] = math.inf
+            problem[0] = NON_FINITE_GRADIENT
             return b - first_batch
-        apply_plan(params, plan, plan_tensors, plan_tasks, learning_rates[b - first_batch], b - first_batch, threads)
-        batch_losses[b - first_batch] = value
+        if apply_plan(params, plan, plan_tensors, plan_tasks, learning_rates[b - first_batch], b - first_batch, threads, True) != 0:
+            problem[0] = NON_FINITE_UPDATE
+            return b - first_batch
         if metrics.shape[0] > 0:
             prediction = final_output(workspace, offsets, layers, activations, activation_params, rows, final_activation)
             update_metrics(metrics, metric_params, metric_totals, prediction, y)
@@ -193,7 +202,7 @@ def train_batches_inner(
 def train_batches(
     params, grads, layers, activations, activation_params, workspace, offsets, X, Y, order, batch_size,
     first_batch, last_batch, loss, loss_params, final_activation, plan, plan_tensors, plan_tasks,
-    learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, flush,
+    learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, problem, flush,
 ):
     """:func:`train_batches_inner` with subnormal numbers flushed to zero on this
     thread when ``flush`` (see :mod:`numbagrad.kernels.cpu.floating`)."""
@@ -201,7 +210,7 @@ def train_batches(
     completed = train_batches_inner(
         params, grads, layers, activations, activation_params, workspace, offsets, X, Y, order, batch_size,
         first_batch, last_batch, loss, loss_params, final_activation, plan, plan_tensors, plan_tasks,
-        learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses,
+        learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, problem,
     )
     restore(previous)
     return completed

@@ -36,6 +36,7 @@ __all__ = [
     "array_address",
     "no_prepare",
     "no_reduce",
+    "nonfinite",
     "PARTITION_COLUMNS",
     "TENSOR_COLUMNS",
     "MAX_DIMENSIONS",
@@ -76,27 +77,48 @@ def array_address(array):
     return array.ctypes.data
 
 
+@kernel
+def nonfinite(values):
+    """Whether any of ``values`` is infinite or NaN: ``x - x`` is 0 for a finite ``x`` and NaN
+    otherwise. An OR of comparisons vectorises without fast-math (which would cancel ``x - x``)."""
+    bad = False
+    for i in range(values.size):
+        bad |= (values[i] - values[i]) != 0.0
+    return bad
+
+
 @inline
-def _elementwise_task(update, like, tensors, hyper, step, slots, task):
+def _elementwise_task(update, like, tensors, hyper, step, slots, task, check):
     row = tensors[task[0]]
     n = row[SIZE]
     param = carray(address_as_pointer(row[PARAM]), n, like.dtype)
     grad = carray(address_as_pointer(row[GRAD]), n, like.dtype)
     state = carray(address_as_pointer(row[STATE]), slots * n, like.dtype).reshape((slots, n))
-    update(param, grad, state, hyper, step, task[1], task[2])
+    start, stop = task[1], task[2]
+    update(param, grad, state, hyper, step, start, stop)
+    if not check:
+        return 0
+    # The slice just written is still in cache: checking it here costs little.
+    bad = nonfinite(param[start:stop])
+    for k in range(slots):
+        bad = bad or nonfinite(state[k, start:stop])
+    return 1 if bad else 0
 
 
 @inline
-def _tensor_call(function, like, row, hyper, step, statistics, tensor):
+def _tensor_call(function, like, row, hyper, step, statistics, tensor, check):
     n = row[SIZE]
     param = carray(address_as_pointer(row[PARAM]), n, like.dtype)
     grad = carray(address_as_pointer(row[GRAD]), n, like.dtype)
     state = carray(address_as_pointer(row[STATE]), row[STATE_SIZE], like.dtype)
     function(param, grad, state, hyper, step, row[SHAPE : SHAPE + row[NDIM]], statistics, tensor)
+    if not check:
+        return 0
+    return 1 if nonfinite(param) or nonfinite(state) else 0
 
 
 @parallel_kernel
-def apply_plan(like, partitions, tensors, tasks, rates, offset, threads):
+def apply_plan(like, partitions, tensors, tasks, rates, offset, threads, check):
     """One optimizer step of every partition of a plan, for parameters of ``like``'s dtype.
 
     Partition ``p`` takes step ``partitions[p, STEP] + 1 + offset``; its
@@ -104,7 +126,12 @@ def apply_plan(like, partitions, tensors, tasks, rates, offset, threads):
     it has one. With ``threads`` <= 1 everything runs on the calling thread.
     (``threads`` is an argument because reading Numba's thread count inside
     compiled code keeps the function out of the on-disk cache.)
+
+    Returns, when ``check``, the number of kernel calls that left an infinite
+    or NaN value in the parameters or the state they wrote (0: all finite);
+    0 otherwise.
     """
+    bad = 0
     for p in range(partitions.shape[0]):
         plan = partitions[p]
         hyper = carray(address_as_pointer(plan[HYPER]), plan[HYPER_SIZE], np.float64)
@@ -120,10 +147,10 @@ def apply_plan(like, partitions, tensors, tasks, rates, offset, threads):
             slots = plan[SLOTS]
             if parallel:
                 for t in prange(first, end):
-                    _elementwise_task(update, like, tensors, hyper, step, slots, tasks[t])
+                    bad += _elementwise_task(update, like, tensors, hyper, step, slots, tasks[t], check)
             else:
                 for t in range(first, end):
-                    _elementwise_task(update, like, tensors, hyper, step, slots, tasks[t])
+                    bad += _elementwise_task(update, like, tensors, hyper, step, slots, tasks[t], check)
             continue
         statistics = carray(
             address_as_pointer(plan[STATISTICS]), (plan[STATISTICS_ROWS], plan[STATISTICS_WIDTH]), np.float64
@@ -133,16 +160,17 @@ def apply_plan(like, partitions, tensors, tasks, rates, offset, threads):
             reduce = tensor_update_function(like, plan[REDUCE_C], plan[REDUCE_JIT])
             if parallel:
                 for t in prange(first, end):
-                    _tensor_call(reduce, like, tensors[t], hyper, step, statistics, t - first)
+                    _tensor_call(reduce, like, tensors[t], hyper, step, statistics, t - first, False)
             else:
                 for t in range(first, end):
-                    _tensor_call(reduce, like, tensors[t], hyper, step, statistics, t - first)
+                    _tensor_call(reduce, like, tensors[t], hyper, step, statistics, t - first, False)
         if parallel:
             for t in prange(first, end):
-                _tensor_call(update, like, tensors[t], hyper, step, statistics, t - first)
+                bad += _tensor_call(update, like, tensors[t], hyper, step, statistics, t - first, check)
         else:
             for t in range(first, end):
-                _tensor_call(update, like, tensors[t], hyper, step, statistics, t - first)
+                bad += _tensor_call(update, like, tensors[t], hyper, step, statistics, t - first, check)
+    return bad
 
 
 def plan_tasks(sizes, chunk_size: int, parallel_threshold: int) -> tuple[np.ndarray, bool]:

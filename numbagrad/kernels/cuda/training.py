@@ -16,6 +16,8 @@ dense layers:
   partial sums of squares the backward kernels left, into ``norms[index]``.
 * :func:`scale_gradients`: ``clip_grad_norm_``'s rescaling, reading that
   norm on the GPU: ``g *= clip_norm / (norm + 1e-6)`` when that is below 1.
+* :func:`finite_check`: after the update, whether every weight is finite,
+  into ``checks[index]``.
 
 Nothing here waits for the host: the loss and the norm of each batch stay
 on the GPU until the training loop reads a whole segment's at once.
@@ -31,7 +33,7 @@ from numba import cuda, float64
 from numbagrad.kernels.cuda.dense import identity_backward, identity_forward
 from numbagrad.kernels.cuda.reduction import MAX_THREADS, grid_sum, sum_partials
 
-__all__ = ["batch_loss_kernel", "gradient_norm", "scale_gradients"]
+__all__ = ["batch_loss_kernel", "gradient_norm", "scale_gradients", "finite_check"]
 
 
 @cuda.jit(device=True)
@@ -115,3 +117,13 @@ def scale_gradients(grads, norms, index, clip_norm):
     scale = grads.dtype.type(coefficient)
     for i in range(cuda.grid(1), grads.size, cuda.gridsize(1)):
         grads[i] = grads[i] * scale
+
+
+@cuda.jit
+def finite_check(values, partials, counter, checks, index):
+    """``checks[index]`` = the sum of ``x - x`` over ``values``: 0 when every value is finite, NaN
+    otherwise (it cannot overflow); summed over the grid in a fixed order."""
+    total = 0.0
+    for i in range(cuda.grid(1), values.size, cuda.gridsize(1)):
+        total += float(values[i] - values[i])
+    grid_sum(total, partials, counter, checks, index)
