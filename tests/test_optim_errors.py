@@ -225,7 +225,7 @@ def _stepped_adam():
         (lambda s: {**s, "state": {0: s["state"][0]}}, ValueError, "parameters [1] have no state while others of their group do"),
         (lambda s: {**s, "state": {**s["state"], 5: s["state"][0]}}, ValueError, "state key 5 is out of range for 2 parameters"),
         (lambda s: {**s, "state": {**s["state"], 1: {**s["state"][1], "step": 7}}}, ValueError, "different step counts [1, 7]"),
-        (lambda s: {**s, "state": {**s["state"], 1: {**s["state"][1], "step": -1}}}, ValueError, "['step'] must be an integer >= 0; got -1"),
+        (lambda s: {**s, "state": {**s["state"], 1: {**s["state"][1], "step": -1}}}, ValueError, "['step'] must be an integer in [0, 2**63); got -1"),
         (lambda s: {**s, "state": {**s["state"], 1: {"step": 1, "exp_avg": np.zeros(2)}}}, ValueError, "state[1] has no 'exp_avg_sq'"),
         (lambda s: {**s, "state": {**s["state"], 1: {**s["state"][1], "exp_avg": np.zeros(3)}}}, ValueError, "state[1]['exp_avg'] has shape (3,); params[1] has shape (2,)"),
         (lambda s: {**s, "state": {**s["state"], 1: {**s["state"][1], "exp_avg": np.array(["a", "b"])}}}, TypeError, "expected numbers"),

@@ -377,8 +377,9 @@ class Sequential:
 
         Raises:
             numbagrad.NonFiniteLossError: a batch's loss or gradient was NaN or
-                infinite; the model keeps the weights of the last finite step
-                and ``model.history`` the completed epochs.
+                infinite, or its update left an infinite or NaN weight or
+                optimizer state; the model keeps the weights and state of the
+                last finite step and ``model.history`` the completed epochs.
         """
         from numbagrad.train.loop import fit
 

@@ -537,8 +537,8 @@ class Optimizer:
                 step = step.item()
             if isinstance(step, float) and step.is_integer():
                 step = int(step)
-            if isinstance(step, (bool, np.bool_)) or not isinstance(step, (int, np.integer)) or step < 0:
-                raise ValueError(f"{title}.load_state_dict(): state[{index}]['step'] must be an integer >= 0; got {step!r}")
+            if isinstance(step, (bool, np.bool_)) or not isinstance(step, (int, np.integer)) or not 0 <= step < 1 << 63:
+                raise ValueError(f"{title}.load_state_dict(): state[{index}]['step'] must be an integer in [0, 2**63); got {step!r}")
             steps.add(int(step))
         if len(steps) != 1:
             raise ValueError(f"{title}.load_state_dict(): parameters of one group have different step counts {sorted(steps)}")

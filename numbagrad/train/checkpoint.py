@@ -52,14 +52,86 @@ def _write_array(archive: zipfile.ZipFile, name: str, array: np.ndarray) -> None
     archive.writestr(name, buffer.getvalue())
 
 
-def _read_array(archive: zipfile.ZipFile, name: str, path: str) -> np.ndarray:
+#: The largest manifest numbagrad reads (its own are a few KiB; a history of many epochs, a few MiB).
+MAX_MANIFEST_BYTES = 64 << 20
+#: The largest parameter count a model file may declare (8 TiB of float64).
+MAX_PARAMETERS = 1 << 40
+
+
+def _check_members(archive: zipfile.ZipFile, path: str) -> None:
+    """Refuse what numbagrad never writes before reading anything: compressed members
+    (a small file could inflate without bound), sizes that disagree with the stored bytes."""
+    for info in archive.infolist():
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise ModelFileError(
+                f"{path}: member {info.filename!r} is compressed (method {info.compress_type}); numbagrad writes "
+                "its model files uncompressed, so this one was not written by numbagrad or is corrupted"
+            )
+        if info.file_size != info.compress_size:
+            raise ModelFileError(f"{path}: member {info.filename!r} declares {info.file_size} bytes but stores {info.compress_size}")
+
+
+def _array_header(member: Any, name: str, path: str) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype a ``.npy`` member declares, read from its header alone."""
+    version = np.lib.format.read_magic(member)
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    if version not in readers:
+        raise ValueError(f".npy format version {version}, which numbagrad never writes")
+    shape, fortran_order, dtype = readers[version](member, max_header_size=10_000)
+    if dtype.hasobject or dtype.kind not in "biuf" or fortran_order:
+        raise ValueError(f"holds {dtype} {'Fortran-ordered ' if fortran_order else ''}data; numbagrad writes numbers in C order")
+    return tuple(int(n) for n in shape), dtype
+
+
+def _read_array(archive: zipfile.ZipFile, name: str, path: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """The ``.npy`` member ``name``, its header checked against its stored size (and ``shape``, when
+    given) before any data is read."""
     try:
-        with archive.open(name) as member:
-            return np.lib.format.read_array(io.BytesIO(member.read()), allow_pickle=False)
+        info = archive.getinfo(name)
+        with archive.open(info) as member:
+            declared, dtype = _array_header(member, name, path)
+            if shape is not None and declared != tuple(shape):
+                raise ModelFileError(f"{path}: {name!r} has shape {declared}; the model needs {tuple(shape)}")
+            count = 1
+            for n in declared:
+                count *= n
+            data_bytes = count * dtype.itemsize
+            header_bytes = member.tell()
+            if header_bytes + data_bytes != info.file_size:
+                raise ModelFileError(
+                    f"{path}: {name!r} declares {declared} of {dtype} ({data_bytes} bytes) but stores "
+                    f"{info.file_size - header_bytes}; it is truncated or corrupted"
+                )
+            data = member.read(data_bytes)
+        if len(data) != data_bytes:
+            raise EOFError(f"read {len(data)} of {data_bytes} bytes")
+        return np.frombuffer(data, dtype=dtype).reshape(declared).copy()
     except KeyError:
         raise ModelFileError(f"{path}: the model file has no {name!r}; it is incomplete") from None
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+    except ModelFileError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError, OverflowError) as error:
         raise ModelFileError(f"{path}: {name!r} in the model file is corrupted: {error}") from None
+
+
+def _declared_parameters(config: Any, path: str) -> int:
+    """How many parameters the manifest's architecture declares, checked before anything is
+    allocated (a few bytes may declare a layer of 20000 x 20000)."""
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list) or not config["layers"]:
+        raise ModelFileError(f"{path}: the manifest's model has no list of layers")
+    fan_in = config.get("input_dim")
+    total = 0
+    for i, layer in enumerate([None, *config["layers"]]):
+        units = fan_in if layer is None else (layer.get("units") if isinstance(layer, dict) else None)
+        if isinstance(units, bool) or not isinstance(units, int) or not 1 <= units <= MAX_PARAMETERS:
+            what = "input_dim" if layer is None else f"layers[{i - 1}].units"
+            raise ModelFileError(f"{path}: the manifest's {what} must be an integer in [1, {MAX_PARAMETERS}]; got {units!r}")
+        if layer is not None:
+            total += fan_in * units + (units if layer.get("use_bias", True) else 0)
+            fan_in = units
+        if total > MAX_PARAMETERS:
+            raise ModelFileError(f"{path}: the manifest declares more than {MAX_PARAMETERS} parameters")
+    return total
 
 
 def save_model(model: Any, path: str | os.PathLike) -> None:
@@ -140,12 +212,16 @@ def load_model(path: str | os.PathLike, device: str = "cpu"):
     except (zipfile.BadZipFile, OSError) as error:
         raise ModelFileError(f"{path}: not a numbagrad model file (not a zip archive: {error})") from None
     with archive:
+        _check_members(archive, path)
         try:
+            if archive.getinfo(_METADATA).file_size > MAX_MANIFEST_BYTES:
+                raise ModelFileError(f"{path}: {_METADATA} is larger than {MAX_MANIFEST_BYTES} bytes; not a numbagrad manifest")
             metadata = json.loads(archive.read(_METADATA).decode("utf-8"))
         except KeyError:
             raise ModelFileError(f"{path}: not a numbagrad model file (no {_METADATA})") from None
-        except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError, EOFError) as error:
-            raise ModelFileError(f"{path}: the model file is corrupted ({_METADATA}: {error})") from None
+        except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError, EOFError, RecursionError, NotImplementedError) as error:
+            reason = "nested too deeply" if isinstance(error, RecursionError) else error
+            raise ModelFileError(f"{path}: the model file is corrupted ({_METADATA}: {reason})") from None
         if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
             raise ModelFileError(f"{path}: not a numbagrad model file (format marker missing)")
         version = metadata.get("format_version")
@@ -155,8 +231,11 @@ def load_model(path: str | os.PathLike, device: str = "cpu"):
                 f"(up to {FORMAT_VERSION}); upgrade numbagrad"
             )
         try:
+            count = _declared_parameters(metadata.get("model"), path)
+            parameters = _read_array(archive, "parameters.npy", path, shape=(count,))
+            if not np.isfinite(parameters).all():
+                raise ModelFileError(f"{path}: parameters.npy holds NaN or infinity, which no fit leaves; the file is corrupted")
             model = Sequential.from_config(metadata["model"])
-            parameters = _read_array(archive, "parameters.npy", path)
             if parameters.shape != model.parameters.shape or parameters.dtype != model.parameters.dtype:
                 raise ModelFileError(
                     f"{path}: parameters.npy has shape {parameters.shape} and dtype {parameters.dtype}; "
@@ -176,7 +255,7 @@ def load_model(path: str | os.PathLike, device: str = "cpu"):
                     optimizer.load_state_dict(states[role])
         except (ModelFileError, UnknownNameError):
             raise
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, RecursionError, NotImplementedError, zipfile.BadZipFile, EOFError) as error:
             raise ModelFileError(f"{path}: the model file's contents are invalid: {type(error).__name__}: {error}") from None
     if device != "cpu":
         model.to(device)

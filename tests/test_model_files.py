@@ -1,0 +1,128 @@
+"""Model files from elsewhere: every malformed file gives ModelFileError, in bounded memory and
+time, before anything large is allocated; nothing in a file is trusted."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+import zipfile
+
+import numpy as np
+import pytest
+
+import numbagrad
+from numbagrad.train.checkpoint import ModelFileError
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    model = numbagrad.Sequential([numbagrad.Dense(8, activation="relu"), numbagrad.Dense(2)], input_dim=4)
+    model.compile("adam", "mse")
+    model.fit(np.ones((16, 4)), np.ones((16, 2)), epochs=1, verbose=0)
+    path = tmp_path_factory.mktemp("files") / "good.ngm"
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    return path, path.read_bytes(), members
+
+
+def rewrite(path, members, manifest=None, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        for name, data in members.items():
+            if name == "numbagrad.json" and manifest is not None:
+                data = manifest if isinstance(manifest, str) else json.dumps(manifest)
+            archive.writestr(name, data)
+    return path
+
+
+def refused(path, message=None, peak_mb=50):
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match=message):
+            numbagrad.load_model(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < peak_mb * 1e6, f"refusing {path} took {peak / 1e6:.1f} MB"
+
+
+def test_the_good_file_loads(saved):
+    path, _, _ = saved
+    assert numbagrad.load_model(path).count_params() == 4 * 8 + 8 + 8 * 2 + 2
+
+
+def test_a_few_bytes_declaring_a_huge_layer_are_refused_before_allocating(saved, tmp_path):
+    _, _, members = saved
+    manifest = json.loads(members["numbagrad.json"])
+    manifest["model"]["input_dim"] = 20000
+    manifest["model"]["layers"][0]["units"] = 20000
+    refused(rewrite(tmp_path / "huge.ngm", members, manifest), r"parameters.npy' has shape \(58,\); the model needs \(400060002,\)")
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda m: m["model"].update(layers=[]), "no list of layers"),
+        (lambda m: m["model"].update(input_dim="4"), r"input_dim must be an integer"),
+        (lambda m: m["model"]["layers"][0].update(units=10**30), r"layers\[0\].units must be an integer in \[1, "),
+        (lambda m: m["model"]["layers"][0].update(units=-3), r"layers\[0\].units must be an integer"),
+        (lambda m: m.update(epoch=[1]), "contents are invalid"),
+        (lambda m: m["optimizers"]["all"].update(state=[1, 2]), "contents are invalid"),
+        (lambda m: m["optimizers"]["all"]["state"]["0"].update(step=-1), r"step'\] must be an integer in \[0, 2\*\*63\)"),
+        (lambda m: m.update(compile={"optimizer": "adam", "loss": {"name": "mse"}, "metrics": 5}), "contents are invalid"),
+        (lambda m: m["optimizers"]["all"]["state"]["0"].update(step=2**70), r"must be an integer in \[0, 2\*\*63\)"),
+    ],
+)
+def test_edited_manifests(saved, tmp_path, edit, message):
+    _, _, members = saved
+    manifest = json.loads(members["numbagrad.json"])
+    edit(manifest)
+    refused(rewrite(tmp_path / "edited.ngm", members, manifest), message)
+
+
+def test_compressed_members_are_refused_unread(saved, tmp_path):
+    _, _, members = saved
+    refused(rewrite(tmp_path / "deflated.ngm", members, compression=zipfile.ZIP_DEFLATED), r"is compressed \(method 8\)")
+
+
+def test_deep_nesting_is_refused(saved, tmp_path):
+    _, _, members = saved
+    refused(rewrite(tmp_path / "deep.ngm", members, "[" * 200_000 + "]" * 200_000), "nested too deeply")
+
+
+def test_an_array_whose_header_claims_more_than_it_stores(saved, tmp_path):
+    _, _, members = saved
+    header = members["parameters.npy"]
+    forged = header.replace(b"(58,)", b"(9999999999,)", 1)
+    refused(rewrite(tmp_path / "claims.ngm", {**members, "parameters.npy": forged}))
+
+
+def test_non_finite_parameters_are_corruption(saved, tmp_path):
+    _, _, members = saved
+    import io
+
+    buffer = io.BytesIO()
+    values = np.full(58, np.nan, dtype=np.float32)
+    np.save(buffer, values)
+    refused(rewrite(tmp_path / "nan.ngm", {**members, "parameters.npy": buffer.getvalue()}), "NaN or infinity")
+
+
+def test_a_corpus_of_truncations_and_bit_flips(saved, tmp_path):
+    _, raw, _ = saved
+    rng = np.random.default_rng(0)
+    target = tmp_path / "damaged.ngm"
+    for k in range(300):
+        data = bytearray(raw)
+        if k % 2:
+            data = data[: int(rng.integers(0, len(data)))]
+        else:
+            for _ in range(int(rng.integers(1, 4))):
+                i = int(rng.integers(0, len(data)))
+                data[i] ^= 1 << int(rng.integers(0, 8))
+        target.write_bytes(bytes(data))
+        try:
+            numbagrad.load_model(target)
+        except ModelFileError:
+            pass
+        # Any other exception fails the test. A flip the zip format cannot notice (a header's
+        # unused bytes) may leave a loadable model, which is fine.
