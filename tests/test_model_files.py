@@ -126,3 +126,41 @@ def test_a_corpus_of_truncations_and_bit_flips(saved, tmp_path):
             pass
         # Any other exception fails the test. A flip the zip format cannot notice (a header's
         # unused bytes) may leave a loadable model, which is fine.
+
+
+def test_a_saved_file_gets_the_usual_mode_and_keeps_an_existing_one(saved, tmp_path):
+    import os
+    import stat
+
+    model = numbagrad.load_model(saved[0])
+    mask = os.umask(0o022)
+    try:
+        model.save(tmp_path / "new.ngm")
+        assert stat.S_IMODE(os.stat(tmp_path / "new.ngm").st_mode) == 0o644
+        os.chmod(tmp_path / "new.ngm", 0o640)
+        model.save(tmp_path / "new.ngm")
+        assert stat.S_IMODE(os.stat(tmp_path / "new.ngm").st_mode) == 0o640
+    finally:
+        os.umask(mask)
+
+
+def test_a_save_cleans_up_what_killed_saves_left(saved, tmp_path):
+    import subprocess
+    import sys
+
+    model = numbagrad.load_model(saved[0])
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(finished.stdout)  # a process that has exited
+    stale = tmp_path / f".numbagrad-{dead}-abc123.tmp"
+    live = tmp_path / f".numbagrad-{os_getppid()}-def456.tmp"  # this test's parent is alive
+    stale.write_bytes(b"half a model")
+    live.write_bytes(b"another save in progress")
+    model.save(tmp_path / "model.ngm")
+    assert not stale.exists() and live.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, "model.ngm"])
+
+
+def os_getppid():
+    import os
+
+    return os.getppid()

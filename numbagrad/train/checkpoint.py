@@ -25,7 +25,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
+import stat
 import tempfile
+import time
 import zipfile
 from typing import Any
 
@@ -134,6 +137,49 @@ def _declared_parameters(config: Any, path: str) -> int:
     return total
 
 
+_TEMPORARY_PREFIX = ".numbagrad-"
+_TEMPORARY = re.compile(r"\.numbagrad-(\d+)-.*\.tmp$")
+#: A temporary file of another save older than this is stale whatever wrote it.
+_STALE_SECONDS = 24 * 3600
+
+
+def _file_mode(path: str) -> int:
+    """The mode of the file ``save`` replaces, or what a new file gets under the umask (0o666 & ~umask)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
+def _remove_stale_temporaries(directory: str) -> None:
+    """Remove temporary files that saves killed mid-way left in ``directory``: their process is gone
+    (POSIX), or they are older than a day."""
+    now = time.time()
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if match is None or int(match.group(1)) == os.getpid():
+            continue
+        try:
+            stale = now - entry.stat().st_mtime > _STALE_SECONDS
+            if not stale and os.name == "posix":
+                try:
+                    os.kill(int(match.group(1)), 0)
+                except ProcessLookupError:
+                    stale = True
+                except (PermissionError, OverflowError):
+                    pass
+            if stale:
+                os.unlink(entry.path)
+        except OSError:
+            continue  # another save removed it first, or it is not ours to remove
+
+
 def save_model(model: Any, path: str | os.PathLike) -> None:
     """Write ``model`` to ``path`` atomically (see the module documentation)."""
     path = os.fspath(path)
@@ -169,8 +215,11 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
                 "param_groups": [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in state["param_groups"]],
                 "state": saved,
             }
-    handle, temporary = tempfile.mkstemp(prefix=".numbagrad-", suffix=".tmp", dir=directory)
+    _remove_stale_temporaries(directory)
+    mode = _file_mode(path)
+    handle, temporary = tempfile.mkstemp(prefix=f"{_TEMPORARY_PREFIX}{os.getpid()}-", suffix=".tmp", dir=directory)
     try:
+        os.chmod(temporary, mode)  # mkstemp makes it owner-only; the model gets a file's usual mode
         with os.fdopen(handle, "wb") as raw:
             with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED) as archive:
                 archive.writestr(_METADATA, json.dumps(metadata, indent=1, sort_keys=True))
