@@ -23,7 +23,10 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 PLUGINS = sorted(p.parent for p in (REPOSITORY / "plugins").glob("*/pyproject.toml"))
 
 #: What the plugins of this repository provide.
-EXPECTED = {"numbagrad-lion": {("optimizer", "lion"), ("schedule", "inverse_sqrt")}}
+EXPECTED = {
+    "numbagrad-lion": {("optimizer", "lion"), ("schedule", "inverse_sqrt")},
+    "numbagrad-lamb": {("optimizer", "lamb")},
+}
 
 LIST_COMPONENTS = """
 import json, numbagrad
@@ -50,5 +53,5 @@ def test_plugin_installs_and_registers_in_strict_mode(plugin, tmp_path):
     assert provided == EXPECTED.get(metadata["name"], provided) and provided, provided
 
 
-def test_the_lion_plugin_is_there():
-    assert {p.name for p in PLUGINS} >= {"numbagrad-lion"}
+def test_the_example_plugins_are_there():
+    assert {p.name for p in PLUGINS} >= {"numbagrad-lion", "numbagrad-lamb"}
