@@ -26,6 +26,7 @@ Ctrl-C); ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib.util
 import os
 import sys
@@ -451,11 +452,16 @@ def main(argv=None) -> int:
             raise
         print(f"numbagrad {arguments.command}: interrupted; nothing was written", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, KeyError, ImportError, OSError, FloatingPointError, PluginError, CudaUnavailableError) as error:
+    except (
+        ValueError, TypeError, KeyError, ImportError, OSError, FloatingPointError, PluginError, CudaUnavailableError,
+        MemoryError, OverflowError, csv.Error,
+    ) as error:
         if arguments.debug:
             raise
         # KeyError's text is the repr of its argument; show the message itself.
         text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+        if isinstance(error, MemoryError):
+            text = f"not enough memory{': ' + text if text else ''} (a size too large for this machine: --hidden, --batch-size or the data)"
         message = " ".join(str(text).split())  # one line, whatever the exception's text
         print(f"numbagrad {arguments.command}: error: {message}", file=sys.stderr)
         return 1

@@ -350,6 +350,8 @@ TRAIN_ERRORS = [
     (["--name", "../up"], 1, "--name must be a plain folder name, such as first-run; got '../up'"),
     (["--data", "diabetes", "--loss", "categorical_crossentropy"], 1, "loss 'categorical_crossentropy': y[0, 0] = "),
     (["--data", "huge.csv", "--optimizer", "sgd", "--lr", "1e30"], 1, "the loss became"),
+    (["--lr", "1e39"], 1, "lr=1e+39 cannot be represented in the parameters' dtype float32"),
+    (["--hidden", "100000000000", "--epochs", "1"], 1, "not enough memory"),
 ]
 
 

@@ -164,3 +164,10 @@ def os_getppid():
     import os
 
     return os.getppid()
+
+
+def test_evaluate_names_itself_in_its_errors():
+    model = numbagrad.Sequential([numbagrad.Dense(2)], input_dim=3)
+    model.compile("adam", "mse")
+    with pytest.raises(ValueError, match=r"^evaluate: batch_size must be an integer >= 1; got 0$"):
+        model.evaluate(np.ones((4, 3)), np.ones((4, 2)), batch_size=0)

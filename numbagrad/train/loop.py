@@ -85,7 +85,7 @@ def evaluate(model: Any, X: Any, y: Any, batch_size: int | None = None) -> dict[
     """Loss and metrics of the compiled model on ``(X, y)``, nothing updated."""
     model.require_compiled("evaluate")
     inputs, targets = _prepare(model, X, y)
-    size = inputs.shape[0] if batch_size is None else _integer(batch_size, "batch_size", 1)
+    size = inputs.shape[0] if batch_size is None else integer(batch_size, "batch_size", 1, "evaluate")
     return _evaluate_arrays(model, inputs, targets, min(size, inputs.shape[0]))
 
 
