@@ -14,6 +14,7 @@ from numbagrad import activations, autodiff, losses, metrics, optim, schedules  
 from numbagrad.errors import NonFiniteLossError, PluginError, PluginWarning, UnknownNameError  # noqa: E402
 from numbagrad.nn import Dense, Sequential  # noqa: E402
 from numbagrad.train import load_model  # noqa: E402
+from numbagrad.train.checkpoint import ModelFileError  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -30,4 +31,5 @@ __all__ = [
     "PluginError",
     "PluginWarning",
     "NonFiniteLossError",
+    "ModelFileError",
 ]
