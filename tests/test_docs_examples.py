@@ -4,7 +4,6 @@ fails the build."""
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest

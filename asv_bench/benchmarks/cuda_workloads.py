@@ -58,9 +58,7 @@ def copy_bandwidth(nbytes: int = GPU_SIZE * 4, repeats: int = 20) -> float:
     cuda = require_gpu()
     source = cuda.device_array(nbytes, dtype=np.uint8)
     target = cuda.device_array(nbytes, dtype=np.uint8)
-    seconds = seconds_per_call(lambda: target.copy_to_device(source), repeats)
-    del source, target
-    return 2 * nbytes / seconds / 1e9
+    return 2 * nbytes / seconds_per_call(lambda: target.copy_to_device(source), repeats) / 1e9
 
 
 def optimizer_step(key: str, size: int = GPU_SIZE, dtype=np.float32):
