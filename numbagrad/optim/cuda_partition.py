@@ -30,6 +30,7 @@ import numpy as np
 from numbagrad import config
 from numbagrad.device import is_cuda_array, require_cuda
 from numbagrad.kernels.signatures import FLOAT_DTYPES
+from numbagrad.optim.partition import slot_arrays, slot_layout
 from numbagrad.optim.spec import OptimizerSpec, StateSlot
 
 __all__ = ["CudaPartition", "as_device_array", "device_id", "memory_span", "check_param", "check_devices", "check_grad"]
@@ -165,18 +166,15 @@ class CudaPartition:
         rows = cuda.to_device(np.array(initial, dtype=np.float64))
         for array in arrays:
             partition.flat.append(array.reshape(array.size))
+            layout = slot_layout(slots, array.shape)
+            partition.layouts.append(layout)
             if spec.tensorwise:
-                layout, offset, values = [], 0, []
-                for slot, value in zip(slots, initial):
-                    shape = slot.shape_for(array.shape)
-                    layout.append((shape, offset))
-                    if shape is not None:
-                        values.append(np.full(math.prod(shape), value, dtype=array.dtype))
-                        offset += math.prod(shape)
-                partition.layouts.append(layout)
-                state = cuda.to_device(np.concatenate(values) if values else np.zeros(0, dtype=array.dtype))
+                values = np.empty(sum(math.prod(shape) for shape, _ in layout if shape is not None), dtype=array.dtype)
+                for view, value in zip(slot_arrays(values, layout), initial):
+                    if view is not None:
+                        view.fill(value)
+                state = cuda.to_device(values)
             else:
-                partition.layouts.append([(tuple(array.shape), k * array.size) for k in range(len(slots))])
                 state = cuda.device_array((len(slots), array.size), dtype=array.dtype)
                 if len(slots) and array.size:
                     blocks, threads = launch_configuration(array.size, config.CUDA_THREADS_PER_BLOCK, config.CUDA_MAX_BLOCKS)
@@ -198,14 +196,14 @@ class CudaPartition:
     def read_state(self, local: int) -> list[np.ndarray | None]:
         """Host copies of the state of the ``local``-th array, one per slot in its shape (``None`` where absent)."""
         flat = self.states[local].copy_to_host().reshape(-1)
-        return [None if shape is None else flat[o : o + math.prod(shape)].reshape(shape).copy() for shape, o in self.layouts[local]]
+        return [None if view is None else view.copy() for view in slot_arrays(flat, self.layouts[local])]
 
     def write_state(self, local: int, values: Sequence[np.ndarray | None]) -> None:
         """Copy host ``values`` (one per slot, in its shape) into the state of the ``local``-th array."""
         flat = self.states[local].copy_to_host().reshape(-1)
-        for (shape, offset), value in zip(self.layouts[local], values):
-            if shape is not None:
-                flat[offset : offset + math.prod(shape)] = np.asarray(value).reshape(-1)
+        for view, value in zip(slot_arrays(flat, self.layouts[local]), values):
+            if view is not None:
+                view[...] = value
         if flat.size:
             self.states[local].copy_to_device(flat.reshape(self.states[local].shape))
 

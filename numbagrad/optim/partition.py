@@ -31,7 +31,23 @@ from numbagrad.kernels.cpu.update import apply_plan, array_address, plan_tasks
 from numbagrad.memory import aligned_empty
 from numbagrad.optim.spec import OptimizerSpec, StateSlot
 
-__all__ = ["HostPartition", "UpdatePlan"]
+__all__ = ["HostPartition", "UpdatePlan", "slot_layout", "slot_arrays"]
+
+
+def slot_layout(slots: Sequence[StateSlot], shape: Sequence[int]) -> list[tuple[tuple[int, ...] | None, int]]:
+    """For a parameter of ``shape``: each slot's shape (``None`` where it does not exist for such a
+    parameter) and its offset in the parameter's state, the slots one after another."""
+    layout, offset = [], 0
+    for slot in slots:
+        own = slot.shape_for(shape)
+        layout.append((own, offset))
+        offset += 0 if own is None else math.prod(own)
+    return layout
+
+
+def slot_arrays(flat: np.ndarray, layout: Sequence[tuple[tuple[int, ...] | None, int]]) -> list[np.ndarray | None]:
+    """Views of one parameter's flat state, one per slot in its shape (``None`` where absent)."""
+    return [None if shape is None else flat[offset : offset + math.prod(shape)].reshape(shape) for shape, offset in layout]
 
 
 @dataclass
@@ -62,14 +78,8 @@ class HostPartition:
     def create(cls, spec: OptimizerSpec, group: int, indices: list[int], arrays: list[np.ndarray], hyperparameters: Mapping[str, Any], hyper: np.ndarray) -> "HostPartition":
         """Allocate the state of ``arrays``, each slot at its initial value."""
         slots = spec.slots(hyperparameters)
-        layouts = []
-        for array in arrays:
-            layout, offset = [], 0
-            for slot in slots:
-                shape = slot.shape_for(array.shape) if spec.tensorwise else tuple(array.shape)
-                layout.append((shape, offset))
-                offset += 0 if shape is None else math.prod(shape)
-            layouts.append(layout)
+        # (An element-wise optimizer's slots declare no shape: each has its parameter's.)
+        layouts = [slot_layout(slots, array.shape) for array in arrays]
         sizes = np.array([sum(math.prod(s) for s, _ in layout if s is not None) for layout in layouts], dtype=np.int64)
         offsets = np.zeros(len(arrays), dtype=np.int64)
         offsets[1:] = np.cumsum(sizes)[:-1]
@@ -92,14 +102,7 @@ class HostPartition:
     def slot_views(self, local: int) -> list[np.ndarray | None]:
         """The state of the ``local``-th array: each slot's array in its shape (``None`` where absent)."""
         start = int(self.state_offsets[local])
-        views = []
-        for shape, offset in self.layouts[local]:
-            if shape is None:
-                views.append(None)
-                continue
-            size = math.prod(shape)
-            views.append(self.state_block[start + offset : start + offset + size].reshape(shape))
-        return views
+        return slot_arrays(self.state_block[start : start + int(self.state_sizes[local])], self.layouts[local])
 
     # The same interface as CudaPartition's: copies out, checked values in.
     def read_state(self, local: int) -> list[np.ndarray | None]:
