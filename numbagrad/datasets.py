@@ -162,7 +162,10 @@ def _read_rows(path: Path) -> tuple[list[str] | None, list[tuple[int, list[str]]
         sample = file.read(65536)
         file.seek(0)
         reader = csv.reader(file, _dialect(sample))
-        rows = [(reader.line_num, [cell.strip() for cell in row]) for row in reader if any(cell.strip() for cell in row)]
+        try:
+            rows = [(reader.line_num, [cell.strip() for cell in row]) for row in reader if any(cell.strip() for cell in row)]
+        except csv.Error as error:  # a cell beyond the csv module's field limit (128 KiB), a NUL byte
+            raise ValueError(f"{path}, line {reader.line_num}: not a readable CSV row ({error})") from None
     if not rows:
         raise ValueError(f"{path}: the file has no rows")
     first = rows[0][1]

@@ -201,6 +201,8 @@ class Hyperparameter:
         allowed = self._element_allowed()
         if value is None and self.optional:
             return None
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value[()]  # a 0-d array (torch lets lr be a tensor) is its number
         if kind == "bool":
             if isinstance(value, (bool, np.bool_)):
                 return bool(value)
@@ -244,7 +246,12 @@ class Hyperparameter:
                 raise ValueError(f"{owner}: {self.name} must be {self.allowed()}; got {value!r}")
             return value
         if self.kind == "pair":
-            if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+            if (
+                isinstance(value, (str, bytes, Mapping))
+                or not hasattr(value, "__len__")
+                or (isinstance(value, np.ndarray) and value.ndim != 1)
+                or len(value) != 2
+            ):
                 raise TypeError(f"{owner}: {self.name} must be a pair of numbers, each {self._element_allowed()}; got {value!r}")
             return tuple(self._scalar(v, f"{self.name}[{i}]", owner) for i, v in enumerate(value))
         if self.kind in ("floats", "ints"):

@@ -34,6 +34,8 @@ __all__ = ["Preprocessing", "split_rows", "MEMBER"]
 
 #: The name of the preprocessing record inside a model file.
 MEMBER = "preprocessing.json"
+#: The largest record read (a few KiB for a thousand features).
+_MAX_BYTES = 16 << 20
 
 
 def split_rows(samples: int, fraction: float, seed: int, labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -65,13 +67,36 @@ def split_rows(samples: int, fraction: float, seed: int, labels: np.ndarray | No
     return rng.permutation(training), rng.permutation(validation)
 
 
+_FIELDS = {
+    "format", "format_version", "feature_names", "task", "target_name", "mean", "std", "classes", "class_names",
+    "target_mean", "target_std",
+}
+
+
 def _floats(values: Any, name: str) -> np.ndarray | None:
     if values is None:
         return None
-    array = np.asarray(values, dtype=np.float64)
-    if array.ndim != 1 or not np.isfinite(array).all():
+    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise ValueError(f"preprocessing: {name} must be a list of finite numbers")
+    array = np.array(values, dtype=np.float64)
+    if not np.isfinite(array).all():
         raise ValueError(f"preprocessing: {name} must be a list of finite numbers")
     return array
+
+
+def _scale(data: dict, mean_key: str, std_key: str, length: int | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """A standardization's mean and std: both absent, or lists of one length (``length``, when given)
+    with positive stds."""
+    mean, std = _floats(data.get(mean_key), mean_key), _floats(data.get(std_key), std_key)
+    if (mean is None) != (std is None):
+        raise ValueError(f"preprocessing: {mean_key} and {std_key} go together")
+    if mean is not None:
+        expected = len(mean) if length is None else length
+        if len(mean) != expected or len(std) != expected or not expected:
+            raise ValueError(f"preprocessing: {mean_key} and {std_key} must each hold {expected or 'at least one'} numbers")
+        if (std <= 0).any():
+            raise ValueError(f"preprocessing: {std_key} must be positive")
+    return mean, std
 
 
 @dataclass
@@ -195,17 +220,48 @@ class Preprocessing:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Preprocessing":
-        """Raises ValueError for anything but a dict from :meth:`to_dict`."""
+        """Raises ValueError for anything but a dict from :meth:`to_dict`: each field is checked
+        (types, lengths that agree, finite numbers, positive scales), since the record may come
+        from a downloaded model file."""
         if not isinstance(data, dict) or data.get("format") != "numbagrad-preprocessing":
             raise ValueError("preprocessing: not a numbagrad preprocessing record")
+        unknown = sorted(set(data) - _FIELDS)
+        if unknown:
+            raise ValueError(f"preprocessing: unknown field {unknown[0]!r}")
+        if data.get("format_version") != 1:
+            raise ValueError(f"preprocessing: format_version {data.get('format_version')!r}; this numbagrad reads 1")
         if data.get("task") not in ("classification", "regression"):
             raise ValueError(f"preprocessing: unknown task {data.get('task')!r}")
+        names = data.get("feature_names")
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise ValueError("preprocessing: feature_names must be a non-empty list of strings")
+        if data.get("target_name") is not None and not isinstance(data["target_name"], str):
+            raise ValueError("preprocessing: target_name must be a string or null")
+        mean, std = _scale(data, "mean", "std", len(names))
+        target_mean, target_std = _scale(data, "target_mean", "target_std", None)
+        classes, class_names = data.get("classes"), data.get("class_names")
+        if data["task"] == "classification":
+            if not isinstance(classes, list) or not classes or not all(isinstance(c, (str, int, float)) and not isinstance(c, bool) for c in classes):
+                raise ValueError("preprocessing: classes must be a non-empty list of labels (numbers or strings)")
+            if class_names is not None and (
+                not isinstance(class_names, list) or len(class_names) != len(classes) or not all(isinstance(n, str) for n in class_names)
+            ):
+                raise ValueError(f"preprocessing: class_names must be a list of {len(classes)} strings, one per class")
+        elif classes is not None or class_names is not None:
+            raise ValueError("preprocessing: a regression has no classes")
         return cls(
-            feature_names=[str(n) for n in data["feature_names"]], task=data["task"], target_name=data.get("target_name"),
-            mean=_floats(data.get("mean"), "mean"), std=_floats(data.get("std"), "std"),
-            classes=data.get("classes"), class_names=data.get("class_names"),
-            target_mean=_floats(data.get("target_mean"), "target_mean"), target_std=_floats(data.get("target_std"), "target_std"),
+            feature_names=list(names), task=data["task"], target_name=data.get("target_name"), mean=mean, std=std,
+            classes=classes, class_names=class_names, target_mean=target_mean, target_std=target_std,
         )
+
+    def check_model(self, model: Any, where: str) -> None:
+        """Raise ValueError unless ``model`` takes these features and gives these outputs."""
+        outputs = model.layers[-1].units
+        if len(self.feature_names) != model.input_dim or self.outputs != outputs:
+            raise ValueError(
+                f"{where}: its {MEMBER} describes {len(self.feature_names)} features and {self.outputs} outputs; "
+                f"the model has {model.input_dim} inputs and {outputs} outputs"
+            )
 
     def attach(self, model_path: str | os.PathLike) -> None:
         """Add this record to a model file written by ``model.save`` (which is left loadable)."""
@@ -215,13 +271,20 @@ class Preprocessing:
     @classmethod
     def read(cls, model_path: str | os.PathLike) -> "Preprocessing | None":
         """The record in a model file, or None for a model saved from Python without one."""
-        with zipfile.ZipFile(model_path) as archive:
-            if MEMBER not in archive.namelist():
-                return None
-            try:
+        from numbagrad.train.checkpoint import ModelFileError
+
+        where = os.fspath(model_path)
+        try:
+            with zipfile.ZipFile(model_path) as archive:
+                if MEMBER not in archive.namelist():
+                    return None
+                info = archive.getinfo(MEMBER)
+                if info.compress_type != zipfile.ZIP_STORED or info.file_size > _MAX_BYTES:
+                    raise ValueError(f"compressed, or larger than {_MAX_BYTES} bytes")
                 return cls.from_dict(json.loads(archive.read(MEMBER).decode("utf-8")))
-            except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
-                raise ValueError(f"{os.fspath(model_path)}: its {MEMBER} is invalid ({error})") from None
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError, OSError, zipfile.BadZipFile, EOFError) as error:
+            reason = "nested too deeply" if isinstance(error, RecursionError) else error
+            raise ModelFileError(f"{where}: its {MEMBER} is invalid ({reason})") from None
 
 
 def _moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

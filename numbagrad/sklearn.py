@@ -839,6 +839,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 0:
             raise ValueError(f"{type(self).__name__}: y has shape {y.shape}: no targets")
+        wide = np.asarray(y, dtype=np.float64) if y.dtype.kind in "biuf" else None
+        if wide is not None and wide.size and np.isfinite(wide).all():
+            largest = float(np.abs(wide).max())
+            if largest > float(np.finfo(dtype).max):
+                raise ValueError(
+                    f"{type(self).__name__}: y holds {largest:g}, beyond what the network's dtype {np.dtype(dtype)} holds "
+                    f"(up to {float(np.finfo(dtype).max):.3g}); rescale the targets or pass dtype='float64'"
+                )
         targets = np.array(y.reshape(len(y), -1), dtype=dtype, order="C")
         if not first and targets.shape[1] != self.n_outputs_:
             raise ValueError(

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -398,6 +399,11 @@ OTHER_ERRORS = [
     (["predict", "runs/iris", "iris"], "numbagrad predict: error: inputs to predict must be a .csv or .npz file; 'iris' is a named data set"),
     (["predict", "runs/iris", "short.csv", "-o", "no/such/out.csv"], "numbagrad predict: error: --output 'no/such/out.csv': the folder 'no/such' does not exist"),
     (["predict", "runs/iris", "short.csv", "--batch-size", "0"], "numbagrad predict: error: argument --batch-size: expected an integer >= 1; got '0'"),
+    (["predict", "runs/iris", "wide.csv"], "numbagrad predict: error: wide.csv, line 2: not a readable CSV row (field larger than field limit"),
+    (["evaluate", "forged.ngm", "--data", "iris"], "numbagrad evaluate: error: forged.ngm: its preprocessing.json is invalid (preprocessing: std must be positive)"),
+    (["predict", "forged.ngm", "short.csv"], "numbagrad predict: error: forged.ngm: its preprocessing.json is invalid (preprocessing: std must be positive)"),
+    (["predict", "mismatched.ngm", "short.csv"], "numbagrad predict: error: mismatched.ngm: its preprocessing.json describes 5 features and 3 outputs; the model has 4 inputs"),
+    (["evaluate", "truncated.ngm", "--data", "iris"], "numbagrad evaluate: error: truncated.ngm: not a numbagrad model file"),
     (["compare", "--optimizers", "sgd,sgd"], "numbagrad compare: error: --optimizers names 'sgd' twice; each optimizer is trained once"),
     (["compare", "--optimizers", "sgd,adan"], "numbagrad compare: error: unknown optimizer 'adan'"),
 ]
@@ -409,6 +415,16 @@ def iris_run(here):
     features = "sepal length (cm),sepal width (cm),petal length (cm),petal width (cm)"
     (here / "cows.csv").write_text(f"{features},target\n1,2,3,4,cow\n")
     (here / "short.csv").write_text("sepal length (cm),sepal width (cm),petal length (cm)\n1,2,3\n")
+    (here / "wide.csv").write_text(f"{features}\n1,2,3,{'4' * 200_000}\n")
+    model = here / "runs" / "iris" / "model.ngm"
+    (here / "truncated.ngm").write_bytes(model.read_bytes()[:3000])
+    with zipfile.ZipFile(model) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    record = json.loads(members["preprocessing.json"])
+    for name, edit in [("forged.ngm", {"std": [0.0] * 4}), ("mismatched.ngm", {"feature_names": record["feature_names"] + ["extra"], "mean": None, "std": None})]:
+        with zipfile.ZipFile(here / name, "w") as archive:
+            for member, data in members.items():
+                archive.writestr(member, json.dumps({**record, **edit}) if member == "preprocessing.json" else data)
     return here / "runs" / "iris"
 
 

@@ -162,7 +162,7 @@ def test_load_state_dict_refuses_corrupt_state_and_keeps_its_own():
         (lambda e: e.update(d=np.zeros(3)), "state[0]['d'] must be finite numbers of shape (7,)"),
         (lambda e: e.update(prev_flat_grad=np.full(7, np.nan)), "state[0]['prev_flat_grad'] must be finite numbers"),
         (lambda e: e.update(t=math.inf), "state[0]['t'] must be a finite number; got inf"),
-        (lambda e: e.update(step=-1), "state[0]['step'] must be an integer >= 0; got -1"),
+        (lambda e: e.update(step=-1), "state[0]['step'] must be an integer in [0, 2**63); got -1"),
         (lambda e: e.update(ro=np.ones(200), old_dirs=np.zeros((200, 7)), old_stps=np.zeros((200, 7))), "200 curvature pairs exceed history_size 100"),
     ]
     for corrupt, message in cases:

@@ -484,6 +484,14 @@ def test_bad_regression_losses(loss, error, message):
         MLPRegressor(loss=loss, **FAST).fit(np.ones((4, 2)), [0.0, 1.0, 0.0, 1.0])
 
 
+def test_targets_beyond_the_networks_dtype_say_so():
+    """Finite in float64, infinite once cast to the network's float32: the message says which."""
+    X = np.linspace(-1, 1, 8).reshape(-1, 1)
+    with pytest.raises(ValueError, match=r"MLPRegressor: y holds 1e\+39, beyond what the network's dtype float32 holds \(up to 3.4e\+38\); rescale"):
+        MLPRegressor(**FAST).fit(X, np.full(8, 1e39))
+    assert MLPRegressor(dtype="float64", **FAST).fit(X, np.full(8, 1e39)).predict(X).shape == (8,)
+
+
 def test_a_failed_refit_leaves_the_fitted_estimator_as_it_was(iris):
     X, y = iris
     clf = MLPClassifier(**FAST).fit(X, y)

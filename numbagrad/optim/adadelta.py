@@ -8,7 +8,7 @@ from numbagrad.hyperparameters import Hyperparameter
 from numbagrad.kernels.rules import regularized_gradient, root
 from numbagrad.optim.common import MAXIMIZE, WEIGHT_DECAY, eps, lr
 from numbagrad.optim.optimizer import Optimizer
-from numbagrad.optim.spec import OptimizerSpec
+from numbagrad.optim.spec import OptimizerSpec, StateSlot
 
 __all__ = ["Adadelta", "ADADELTA_SPEC", "adadelta_coefficients", "adadelta_rule"]
 
@@ -56,7 +56,7 @@ ADADELTA_SPEC = OptimizerSpec(
         WEIGHT_DECAY,
         MAXIMIZE,
     ),
-    state=("square_avg", "acc_delta"),
+    state=(StateSlot("square_avg", minimum=0.0), StateSlot("acc_delta", minimum=0.0)),
 )
 
 

@@ -177,9 +177,9 @@ ADAFACTOR_SPEC = OptimizerSpec(
         MAXIMIZE,
     ),
     state=(
-        StateSlot("row_var", shape=_row_shape),
-        StateSlot("col_var", shape=_col_shape),
-        StateSlot("variance", shape=_variance_shape),
+        StateSlot("row_var", shape=_row_shape, minimum=0.0),
+        StateSlot("col_var", shape=_col_shape, minimum=0.0),
+        StateSlot("variance", shape=_variance_shape, minimum=0.0),
     ),
 )
 

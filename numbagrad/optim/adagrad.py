@@ -57,7 +57,7 @@ ADAGRAD_SPEC = OptimizerSpec(
         MAXIMIZE,
         Hyperparameter("eps_inside_sqrt", False, kind="bool", doc="sqrt(sum + eps) as Keras, instead of sqrt(sum) + eps"),
     ),
-    state=(StateSlot("sum", initial="initial_accumulator_value"),),
+    state=(StateSlot("sum", initial="initial_accumulator_value", minimum=0.0),),
 )
 
 

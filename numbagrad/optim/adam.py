@@ -82,7 +82,7 @@ EPS_HAT = Hyperparameter(
 )
 
 
-_ADAM_SLOTS = ("exp_avg", "exp_avg_sq", StateSlot("max_exp_avg_sq", when="amsgrad"))
+_ADAM_SLOTS = ("exp_avg", StateSlot("exp_avg_sq", minimum=0.0), StateSlot("max_exp_avg_sq", when="amsgrad", minimum=0.0))
 
 
 ADAM_SPEC = OptimizerSpec(

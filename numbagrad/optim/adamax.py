@@ -7,7 +7,7 @@ from typing import NamedTuple
 from numbagrad.kernels.rules import lerp, regularized_gradient
 from numbagrad.optim.common import MAXIMIZE, WEIGHT_DECAY, betas, eps, lr
 from numbagrad.optim.optimizer import Optimizer
-from numbagrad.optim.spec import OptimizerSpec
+from numbagrad.optim.spec import OptimizerSpec, StateSlot
 
 __all__ = ["Adamax", "ADAMAX_SPEC", "adamax_coefficients", "adamax_rule"]
 
@@ -55,7 +55,7 @@ ADAMAX_SPEC = OptimizerSpec(
     coefficients=adamax_coefficients,
     rule=adamax_rule,
     hyperparameters=(lr(2e-3), betas((0.9, 0.999)), eps(1e-8), WEIGHT_DECAY, MAXIMIZE),
-    state=("exp_avg", "exp_inf"),
+    state=("exp_avg", StateSlot("exp_inf", minimum=0.0)),
 )
 
 

@@ -10,6 +10,7 @@ time goes.
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 from typing import Any, Callable, Mapping, Sequence
 
@@ -18,6 +19,7 @@ import numpy as np
 from numbagrad.hyperparameters import Hyperparameter
 from numbagrad.optim.common import lr
 from numbagrad.optim.optimizer import Optimizer
+from numbagrad.optim.state_checks import scalar_state, step_count
 from numbagrad.optim.spec import OptimizerSpec
 
 __all__ = ["LBFGS", "LBFGS_SPEC"]
@@ -418,27 +420,17 @@ class LBFGS(Optimizer):
         title = self.title
         if not self._params:
             raise RuntimeError(f"{title} has no parameters yet: bind it before loading its state")
-        if not isinstance(state_dict, Mapping) or "state" not in state_dict or "param_groups" not in state_dict:
-            raise ValueError(f"{title}.load_state_dict(): expected a dict with 'state' and 'param_groups'")
-        if state_dict.get("optimizer", self.spec.name) != self.spec.name:
-            raise ValueError(f"{title}.load_state_dict(): the state dict belongs to optimizer {state_dict.get('optimizer')!r}, not 'lbfgs'")
-        groups = state_dict["param_groups"]
-        if not isinstance(groups, Sequence) or len(groups) != 1 or not isinstance(groups[0], Mapping):
-            raise ValueError(f"{title}.load_state_dict(): expected one parameter group")
-        if len(groups[0].get("params", ())) != len(self._params):
-            raise ValueError(
-                f"{title}.load_state_dict(): the state dict has {len(groups[0].get('params', ()))} parameters; this optimizer has {len(self._params)}"
-            )
-        values = {k: v for k, v in groups[0].items() if k != "params"}
-        validated = self.spec.validate(values, owner=f"{title} parameter group 0")
-        saved = state_dict["state"]
-        if not isinstance(saved, Mapping):
-            raise TypeError(f"{title}.load_state_dict(): 'state' must be a dict; got {type(saved).__name__}")
+        index_of, (validated,) = self._saved_groups(state_dict)
+        entries = self._saved_entries(state_dict, index_of)
         restored: dict[str, Any] = {}
         steps = 0
-        entry = saved.get(0, saved.get("0"))
-        if entry is not None:
-            restored, steps = self._checked_state(entry)
+        if entries:
+            if set(entries) != {0}:
+                raise ValueError(
+                    f"{title}.load_state_dict(): L-BFGS keeps its state under the first parameter's index; "
+                    f"got state for parameters {sorted(entries)}"
+                )
+            restored, steps = self._checked_state(entries[0])
         self.param_groups[0].update(validated)
         self._group_keys = [self._group_key(self.param_groups[0])]
         self._state, self._steps = restored, steps
@@ -446,9 +438,13 @@ class LBFGS(Optimizer):
     def _checked_state(self, entry: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
         title = self.title
         size = sum(self._sizes)
-        missing = [k for k in (*_ARRAY_STATE, *_NUMBER_STATE, "step") if k not in entry]
+        known = (*_ARRAY_STATE, *_NUMBER_STATE, "step")
+        missing = [k for k in known if k not in entry]
         if missing:
             raise ValueError(f"{title}.load_state_dict(): state[0] has no {missing}")
+        unknown = [k for k in entry if k not in known]
+        if unknown:
+            raise ValueError(f"{title}.load_state_dict(): state[0] has {unknown[0]!r}, which is no state of L-BFGS (it keeps: {', '.join(known)})")
         arrays = {k: np.asarray(entry[k]) for k in _ARRAY_STATE}
         pairs = arrays["ro"].shape[0] if arrays["ro"].ndim == 1 else -1
         expected = {"d": (size,), "prev_flat_grad": (size,), "old_dirs": (pairs, size), "old_stps": (pairs, size), "ro": (pairs,)}
@@ -462,13 +458,15 @@ class LBFGS(Optimizer):
             raise ValueError(f"{title}.load_state_dict(): {pairs} curvature pairs exceed history_size {self.param_groups[0]['history_size']}")
         numbers = {}
         for key in _NUMBER_STATE:
-            value = entry[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value):
-                raise ValueError(f"{title}.load_state_dict(): state[0][{key!r}] must be a finite number; got {value!r}")
+            where = f"{title}.load_state_dict(): state[0][{key!r}]"
+            if key in ("func_evals", "n_iter"):
+                numbers[key] = step_count(entry[key], where)
+                continue
+            value = scalar_state(entry[key], where)
+            if not math.isfinite(value):
+                raise ValueError(f"{where} must be a finite number; got {entry[key]!r}")
             numbers[key] = value
-        step = entry["step"]
-        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
-            raise ValueError(f"{title}.load_state_dict(): state[0]['step'] must be an integer >= 0; got {step!r}")
+        step = step_count(entry["step"], f"{title}.load_state_dict(): state[0]['step']")
         T = self._dtype.type
         state = {
             "d": arrays["d"].astype(self._dtype),

@@ -74,8 +74,8 @@ NADAM_SPEC = OptimizerSpec(
         DECOUPLED_WEIGHT_DECAY,
         MAXIMIZE,
     ),
-    state=("exp_avg", "exp_avg_sq"),
-    scalars=(StateSlot("mu_product", initial=1.0),),
+    state=("exp_avg", StateSlot("exp_avg_sq", minimum=0.0)),
+    scalars=(StateSlot("mu_product", initial=1.0, minimum=0.0),),
 )
 
 

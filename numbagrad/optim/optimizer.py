@@ -24,6 +24,7 @@ from numbagrad.device import is_cuda_array
 from numbagrad.kernels.signatures import FLOAT_DTYPES
 from numbagrad.optim.partition import HostPartition, UpdatePlan
 from numbagrad.optim.spec import OptimizerSpec
+from numbagrad.optim.state_checks import check_state_values, parameter_index, scalar_state, shown, step_count
 
 __all__ = ["Optimizer", "optimizer_class"]
 
@@ -57,6 +58,14 @@ def _data(value: Any) -> Any:
         from numbagrad.optim.cuda_partition import as_device_array
 
         return as_device_array(value)
+    return value
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return ("array", value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, *(_comparable(v) for v in value))
     return value
 
 
@@ -231,7 +240,9 @@ class Optimizer:
     # --- state layout --------------------------------------------------------
 
     def _group_key(self, group: Mapping[str, Any]) -> tuple:
-        return (len(group),) + tuple(group.get(name) for name in self.spec.hyperparameter_names)
+        """What ``refresh`` compares to see whether a group changed. Arrays (``lr`` set to
+        ``np.array(...)``) become their bytes: comparing them would be ambiguous."""
+        return (len(group),) + tuple(_comparable(group.get(name)) for name in self.spec.hyperparameter_names)
 
     def _build_partitions(self) -> None:
         self._partitions = []
@@ -453,50 +464,10 @@ class Optimizer:
                 another set of parameters, or with invalid content.
         """
         title = self.title
-        spec = self.spec
         if not self._params:
             raise RuntimeError(f"{title} has no parameters yet: bind it before loading its state")
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"{title}.load_state_dict(): expected a dict; got {type(state_dict).__name__}")
-        for key in ("state", "param_groups"):
-            if key not in state_dict:
-                raise ValueError(f"{title}.load_state_dict(): the state dict has no {key!r} entry")
-        name = state_dict.get("optimizer", spec.name)
-        if name != spec.name:
-            raise ValueError(f"{title}.load_state_dict(): the state dict belongs to optimizer {name!r}, not {spec.name!r}")
-        saved_groups = state_dict["param_groups"]
-        if not isinstance(saved_groups, Sequence) or len(saved_groups) != len(self.param_groups):
-            count = len(saved_groups) if isinstance(saved_groups, Sequence) else saved_groups
-            raise ValueError(
-                f"{title}.load_state_dict(): the state dict has {count} parameter groups; this optimizer has {len(self.param_groups)}"
-            )
-        new_groups = []
-        for g, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
-            if not isinstance(saved, Mapping):
-                raise TypeError(f"{title}.load_state_dict(): param_groups[{g}] must be a dict; got {type(saved).__name__}")
-            members = list(saved.get("params", ()))
-            if len(members) != len(group["params"]):
-                raise ValueError(
-                    f"{title}.load_state_dict(): param_groups[{g}] has {len(members)} parameters; "
-                    f"this optimizer's group {g} has {len(group['params'])}"
-                )
-            values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items() if k != "params"}
-            new_groups.append(spec.validate(values, owner=f"{title} parameter group {g}"))
-
-        saved_state = state_dict["state"]
-        if not isinstance(saved_state, Mapping):
-            raise TypeError(f"{title}.load_state_dict(): 'state' must be a dict; got {type(saved_state).__name__}")
-        entries: dict[int, Mapping[str, Any]] = {}
-        for key, entry in saved_state.items():
-            try:
-                index = int(key)
-            except (TypeError, ValueError):
-                raise ValueError(f"{title}.load_state_dict(): state key {key!r} is not a parameter index") from None
-            if not 0 <= index < len(self._params):
-                raise ValueError(f"{title}.load_state_dict(): state key {index} is out of range for {len(self._params)} parameters")
-            if not isinstance(entry, Mapping):
-                raise TypeError(f"{title}.load_state_dict(): state[{index}] must be a dict; got {type(entry).__name__}")
-            entries[index] = entry
+        index_of, new_groups = self._saved_groups(state_dict)
+        entries = self._saved_entries(state_dict, index_of)
 
         # Build the new partitions aside; commit only when all of them are valid.
         old = (self.param_groups, self._partitions, self._group_keys)
@@ -519,6 +490,82 @@ class Optimizer:
         self.param_groups = old[0]
         self._group_keys = [self._group_key(group) for group in self.param_groups]
 
+    def _saved_groups(self, state_dict: Any) -> tuple[dict[int, int], list[dict[str, Any]]]:
+        """Check a state dict's outline and its ``param_groups``: the map from its parameter indices
+        to this optimizer's (as in PyTorch, the saved groups' ``params`` name the state's keys, matched
+        in order) and each group's validated hyperparameters."""
+        title = self.title
+        spec = self.spec
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{title}.load_state_dict(): expected a dict; got {type(state_dict).__name__}")
+        for key in ("state", "param_groups"):
+            if key not in state_dict:
+                raise ValueError(f"{title}.load_state_dict(): the state dict has no {key!r} entry")
+        name = state_dict.get("optimizer", spec.name)
+        if not isinstance(name, str) or name != spec.name:
+            raise ValueError(f"{title}.load_state_dict(): the state dict belongs to optimizer {shown(name)}, not {spec.name!r}")
+        saved_groups = state_dict["param_groups"]
+        if isinstance(saved_groups, (str, bytes, Mapping)) or not isinstance(saved_groups, Sequence):
+            raise TypeError(f"{title}.load_state_dict(): 'param_groups' must be a list of dicts; got {type(saved_groups).__name__}")
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"{title}.load_state_dict(): the state dict has {len(saved_groups)} parameter groups; "
+                f"this optimizer has {len(self.param_groups)}"
+            )
+        # As in PyTorch, the saved groups' "params" name the state's keys, matched in order to this
+        # optimizer's parameters: saved index -> this optimizer's index.
+        index_of: dict[int, int] = {}
+        new_groups = []
+        position = 0
+        for g, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            if not isinstance(saved, Mapping):
+                raise TypeError(f"{title}.load_state_dict(): param_groups[{g}] must be a dict; got {type(saved).__name__}")
+            members = saved.get("params", ())
+            if (
+                isinstance(members, (str, bytes, Mapping))
+                or not isinstance(members, (Sequence, np.ndarray))
+                or (isinstance(members, np.ndarray) and members.ndim != 1)
+            ):
+                raise TypeError(
+                    f"{title}.load_state_dict(): param_groups[{g}]['params'] must be a list of parameter indices; "
+                    f"got {shown(members)}"
+                )
+            if len(members) != len(group["params"]):
+                raise ValueError(
+                    f"{title}.load_state_dict(): param_groups[{g}] has {len(members)} parameters; "
+                    f"this optimizer's group {g} has {len(group['params'])}"
+                )
+            for member in members:
+                key = parameter_index(member)
+                if key is None or key in index_of:
+                    problem = "is not a parameter index" if key is None else "appears twice"
+                    raise ValueError(f"{title}.load_state_dict(): param_groups[{g}]['params'] entry {shown(member)} {problem}")
+                index_of[key] = position
+                position += 1
+            values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items() if k != "params"}
+            new_groups.append(spec.validate(values, owner=f"{title}.load_state_dict(): parameter group {g}"))
+
+        return index_of, new_groups
+
+    def _saved_entries(self, state_dict: Mapping[str, Any], index_of: Mapping[int, int]) -> dict[int, Mapping[str, Any]]:
+        """The state dict's ``state``, keyed by this optimizer's parameter indices."""
+        title = self.title
+        saved_state = state_dict["state"]
+        if not isinstance(saved_state, Mapping):
+            raise TypeError(f"{title}.load_state_dict(): 'state' must be a dict; got {type(saved_state).__name__}")
+        entries: dict[int, Mapping[str, Any]] = {}
+        for key, entry in saved_state.items():
+            index = index_of.get(parameter_index(key))
+            if index is None:
+                raise ValueError(
+                    f"{title}.load_state_dict(): state key {shown(key)} is none of the parameter indices the "
+                    f"state dict's param_groups list"
+                )
+            if not isinstance(entry, Mapping):
+                raise TypeError(f"{title}.load_state_dict(): state[{key!r}] must be a dict; got {type(entry).__name__}")
+            entries[index] = entry
+        return entries
+
     def _load_partition(self, partition: Any, entries: Mapping[int, Mapping[str, Any]], hyperparameters: Mapping[str, Any]) -> None:
         title = self.title
         spec = self.spec
@@ -532,18 +579,18 @@ class Optimizer:
             )
         steps = set()
         for index in present:
-            step = entries[index].get("step")
-            if isinstance(step, np.ndarray) and step.ndim == 0:
-                step = step.item()
-            if isinstance(step, float) and step.is_integer():
-                step = int(step)
-            if isinstance(step, (bool, np.bool_)) or not isinstance(step, (int, np.integer)) or not 0 <= step < 1 << 63:
-                raise ValueError(f"{title}.load_state_dict(): state[{index}]['step'] must be an integer in [0, 2**63); got {step!r}")
-            steps.add(int(step))
+            steps.add(step_count(entries[index].get("step"), f"{title}.load_state_dict(): state[{index}]['step']"))
         if len(steps) != 1:
             raise ValueError(f"{title}.load_state_dict(): parameters of one group have different step counts {sorted(steps)}")
+        known = {"step", *(slot.name for slot in partition.slots), *(scalar.name for scalar in spec.scalars)}
         for local, index in enumerate(partition.indices):
             entry = entries[index]
+            unknown = [key for key in entry if key not in known]
+            if unknown:
+                raise ValueError(
+                    f"{title}.load_state_dict(): state[{index}] has {shown(unknown[0])}, which is no state of "
+                    f"{title} with these hyperparameters (it keeps: {', '.join(sorted(known))})"
+                )
             values = []
             for slot, shape in zip(partition.slots, partition.slot_shapes(local)):
                 if shape is None:
@@ -562,14 +609,18 @@ class Optimizer:
                     raise TypeError(
                         f"{title}.load_state_dict(): state[{index}][{slot.name!r}] has dtype {value.dtype}; expected numbers"
                     )
-                values.append(value.astype(partition.dtype))
+                value = value.astype(partition.dtype)
+                check_state_values(value, slot, f"{title}.load_state_dict(): state[{index}][{slot.name!r}]")
+                values.append(value)
             partition.write_state(local, values)
         scalar_start = len(spec.encode(hyperparameters))
         first = entries[present[0]]
         for k, scalar in enumerate(spec.scalars):
             if scalar.name not in first:
                 raise ValueError(f"{title}.load_state_dict(): state[{present[0]}] has no {scalar.name!r}")
-            partition.hyper[scalar_start + k] = float(first[scalar.name])
+            value = scalar_state(first[scalar.name], f"{title}.load_state_dict(): state[{present[0]}][{scalar.name!r}]")
+            check_state_values(np.float64(value), scalar, f"{title}.load_state_dict(): state[{present[0]}][{scalar.name!r}]")
+            partition.hyper[scalar_start + k] = value
         partition.step = steps.pop()
 
     def __repr__(self) -> str:

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from numbagrad.kernels.rules import Moments, adam_moments, moment_coefficients, root
 from numbagrad.optim.common import DECOUPLED_WEIGHT_DECAY, MAXIMIZE, WEIGHT_DECAY, betas, eps, lr
 from numbagrad.optim.optimizer import Optimizer
-from numbagrad.optim.spec import OptimizerSpec
+from numbagrad.optim.spec import OptimizerSpec, StateSlot
 
 __all__ = ["RAdam", "RADAM_SPEC", "radam_coefficients", "radam_rule"]
 
@@ -75,7 +75,7 @@ RADAM_SPEC = OptimizerSpec(
     coefficients=radam_coefficients,
     rule=radam_rule,
     hyperparameters=(lr(1e-3), betas((0.9, 0.999)), eps(1e-8), WEIGHT_DECAY, DECOUPLED_WEIGHT_DECAY, MAXIMIZE),
-    state=("exp_avg", "exp_avg_sq"),
+    state=("exp_avg", StateSlot("exp_avg_sq", minimum=0.0)),
 )
 
 

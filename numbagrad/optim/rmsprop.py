@@ -84,7 +84,7 @@ RMSPROP_SPEC = OptimizerSpec(
         MAXIMIZE,
         Hyperparameter("eps_inside_sqrt", False, kind="bool", doc="sqrt(v + eps) as Keras, instead of sqrt(v) + eps"),
     ),
-    state=("square_avg", StateSlot("momentum_buffer", when="momentum"), StateSlot("grad_avg", when="centered")),
+    state=(StateSlot("square_avg", minimum=0.0), StateSlot("momentum_buffer", when="momentum"), StateSlot("grad_avg", when="centered")),
 )
 
 

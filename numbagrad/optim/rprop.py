@@ -88,7 +88,7 @@ RPROP_SPEC = OptimizerSpec(
         Hyperparameter("step_sizes", (1e-6, 50.0), kind="pair", minimum=0.0, doc="(minimum, maximum) step size"),
         MAXIMIZE,
     ),
-    state=(StateSlot("prev"), StateSlot("step_size", initial="lr")),
+    state=(StateSlot("prev"), StateSlot("step_size", initial="lr", minimum=0.0)),
     check=_check,
 )
 

@@ -29,6 +29,7 @@ declared exactly as a plugin declares one::
 from __future__ import annotations
 
 import inspect
+import math
 import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -58,12 +59,17 @@ class StateSlot:
             where the slot does not exist for such a parameter (Adafactor's
             ``row_var``: ``lambda s: s[:-1] + (1,) if len(s) >= 2 else None``).
             ``None`` (the default): the parameter's own shape.
+        minimum: the least value the slot can hold (``0.0`` for a running
+            average of squares, ``exp_avg_sq``); ``load_state_dict`` and
+            ``load_model`` refuse state below it as corrupted. ``None``: any
+            finite value.
     """
 
     name: str
     initial: float | str = 0.0
     when: str | None = None
     shape: Callable[[tuple[int, ...]], tuple[int, ...] | None] | None = None
+    minimum: float | None = None
 
     def shape_for(self, param_shape: Sequence[int]) -> tuple[int, ...] | None:
         """The slot's shape for a parameter of ``param_shape`` (``None``: absent for it).
@@ -381,6 +387,8 @@ class OptimizerSpec(Declaration):
                 raise ValueError(f"{label}: state slot name {slot.name!r} is not an identifier")
             if isinstance(slot.initial, str) and slot.initial not in names:
                 raise ValueError(f"{label}: state slot {slot.name!r} starts at unknown hyperparameter {slot.initial!r}")
+            if slot.minimum is not None and (isinstance(slot.minimum, bool) or not isinstance(slot.minimum, (int, float)) or not math.isfinite(slot.minimum)):
+                raise TypeError(f"{label}: state slot {slot.name!r}: minimum must be a finite number or None; got {slot.minimum!r}")
         slot_names = [s.name for s in slots + self.scalars]
         if len(set(slot_names)) != len(slot_names) or "step" in slot_names:
             raise ValueError(f"{label}: state slot names {slot_names} must be unique and not 'step'")

@@ -22,7 +22,7 @@ from numbagrad import datasets
 from numbagrad.files import write_atomically
 from numbagrad.preprocessing import Preprocessing
 from numbagrad.runs.prepare import loss_targets
-from numbagrad.train import load_model
+from numbagrad.train import ModelFileError, load_model
 
 __all__ = ["load_trained", "evaluate", "predict"]
 
@@ -42,7 +42,13 @@ def load_trained(path: str | os.PathLike) -> tuple[Any, Preprocessing | None, Pa
     elif not model_path.exists():
         raise FileNotFoundError(f"MODEL: no file or folder {os.fspath(path)!r}")
     model = load_model(model_path)
-    return model, Preprocessing.read(model_path), model_path
+    preprocessing = Preprocessing.read(model_path)
+    if preprocessing is not None:
+        try:
+            preprocessing.check_model(model, os.fspath(model_path))
+        except ValueError as error:
+            raise ModelFileError(str(error)) from None
+    return model, preprocessing, model_path
 
 
 def _aligned(dataset: datasets.Dataset, preprocessing: Preprocessing | None, model: Any) -> np.ndarray:

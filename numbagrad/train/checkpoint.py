@@ -37,6 +37,7 @@ import numpy as np
 from numbagrad._version import __version__
 from numbagrad.errors import UnknownNameError
 from numbagrad.nn.placement import check_device, host_parameters
+from numbagrad.train.manifest import check_manifest, declared_parameters
 
 __all__ = ["save_model", "load_model", "FORMAT", "FORMAT_VERSION", "ModelFileError"]
 
@@ -57,8 +58,6 @@ def _write_array(archive: zipfile.ZipFile, name: str, array: np.ndarray) -> None
 
 #: The largest manifest numbagrad reads (its own are a few KiB; a history of many epochs, a few MiB).
 MAX_MANIFEST_BYTES = 64 << 20
-#: The largest parameter count a model file may declare (8 TiB of float64).
-MAX_PARAMETERS = 1 << 40
 
 
 def _check_members(archive: zipfile.ZipFile, path: str) -> None:
@@ -115,26 +114,6 @@ def _read_array(archive: zipfile.ZipFile, name: str, path: str, shape: tuple[int
         raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError, OverflowError) as error:
         raise ModelFileError(f"{path}: {name!r} in the model file is corrupted: {error}") from None
-
-
-def _declared_parameters(config: Any, path: str) -> int:
-    """How many parameters the manifest's architecture declares, checked before anything is
-    allocated (a few bytes may declare a layer of 20000 x 20000)."""
-    if not isinstance(config, dict) or not isinstance(config.get("layers"), list) or not config["layers"]:
-        raise ModelFileError(f"{path}: the manifest's model has no list of layers")
-    fan_in = config.get("input_dim")
-    total = 0
-    for i, layer in enumerate([None, *config["layers"]]):
-        units = fan_in if layer is None else (layer.get("units") if isinstance(layer, dict) else None)
-        if isinstance(units, bool) or not isinstance(units, int) or not 1 <= units <= MAX_PARAMETERS:
-            what = "input_dim" if layer is None else f"layers[{i - 1}].units"
-            raise ModelFileError(f"{path}: the manifest's {what} must be an integer in [1, {MAX_PARAMETERS}]; got {units!r}")
-        if layer is not None:
-            total += fan_in * units + (units if layer.get("use_bias", True) else 0)
-            fan_in = units
-        if total > MAX_PARAMETERS:
-            raise ModelFileError(f"{path}: the manifest declares more than {MAX_PARAMETERS} parameters")
-    return total
 
 
 _TEMPORARY_PREFIX = ".numbagrad-"
@@ -274,13 +253,16 @@ def load_model(path: str | os.PathLike, device: str = "cpu"):
         if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
             raise ModelFileError(f"{path}: not a numbagrad model file (format marker missing)")
         version = metadata.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise ModelFileError(f"{path}: the manifest's format_version must be an integer >= 1; got {version!r}")
+        if version > FORMAT_VERSION:
             raise ModelFileError(
                 f"{path}: model file format {version!r} is newer than this numbagrad ({__version__}) reads "
                 f"(up to {FORMAT_VERSION}); upgrade numbagrad"
             )
+        count = declared_parameters(metadata.get("model"), path)
+        check_manifest(metadata, path, version)
         try:
-            count = _declared_parameters(metadata.get("model"), path)
             parameters = _read_array(archive, "parameters.npy", path, shape=(count,))
             if not np.isfinite(parameters).all():
                 raise ModelFileError(f"{path}: parameters.npy holds NaN or infinity, which no fit leaves; the file is corrupted")
@@ -297,13 +279,24 @@ def load_model(path: str | os.PathLike, device: str = "cpu"):
                 model.history = History.from_dict(metadata["history"])
             if metadata.get("compile") is not None:
                 model.compile(**metadata["compile"])
-                states = _optimizer_states(archive, metadata, model, path) if version >= 2 else _format1_state(archive, metadata, model, path)
-                for role, optimizer in model.training.optimizers.items():
-                    if role not in states:
+                roles = model.training.optimizers
+                saved_roles = metadata["optimizers"] if version >= 2 else {"all": None}
+                for role in saved_roles:
+                    if role not in roles:
+                        raise ModelFileError(
+                            f"{path}: the model file has optimizer state for the {role!r}, which its compile options "
+                            f"do not optimize separately (they have {', '.join(map(repr, roles))})"
+                        )
+                for role in roles:
+                    if role not in saved_roles:
                         raise ModelFileError(f"{path}: the model file has no optimizer state for the {role}")
+                states = _optimizer_states(archive, metadata, model, path) if version >= 2 else _format1_state(archive, metadata, model, path)
+                for role, optimizer in roles.items():
                     optimizer.load_state_dict(states[role])
-        except (ModelFileError, UnknownNameError):
+        except ModelFileError:
             raise
+        except UnknownNameError as error:  # a plugin's name, the plugin not installed here; or a corrupted name
+            raise ModelFileError(f"{path}: the model file uses something this installation does not have: {error}") from None
         except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, RecursionError, NotImplementedError, zipfile.BadZipFile, EOFError) as error:
             raise ModelFileError(f"{path}: the model file's contents are invalid: {type(error).__name__}: {error}") from None
     if device != "cpu":

@@ -112,5 +112,5 @@ LAMB_SPEC = OptimizerSpec(
         Hyperparameter("bias_correction", True, kind="bool", doc="divide the moments by 1 - beta^t as Adam does"),
         Hyperparameter("clamp_value", 10.0, minimum=0.0, exclusive_minimum=True, doc="the largest weight norm the trust ratio uses"),
     ),
-    state=(StateSlot("exp_avg"), StateSlot("exp_avg_sq")),
+    state=(StateSlot("exp_avg"), StateSlot("exp_avg_sq", minimum=0.0)),
 )
