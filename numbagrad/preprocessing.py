@@ -28,9 +28,10 @@ from typing import Any
 
 import numpy as np
 
+from numbagrad.data import as_inputs
 from numbagrad.datasets import Dataset
 
-__all__ = ["Preprocessing", "split_rows", "MEMBER"]
+__all__ = ["Preprocessing", "split_rows", "loss_targets", "MEMBER"]
 
 #: The name of the preprocessing record inside a model file.
 MEMBER = "preprocessing.json"
@@ -71,6 +72,16 @@ _FIELDS = {
     "format", "format_version", "feature_names", "task", "target_name", "mean", "std", "classes", "class_names",
     "target_mean", "target_std",
 }
+
+
+def loss_targets(targets: np.ndarray, outputs: int, loss: str, task: str) -> np.ndarray:
+    """Class indices as the loss wants them: as they are for a loss of class labels,
+    one-hot rows for any other (``mse`` or ``hinge`` on classes)."""
+    from numbagrad.registry import get_registry
+
+    if task != "classification" or get_registry().lookup("loss", loss).spec.target == "labels":
+        return targets
+    return np.eye(outputs)[targets.astype(np.int64)]
 
 
 def _floats(values: Any, name: str) -> np.ndarray | None:
@@ -183,6 +194,19 @@ class Preprocessing:
             return matrix
         return (matrix - self.target_mean) / self.target_std
 
+    def network_inputs(self, X: Any, name: str = "X") -> np.ndarray:
+        """Features as the data has them (checked: 2-D, one column per feature, finite) to what
+        the network takes, in float64."""
+        return self.inputs(as_inputs(X, np.float64, len(self.feature_names), name))
+
+    def network_targets(self, y: Any, loss: str, name: str = "y") -> np.ndarray:
+        """Targets as the data has them (class labels or names; values in their own units) to what
+        ``loss`` takes: class indices or one-hot rows, standardized values."""
+        array = np.asarray(y)
+        if self.task == "classification" and array.ndim == 2 and array.shape[1] == 1:
+            array = array[:, 0]
+        return loss_targets(self.targets(array, name), self.outputs, loss, self.task)
+
     def predictions(self, outputs: np.ndarray) -> np.ndarray:
         """Regression: the network's outputs in the target's own units."""
         if self.target_mean is None:
@@ -276,13 +300,24 @@ class Preprocessing:
         where = os.fspath(model_path)
         try:
             with zipfile.ZipFile(model_path) as archive:
-                if MEMBER not in archive.namelist():
-                    return None
-                info = archive.getinfo(MEMBER)
-                if info.compress_type != zipfile.ZIP_STORED or info.file_size > _MAX_BYTES:
-                    raise ValueError(f"compressed, or larger than {_MAX_BYTES} bytes")
-                return cls.from_dict(json.loads(archive.read(MEMBER).decode("utf-8")))
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError, OSError, zipfile.BadZipFile, EOFError) as error:
+                return cls.from_archive(archive, where)
+        except (OSError, zipfile.BadZipFile) as error:
+            raise ModelFileError(f"{where}: not a readable model file ({error})") from None
+
+    @classmethod
+    def from_archive(cls, archive: zipfile.ZipFile, where: str) -> "Preprocessing | None":
+        """The record in an open model file, or None; ``ModelFileError`` naming ``where`` when it is
+        compressed, oversized or invalid in any field."""
+        from numbagrad.train.checkpoint import ModelFileError
+
+        try:
+            if MEMBER not in archive.namelist():
+                return None
+            info = archive.getinfo(MEMBER)
+            if info.compress_type != zipfile.ZIP_STORED or info.file_size > _MAX_BYTES:
+                raise ValueError(f"compressed, or larger than {_MAX_BYTES} bytes")
+            return cls.from_dict(json.loads(archive.read(MEMBER).decode("utf-8")))
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError, OSError, zipfile.BadZipFile, EOFError, NotImplementedError) as error:
             reason = "nested too deeply" if isinstance(error, RecursionError) else error
             raise ModelFileError(f"{where}: its {MEMBER} is invalid ({reason})") from None
 

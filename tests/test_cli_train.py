@@ -537,13 +537,13 @@ def _quick_start_blocks() -> list[str]:
 def test_the_readme_quick_start_installs_the_cli_extra_and_the_test_extra():
     first, second = _quick_start_blocks()[:2]
     assert first.splitlines() == ['pip install ".[cli]"', "numbagrad train"]
-    assert second.splitlines() == ['pip install -e ".[test]"', "python -m pytest"]
+    assert second.splitlines() == ['pip install -e ".[test]"', "python -m pytest --cov"]
     tomllib = pytest.importorskip("tomllib")
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
     needed = {"scikit-learn", "tqdm", "matplotlib", "pillow", "tomli-w"}
     assert needed <= {re.split(r"[<>=;\s\[]", d)[0] for d in extras["cli"]}
     # The tests need real data and TOML files: the test extra brings them.
-    assert {"scikit-learn", "tomli-w", "matplotlib"} <= {re.split(r"[<>=;\s\[]", d)[0] for d in extras["test"]}
+    assert {"scikit-learn", "tomli-w", "matplotlib", "pytest-cov"} <= {re.split(r"[<>=;\s\[]", d)[0] for d in extras["test"]}
     assert "tomli>=2; python_version < '3.11'" in extras["cli"] and "tomli>=2; python_version < '3.11'" in extras["test"]
 
 
@@ -616,3 +616,45 @@ def test_one_thread_or_several_give_the_same_run(capsys, here):
     histories = [json.loads((here / "runs" / name / "history.json").read_text()) for name in ("one", "all")]
     assert histories[0] == histories[1]
     assert read_toml(here / "runs" / "one" / "config.toml")["training"]["threads"] == 1
+
+
+@needs_sklearn
+@needs_toml
+def test_a_run_model_loaded_in_python_applies_the_runs_preprocessing(capsys, here, iris_run):
+    """load_model on a model `numbagrad train` saved takes raw data, as `numbagrad evaluate` does: no
+    path predicts on differently scaled inputs."""
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    model = numbagrad.load_model(iris_run / "model.ngm")
+    record = model.preprocessing
+    assert record is not None and record.feature_names[0] == "sepal length (cm)"
+    standardized = ((X - record.mean) / record.std).astype(np.float32)
+    np.testing.assert_array_equal(model.predict(X), model._predict(standardized, 1024))
+    values = model.evaluate(X, y)
+    assert values["accuracy"] == pytest.approx((model.predict(X).argmax(axis=1) == y).mean())
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    assert model.evaluate(X, names) == values                       # labels by name, as in the CSV
+    code, out, _ = run(capsys, "evaluate", iris_run, "--data", "iris")
+    assert code == 0 and f"accuracy {values['accuracy']:.4f}" in out
+    with pytest.raises(ValueError, match="X has 3 columns; the model expects input_dim=4"):
+        model.predict(X[:, :3])
+    model.save(here / "again.ngm")                                  # the transform travels on
+    again = numbagrad.load_model(here / "again.ngm")
+    np.testing.assert_array_equal(again.predict(X), model.predict(X))
+    model.fit(X, y, epochs=model.epoch + 1, verbose=0)              # and training continues on raw data
+    assert model.evaluate(X, y)["loss"] < values["loss"]
+
+
+@needs_sklearn
+@needs_toml
+def test_a_regression_run_model_predicts_in_the_targets_units(capsys, here):
+    from sklearn.datasets import load_diabetes
+
+    assert main(["train", "--data", "diabetes", "--epochs", "3", "--name", "sugar", "-q"]) == 0
+    X, y = load_diabetes(return_X_y=True)
+    model = numbagrad.load_model(here / "runs" / "sugar" / "model.ngm")
+    record = model.preprocessing
+    network = model._predict(((X - record.mean) / record.std).astype(np.float32), 1024).astype(np.float64)
+    np.testing.assert_allclose(model.predict(X), network * record.target_std + record.target_mean, rtol=1e-12)
+    assert model.predict(X).dtype == np.float64 and 50 < model.predict(X).mean() < 250

@@ -103,6 +103,12 @@ class Sequential:
         self.history = None
         #: Set by a callback to end ``fit`` after the current epoch.
         self.stop_training = False
+        #: The data transform a ``numbagrad train`` run learnt (a
+        #: :class:`numbagrad.preprocessing.Preprocessing`), which ``load_model`` restores from the
+        #: run's model file: ``predict``, ``evaluate`` and ``fit`` then take data as the run read it
+        #: (raw features; class labels, or targets in their own units) and apply it. ``None``: the
+        #: network takes the data as given.
+        self.preprocessing = None
         if device != "cpu":
             self.to(device)
 
@@ -224,7 +230,15 @@ class Sequential:
         """The network's outputs for every row of ``X``, ``batch_size`` rows at a time.
 
         The last layer's activation is applied (softmax gives probabilities).
+        A model with :attr:`preprocessing` standardizes ``X`` as its run did, and
+        gives a regression's predictions in the target's own units (float64).
         """
+        if self.preprocessing is not None:
+            outputs = self._predict(self.preprocessing.network_inputs(X), batch_size)
+            return self.preprocessing.predictions(outputs.astype(np.float64)) if self.preprocessing.task == "regression" else outputs
+        return self._predict(X, batch_size)
+
+    def _predict(self, X: Any, batch_size: int) -> np.ndarray:
         X = as_inputs(X, self.dtype, self.input_dim)
         _check_batch_size(batch_size)
         if self.device != "cpu":

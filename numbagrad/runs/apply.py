@@ -21,8 +21,7 @@ import numpy as np
 from numbagrad import datasets
 from numbagrad.files import write_atomically
 from numbagrad.preprocessing import Preprocessing
-from numbagrad.runs.prepare import loss_targets
-from numbagrad.train import ModelFileError, load_model
+from numbagrad.train import load_model
 
 __all__ = ["load_trained", "evaluate", "predict"]
 
@@ -42,13 +41,7 @@ def load_trained(path: str | os.PathLike) -> tuple[Any, Preprocessing | None, Pa
     elif not model_path.exists():
         raise FileNotFoundError(f"MODEL: no file or folder {os.fspath(path)!r}")
     model = load_model(model_path)
-    preprocessing = Preprocessing.read(model_path)
-    if preprocessing is not None:
-        try:
-            preprocessing.check_model(model, os.fspath(model_path))
-        except ValueError as error:
-            raise ModelFileError(str(error)) from None
-    return model, preprocessing, model_path
+    return model, model.preprocessing, model_path
 
 
 def _aligned(dataset: datasets.Dataset, preprocessing: Preprocessing | None, model: Any) -> np.ndarray:
@@ -59,7 +52,7 @@ def _aligned(dataset: datasets.Dataset, preprocessing: Preprocessing | None, mod
         X = X[:, [dataset.feature_names.index(name) for name in preprocessing.feature_names]]
     if X.shape[1] != model.input_dim:
         raise ValueError(f"{dataset.name}: {X.shape[1]} feature columns; the model takes {model.input_dim}")
-    return X if preprocessing is None else preprocessing.inputs(X)
+    return X
 
 
 def evaluate(path: str | os.PathLike, data: str, target: str | None = None, batch_size: int | None = None) -> tuple[dict[str, float], str]:
@@ -78,12 +71,13 @@ def evaluate(path: str | os.PathLike, data: str, target: str | None = None, batc
     if target is None and preprocessing is not None and data not in datasets.NAMED:
         target = preprocessing.target_name
     dataset = datasets.load(data, target)
-    X = _aligned(dataset, preprocessing, model).astype(model.dtype)
-    if preprocessing is None:
-        y = dataset.y
+    # The model applies its run's preprocessing itself: raw features, labels as the data writes them.
+    X = _aligned(dataset, preprocessing, model)
+    y = dataset.y
+    if preprocessing is not None:
+        preprocessing.targets(dataset.y, dataset.name)  # unknown labels named with the data set's name
     else:
-        indices = preprocessing.targets(dataset.y, dataset.name)
-        y = loss_targets(indices, preprocessing.outputs, model.training.loss.name, preprocessing.task)
+        X = X.astype(model.dtype)
     described = f"{dataset.name}: {dataset.samples:,} samples"
     if preprocessing is not None and preprocessing.target_std is not None:
         stds = ", ".join(f"{v:.4g}" for v in preprocessing.target_std)
@@ -99,7 +93,7 @@ def _prediction_table(outputs: np.ndarray, preprocessing: Preprocessing | None) 
         chosen = outputs.argmax(axis=1)
         header = ["prediction"] + [f"probability_{name}" for name in names]
         return header, [[names[c], *map(str, row)] for c, row in zip(chosen, outputs)]
-    values = preprocessing.predictions(outputs.astype(np.float64))
+    values = outputs.astype(np.float64)  # the model gave them in the target's units
     header = ["prediction"] if values.shape[1] == 1 else [f"prediction_{j}" for j in range(values.shape[1])]
     return header, [[repr(float(v)) for v in row] for row in values]
 
@@ -131,9 +125,7 @@ def predict(path: str | os.PathLike, inputs: str, output: str | None = None, bat
     model, preprocessing, _ = load_trained(path)
     names = None if preprocessing is None else preprocessing.feature_names
     X = datasets.read_features(inputs, names, model.input_dim)
-    if preprocessing is not None:
-        X = preprocessing.inputs(X)
-    outputs = model.predict(X.astype(model.dtype), batch_size=batch_size)
+    outputs = model.predict(X if preprocessing is not None else X.astype(model.dtype), batch_size=batch_size)
     header, rows = _prediction_table(outputs, preprocessing)
     if output is None:
         _write(stdout or sys.stdout, header, rows)

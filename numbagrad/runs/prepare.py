@@ -17,8 +17,7 @@ import numpy as np
 
 from numbagrad import datasets
 from numbagrad.nn import Dense, Sequential
-from numbagrad.preprocessing import Preprocessing, split_rows
-from numbagrad.registry import get_registry
+from numbagrad.preprocessing import Preprocessing, loss_targets, split_rows
 from numbagrad.runs.config import RunConfig
 from numbagrad.schedules import with_run_length
 
@@ -31,14 +30,6 @@ def default_loss(task: str) -> str:
 
 def default_metrics(task: str) -> tuple[str, ...]:
     return ("accuracy",) if task == "classification" else ("mae", "r2")
-
-
-def loss_targets(targets: np.ndarray, outputs: int, loss: str, task: str) -> np.ndarray:
-    """Class indices as the loss wants them: as they are for a loss of class labels,
-    one-hot rows for any other (``mse`` or ``hinge`` on classes)."""
-    if task != "classification" or get_registry().lookup("loss", loss).spec.target == "labels":
-        return targets
-    return np.eye(outputs)[targets.astype(np.int64)]
 
 
 @dataclass

@@ -44,6 +44,8 @@ __all__ = ["save_model", "load_model", "FORMAT", "FORMAT_VERSION", "ModelFileErr
 FORMAT = "numbagrad-model"
 FORMAT_VERSION = 2
 _METADATA = "numbagrad.json"
+#: The data transform of a ``numbagrad train`` run (numbagrad.preprocessing.MEMBER).
+PREPROCESSING_MEMBER = "preprocessing.json"
 
 
 class ModelFileError(ValueError):
@@ -206,6 +208,8 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
                 _write_array(archive, "parameters.npy", host_parameters(model))
                 for name, array in slots.items():
                     _write_array(archive, name, array)
+                if getattr(model, "preprocessing", None) is not None:  # a loaded run's model keeps its transform
+                    archive.writestr(PREPROCESSING_MEMBER, json.dumps(model.preprocessing.to_dict(), indent=1))
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(temporary, path)
@@ -273,6 +277,7 @@ def load_model(path: str | os.PathLike, device: str = "cpu"):
                     f"the architecture needs {model.parameters.shape} of {model.parameters.dtype}"
                 )
             model.parameters[...] = parameters
+            model.preprocessing = _preprocessing(archive, model, path)
             model.epoch = int(metadata["epoch"])
             model.rng.bit_generator.state = metadata["rng"]
             if metadata.get("history") is not None:
@@ -302,6 +307,19 @@ def load_model(path: str | os.PathLike, device: str = "cpu"):
     if device != "cpu":
         model.to(device)
     return model
+
+
+def _preprocessing(archive: zipfile.ZipFile, model: Any, path: str):
+    """The data transform of the run that trained the model (``numbagrad train``), or None."""
+    from numbagrad.preprocessing import Preprocessing
+
+    record = Preprocessing.from_archive(archive, path)
+    if record is not None:
+        try:
+            record.check_model(model, path)
+        except ValueError as error:
+            raise ModelFileError(str(error)) from None
+    return record
 
 
 def _optimizer_states(archive: zipfile.ZipFile, metadata: dict, model: Any, path: str) -> dict[str, dict]:

@@ -158,8 +158,9 @@ class _Trainer:
             self.order = empty_array(np.int64)
         self.losses = cuda.device_array(batches, dtype=np.float64)
         self.norms = cuda.device_array(batches, dtype=np.float64)
-        # After each batch's update: 0 when every weight is finite (see finite_check).
-        self.checks = cuda.device_array(batches, dtype=np.float64)
+        # After each batch's update, a row per checked array (the weights, then each optimizer state
+        # array): 0 when every value is finite (see finite_check); allocated with the launches.
+        self.checks = None
         self.check_partials = cuda.device_array(max(1, int(config.CUDA_MAX_BLOCKS)), dtype=np.float64)
         self.check_counter = cuda.to_device(np.zeros(1, dtype=np.int32))
         self._check = None
@@ -298,17 +299,23 @@ class _Trainer:
         self.device_inputs[: rows.size].copy_to_device(np.ascontiguousarray(self.inputs[rows]))
         self.device_targets[: rows.size].copy_to_device(np.ascontiguousarray(self.targets[rows]))
 
-    def check_launch(self) -> Any:
-        """:func:`finite_check` over the parameters (variable ``index``)."""
+    def check_launches(self, parts: list) -> list:
+        """:func:`finite_check` over the parameters and over every optimizer state array (variable
+        ``index``), each into its own row of ``checks``: an update that overflows the state counts
+        as one that overflows the weights."""
         if self._check is None:
             from numbagrad.kernels.cuda.launch import Launch
             from numbagrad.kernels.cuda.training import finite_check
             from numbagrad.kernels.cuda.update import launch_configuration
 
-            parameters = self.model.parameters
-            blocks, threads = launch_configuration(parameters.size, config.CUDA_THREADS_PER_BLOCK, config.CUDA_MAX_BLOCKS)
-            args = [parameters, self.check_partials, self.check_counter, self.checks, 0]
-            self._check = Launch(finite_check, blocks, threads, args, {"index": 4})
+            arrays = [self.model.parameters]
+            arrays += [state.reshape(state.size) for _, partition in parts for state in partition.states if state.size]
+            self.checks = self.cuda.device_array((len(arrays), self.losses.size), dtype=np.float64)
+            self._check = []
+            for row, values in enumerate(arrays):
+                blocks, threads = launch_configuration(values.size, config.CUDA_THREADS_PER_BLOCK, config.CUDA_MAX_BLOCKS)
+                args = [values, self.check_partials, self.check_counter, self.checks[row], 0]
+                self._check.append(Launch(finite_check, blocks, threads, args, {"index": 4}))
         return self._check
 
     def _batch(self, parts: list, updates: list, first: int, k: int) -> None:
@@ -318,7 +325,8 @@ class _Trainer:
         launch_all(self.launches(rows), start=start, index=k)
         for (_, partition), update in zip(parts, updates):
             update(k, partition.step + 1 + k)
-        self.check_launch()(index=k)
+        for check in self.check_launches(parts):
+            check(index=k)
         launch_all(self.metric_launches(rows))
 
     def run(self, parts: list, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
@@ -341,8 +349,8 @@ class _Trainer:
             self._batch(parts, updates, first, k)
         batch_losses = self.losses[:count].copy_to_host()
         norms = self.norms[:count].copy_to_host()
-        checks = self.checks[:count].copy_to_host()
-        finite = np.isfinite(batch_losses) & np.isfinite(norms) & (checks == 0.0)
+        checks = self.checks.copy_to_host()[:, :count]
+        finite = np.isfinite(batch_losses) & np.isfinite(norms) & (checks == 0.0).all(axis=0)
         completed = count if finite.all() else int(np.argmin(finite))
         if completed < count:
             # Back to the segment's start, then the finite batches again: the same bits.

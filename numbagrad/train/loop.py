@@ -52,6 +52,9 @@ def _flag(value: Any, name: str) -> bool:
 
 def _prepare(model: Any, X: Any, y: Any, name: str = "") -> tuple[np.ndarray, np.ndarray]:
     setup = model.training
+    if model.preprocessing is not None:  # data as the run read it: apply the run's transform
+        X = model.preprocessing.network_inputs(X, name="X" + name)
+        y = model.preprocessing.network_targets(y, setup.loss.name, name="y" + name)
     inputs = as_inputs(X, model.dtype, model.input_dim, name="X" + name)
     targets = setup.loss.targets(y, inputs.shape[0], model.output_dim, model.dtype)
     setup.check_metric_targets(targets, inputs.shape[0], model.output_dim)

@@ -83,3 +83,25 @@ def test_an_update_that_overflows_on_the_gpu_is_rolled_back_as_on_the_cpu():
     assert np.isfinite(on_device).all()
     # float32 with learning rates growing a millionfold per step: rounding apart by the last step.
     np.testing.assert_allclose(on_device, on_host, rtol=1e-3)
+
+
+def test_optimizer_state_that_overflows_on_the_gpu_counts_as_an_overflow():
+    """Adam's second moment overflows in float32 (g**2 > 3.4e38) while the weights stay finite: the
+    GPU loop rolls the step back and raises, as the CPU loop does."""
+    rng = np.random.default_rng(0)
+    X = (rng.standard_normal((32, 4)) * 1e25).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+
+    def run(device):
+        model = numbagrad.Sequential([numbagrad.Dense(3), numbagrad.Dense(2, activation="softmax")], input_dim=4, device=device)
+        model.compile({"name": "adam", "lr": 1e-3}, "sparse_categorical_crossentropy")
+        with pytest.raises(numbagrad.NonFiniteLossError):
+            model.fit(X, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        parameters = model.parameters if device == "cpu" else model.parameters.copy_to_host()
+        states = [v for entry in model.training.optimizer.state_dict()["state"].values() for k, v in entry.items() if k != "step"]
+        return parameters, states
+
+    host, host_states = run("cpu")
+    device, device_states = run("cuda")
+    assert np.isfinite(device).all() and all(np.isfinite(s).all() for s in device_states)
+    np.testing.assert_allclose(device, host, rtol=1e-5)
