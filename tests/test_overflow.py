@@ -35,7 +35,7 @@ def state_values(model):
     return np.concatenate(values) if values else np.zeros(0)
 
 
-@pytest.mark.parametrize("name", [*ELEMENTWISE, "adafactor", "muon"])
+@pytest.mark.parametrize("name", [*ELEMENTWISE, "adafactor", "muon", "lbfgs"])
 def test_a_huge_learning_rate_never_leaves_non_finite_weights(name):
     X, y = data(scale=1e3)
     model = network()
@@ -44,6 +44,7 @@ def test_a_huge_learning_rate_never_leaves_non_finite_weights(name):
     if name == "muon":
         config = {"weights": config, "biases": {"name": "sgd", "lr": largest}}
     model.compile(config, "sparse_categorical_crossentropy")
+    assert len(ELEMENTWISE) >= 12
     try:
         model.fit(X, y, batch_size=8, epochs=3, verbose=0)
     except numbagrad.NonFiniteLossError as error:

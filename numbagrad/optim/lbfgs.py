@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from numbagrad.device import is_cuda_array
 from numbagrad.hyperparameters import Hyperparameter
 from numbagrad.optim.common import lr
 from numbagrad.optim.optimizer import Optimizer
@@ -389,6 +390,25 @@ class LBFGS(Optimizer):
         return orig_loss
 
     # --- state_dict ----------------------------------------------------------------------
+
+    def snapshot(self) -> tuple[dict[str, Any], int]:
+        """The state as it stands, for :meth:`restore`. Cheap: a step replaces the state's arrays
+        and edits only its lists (the curvature pairs), which are copied."""
+        return {k: list(v) if isinstance(v, list) else v for k, v in self._state.items()}, self._steps
+
+    def restore(self, snapshot: tuple[dict[str, Any], int]) -> None:
+        """Return to a :meth:`snapshot` (a training loop undoing a step that overflowed)."""
+        state, self._steps = snapshot
+        self._state = {k: list(v) if isinstance(v, list) else v for k, v in state.items()}
+
+    def state_is_finite(self) -> bool:
+        """Whether every number of the state is finite (a step whose update overflowed leaves some
+        that are not)."""
+        for value in self._state.values():
+            values = value if isinstance(value, list) else [value]
+            if not all(np.isfinite(v.copy_to_host() if is_cuda_array(v) else v).all() for v in values):
+                return False
+        return True
 
     def state_dict(self) -> dict[str, Any]:
         """The state as plain data: numbers and arrays under parameter 0 (the history stacked

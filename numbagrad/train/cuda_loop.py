@@ -403,9 +403,11 @@ class _ClosureTrainer(_Trainer):
             parts[0][1].hyper[_lr_index(optimizer)] = rates[k, 0]
             optimizer.param_groups[0]["lr"] = float(rates[k, 0])
             self.saved_parameters.copy_to_device(model.parameters)
+            state = optimizer.snapshot()
             losses[k] = optimizer.step(closure)
-            if not (math.isfinite(losses[k]) and np.isfinite(model.parameters.copy_to_host()).all()):
-                model.parameters.copy_to_device(self.saved_parameters)  # the weights of the last finite step
+            if not (math.isfinite(losses[k]) and np.isfinite(model.parameters.copy_to_host()).all() and optimizer.state_is_finite()):
+                model.parameters.copy_to_device(self.saved_parameters)  # the weights and state of the last finite step
+                optimizer.restore(state)
                 self.problem = NON_FINITE_LOSS if not math.isfinite(losses[k]) else NON_FINITE_UPDATE
                 return k
         self._measured = None

@@ -274,10 +274,11 @@ class _ClosureTrainer(_HostTrainer):
 
             parts[0][1].hyper[_lr_index(optimizer)] = rates[b - first, 0]
             optimizer.param_groups[0]["lr"] = float(rates[b - first, 0])
-            before = model.parameters.copy()
+            before, state = model.parameters.copy(), optimizer.snapshot()
             losses[b - first] = optimizer.step(closure)
-            if not (math.isfinite(losses[b - first]) and np.isfinite(model.parameters).all()):
-                model.parameters[...] = before  # the weights of the last finite step
+            if not (math.isfinite(losses[b - first]) and np.isfinite(model.parameters).all() and optimizer.state_is_finite()):
+                model.parameters[...] = before  # the weights and state of the last finite step
+                optimizer.restore(state)
                 self.problem = NON_FINITE_LOSS if not math.isfinite(losses[b - first]) else NON_FINITE_UPDATE
                 return b - first
         self._measured = None
