@@ -392,7 +392,7 @@ def _add_predict(commands, common) -> None:
         epilog="Example: numbagrad predict runs/iris-adam-20260102-101500 flowers.csv -o predictions.csv",
     )
     command.add_argument("model", metavar="MODEL", help="a run folder or a model file (.ngm)")
-    command.add_argument("inputs", metavar="INPUT", help="a .csv file (matched to the model's columns by header) or a .npz file with X")
+    command.add_argument("inputs", metavar="INPUT", help="a .csv file (matched to the model's columns by header), a .npz file with X, or - for CSV on standard input")
     command.add_argument("--output", "-o", default=None, metavar="FILE", help="the CSV file to write (default: standard output)")
     command.add_argument("--batch-size", type=_positive, default=1024, metavar="N", help="rows per batch (default 1024)")
 

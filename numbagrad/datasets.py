@@ -27,11 +27,13 @@ Every error names the file and, for a bad cell, its column and line.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Sequence, TextIO
 
 import numpy as np
 
@@ -156,16 +158,19 @@ def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
         return csv.excel  # a single column, or nothing to go by
 
 
-def _read_rows(path: Path) -> tuple[list[str] | None, list[tuple[int, list[str]]]]:
-    """``(header or None, [(line number, cells), ...])``, blank lines skipped."""
-    with open(path, newline="", encoding="utf-8-sig") as file:
-        sample = file.read(65536)
-        file.seek(0)
-        reader = csv.reader(file, _dialect(sample))
-        try:
-            rows = [(reader.line_num, [cell.strip() for cell in row]) for row in reader if any(cell.strip() for cell in row)]
-        except csv.Error as error:  # a cell beyond the csv module's field limit (128 KiB), a NUL byte
-            raise ValueError(f"{path}, line {reader.line_num}: not a readable CSV row ({error})") from None
+def _read_rows(path: Path | str, stream: TextIO | None = None) -> tuple[list[str] | None, list[tuple[int, list[str]]]]:
+    """``(header or None, [(line number, cells), ...])`` of the CSV file ``path`` (or of ``stream``,
+    text that ``path`` names in messages), blank lines skipped."""
+    if stream is None:
+        with open(path, newline="", encoding="utf-8-sig") as file:
+            return _read_rows(path, file)
+    sample = stream.read(65536)
+    stream.seek(0)
+    reader = csv.reader(stream, _dialect(sample))
+    try:
+        rows = [(reader.line_num, [cell.strip() for cell in row]) for row in reader if any(cell.strip() for cell in row)]
+    except csv.Error as error:  # a cell beyond the csv module's field limit (128 KiB), a NUL byte
+        raise ValueError(f"{path}, line {reader.line_num}: not a readable CSV row ({error})") from None
     if not rows:
         raise ValueError(f"{path}: the file has no rows")
     first = rows[0][1]
@@ -383,7 +388,8 @@ def load(source: str | os.PathLike, target: str | int | None = None, task: str |
 
 
 def read_features(source: str | os.PathLike, feature_names: Sequence[str] | None, features: int) -> np.ndarray:
-    """The features of a CSV or NPZ file of inputs to predict, as a float64 matrix.
+    """The features of a CSV or NPZ file of inputs to predict (``"-"``: CSV on standard input),
+    as a float64 matrix.
 
     A CSV with a header and known ``feature_names`` is matched by name (other
     columns, such as a target, are ignored); otherwise the file must have
@@ -396,11 +402,14 @@ def read_features(source: str | os.PathLike, feature_names: Sequence[str] | None
     source = os.fspath(source)
     if source in NAMED:
         raise ValueError(f"inputs to predict must be a .csv or .npz file; {source!r} is a named data set (evaluate it with 'numbagrad evaluate')")
-    path = _file(source)
-    if path.suffix.lower() == ".npz":
+    if source == "-":  # CSV text on standard input
+        path, stream = "<stdin>", io.StringIO(sys.stdin.read())
+    else:
+        path, stream = _file(source), None
+    if stream is None and path.suffix.lower() == ".npz":
         X = _npz(path, None, with_target=False).X
     else:
-        header, rows = _read_rows(path)
+        header, rows = _read_rows(path, stream)
         if header is not None and feature_names is not None:
             missing = [name for name in feature_names if name not in header]
             if missing:

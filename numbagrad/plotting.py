@@ -370,6 +370,8 @@ def animate_landscape(function: str | Landscape, paths: Trajectory | Iterable[Tr
 # --- training curves -------------------------------------------------------------------------
 
 #: Colours of training curves, one per run: matplotlib's "tab10", readable on white.
+CURVE_STYLES = ("-", "--", "-.", ":")
+CURVE_MARKERS = ("o", "s", "^", "D", "v", "x", "P")
 CURVE_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
 
@@ -479,7 +481,10 @@ def plot_comparison(histories: Mapping[str, Any], keys: Iterable[str], path: str
         for i, (label, records) in enumerate(runs.items()):
             if key in records:
                 epochs = np.arange(1, len(records[key]) + 1)
-                axis.plot(epochs, records[key], color=CURVE_COLORS[i % len(CURVE_COLORS)], linewidth=1.6, label=label)
+                # Colour and line style both vary, so curves that lie on each other stay apart.
+                axis.plot(epochs, records[key], color=CURVE_COLORS[i % len(CURVE_COLORS)], linewidth=1.6, label=label,
+                          linestyle=CURVE_STYLES[i % len(CURVE_STYLES)], marker=CURVE_MARKERS[i % len(CURVE_MARKERS)],
+                          markevery=max(1, len(epochs) // 8), markersize=4)
         drawn = [v for records in runs.values() for v in records.get(key, [])]
         if key.endswith("loss") and drawn and min(drawn) > 0:
             axis.set_yscale("log")  # losses that differ by orders of magnitude stay readable

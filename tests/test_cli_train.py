@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import io
 import json
 import os
 import re
@@ -238,6 +239,19 @@ def test_compare_trains_each_optimizer_from_the_same_weights(capsys, here):
 
 @needs_sklearn
 @needs_toml
+def test_compare_trains_every_optimizer_at_one_learning_rate_unless_told(capsys, here):
+    """SGD's default lr is 0.001, RMSprop's 0.01, Adadelta's 1.0: ranked at their defaults they would
+    rank the defaults. Without --lr each trains at 0.001, said on stderr and in the table."""
+    status, out, err = run(capsys, "compare", "--data", "iris", "--optimizers", "sgd,rmsprop,adadelta", "--epochs", "1", "--name", "c")
+    assert status == 0 and "every optimizer trains at lr 0.001" in err
+    rows = list(csv.DictReader(open(here / "runs" / "c" / "comparison.csv")))
+    assert [(r["optimizer"], float(r["lr"])) for r in rows] == [("sgd", 0.001), ("rmsprop", 0.001), ("adadelta", 0.001)]
+    for name in ("sgd", "rmsprop", "adadelta"):
+        assert read_toml(here / "runs" / "c" / name / "config.toml")["optimizer"]["lr"] == 0.001
+
+
+@needs_sklearn
+@needs_toml
 def test_compare_refuses_an_option_no_optimizer_has(capsys, here):
     status, out, err = run(capsys, "compare", "--data", "iris", "--optimizers", "sgd,adam", "--set", "rho=0.9", "-q")
     assert (status, out) == (1, "")
@@ -250,7 +264,7 @@ def test_compare_refuses_an_option_no_optimizer_has(capsys, here):
 
 @needs_sklearn
 @needs_toml
-def test_evaluate_and_predict_apply_the_saved_preprocessing(capsys, here, flowers):
+def test_evaluate_and_predict_apply_the_saved_preprocessing(capsys, here, flowers, monkeypatch):
     assert run(capsys, "train", "--data", flowers, "--target", "species", "--epochs", "30", "--hidden", "16",
                "--lr", "0.01", "--name", "f", "-q")[0] == 0
     status, out, _ = run(capsys, "evaluate", "runs/f", "--data", flowers)
@@ -278,6 +292,14 @@ def test_evaluate_and_predict_apply_the_saved_preprocessing(capsys, here, flower
     status, out, _ = run(capsys, "predict", "runs/f", reordered, "-o", "predictions.csv")
     assert (status, out) == (0, "wrote 150 predictions to predictions.csv\n")
     assert list(csv.reader(open(here / "predictions.csv"))) == table
+
+    # "-" reads the CSV from standard input, as a pipe gives it.
+    monkeypatch.setattr("sys.stdin", io.StringIO(reordered.read_text()))
+    status, out, err = run(capsys, "predict", "runs/f", "-")
+    assert status == 0 and err == "" and list(csv.reader(out.splitlines())) == table
+    monkeypatch.setattr("sys.stdin", io.StringIO("petal length (cm)\n1\n"))
+    status, _, err = run(capsys, "predict", "runs/f", "-")
+    assert status == 1 and err.startswith("numbagrad predict: error: <stdin>: no column")
 
 
 @needs_sklearn

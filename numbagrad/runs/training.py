@@ -297,6 +297,10 @@ def _printed_header(keys: list[str]) -> list[str]:
     return header + ["epochs", "time"]
 
 
+#: The learning rate ``compare`` gives every optimizer unless told otherwise.
+COMPARE_LR = 1e-3
+
+
 def compare(config: RunConfig, name: str | None = None, verbose: int = 1, echo: Echo = print, note: Echo = print) -> Path:
     """Train the same network from the same initial weights with each of
     ``config.optimizers``; print a table, write a folder with a run per optimizer,
@@ -307,7 +311,12 @@ def compare(config: RunConfig, name: str | None = None, verbose: int = 1, echo: 
     config = prepared.config
     _check_shared_options(config.optimizers, config.optimizer_options)
     target = plan_folder(config.output, name, f"compare-{Path(config.data).stem}", config.origin("output"))
-    chosen = [_options_for(optimizer, config.optimizer_options) for optimizer in config.optimizers]
+    # A ranking means something only at one learning rate: each optimizer's own default (SGD's
+    # 0.001, RMSprop's 0.01, Adadelta's 1.0) would rank the defaults, not the optimizers.
+    shared = {"lr": COMPARE_LR, **config.optimizer_options}
+    if "lr" not in config.optimizer_options and verbose:
+        note(f"every optimizer trains at lr {COMPARE_LR:g} (numbagrad train's default); --lr chooses another")
+    chosen = [_options_for(optimizer, shared) for optimizer in config.optimizers]
     # One set of initial weights for all: each optimizer starts from the same point.
     first = build_model(prepared, config.optimizers[0], chosen[0])
     weights = first.get_weights()
@@ -341,7 +350,8 @@ def compare(config: RunConfig, name: str | None = None, verbose: int = 1, echo: 
         if plots:
             from numbagrad.plotting import plot_comparison
 
-            plot_comparison({r.label: r.history for r in runs}, keys, folder / "comparison.png",
+            plot_comparison({_optimizer_text(r.label, o, ("lr",)): r.history for r, o in zip(runs, resolved_options)}, keys,
+                            folder / "comparison.png",
                             title=f"{config.data}: the same network from the same initial weights")
             written.append("comparison.png")
     echo(f"saved {run.final}: {', '.join(written)}")
