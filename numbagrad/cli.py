@@ -296,7 +296,7 @@ def _train(arguments) -> int:
     from numbagrad import runs
 
     config = runs.resolve(_given(arguments), arguments.config, "train")
-    runs.train(config, name=arguments.name, verbose=0 if arguments.quiet else 1, note=_note(arguments.quiet))
+    runs.train(config, name=arguments.name, verbose=_verbosity(arguments), note=_note(arguments.quiet))
     return 0
 
 
@@ -324,6 +324,11 @@ def _predict(arguments) -> int:
     if arguments.output is not None:
         print(f"wrote {rows:,} predictions to {arguments.output}")
     return 0
+
+
+def _verbosity(arguments) -> int:
+    """fit's verbose: 0 with --quiet, 2 (a line per epoch) with --log epoch, else 1 (a bar on a terminal)."""
+    return 0 if arguments.quiet else 2 if getattr(arguments, "log", "bar") == "epoch" else 1
 
 
 def _note(quiet: bool):
@@ -368,6 +373,9 @@ def _add_run_command(commands, common, command_name: str, help: str, description
     command.add_argument("--name", default=None, metavar="NAME",
                          help="the run folder's name inside --output (default: data, optimizer, date and time)")
     command.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no notes; the report only")
+    command.add_argument("--log", choices=("bar", "epoch"), default="bar",
+                         help="bar (default): a progress bar per epoch on a terminal, a line per epoch elsewhere; "
+                         "epoch: always one line per epoch, for logs and CI")
 
 
 def _add_evaluate(commands, common) -> None:

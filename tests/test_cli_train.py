@@ -680,3 +680,13 @@ def test_a_regression_run_model_predicts_in_the_targets_units(capsys, here):
     network = model._predict(((X - record.mean) / record.std).astype(np.float32), 1024).astype(np.float64)
     np.testing.assert_allclose(model.predict(X), network * record.target_std + record.target_mean, rtol=1e-12)
     assert model.predict(X).dtype == np.float64 and 50 < model.predict(X).mean() < 250
+
+
+@needs_sklearn
+@needs_toml
+def test_log_epoch_prints_one_line_per_epoch(capsys, here):
+    status, out, err = run(capsys, "train", "--data", "iris", "--epochs", "3", "--log", "epoch", "--name", "logged")
+    assert status == 0 and "\r" not in err
+    epochs = [line for line in err.splitlines() if line.startswith("Epoch ")]
+    assert [line.split(" - ")[0] for line in epochs] == ["Epoch 1/3", "Epoch 2/3", "Epoch 3/3"]
+    assert "val_loss" in epochs[-1]

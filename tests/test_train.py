@@ -167,3 +167,26 @@ def test_optimizer_given_unbound_is_bound_to_the_model():
     # Bound to the weight and bias views of the parameter buffer, in get_weights order.
     assert [p.shape for p in opt.params] == model.weight_shapes()
     assert all(np.shares_memory(p, model.parameters) for p in opt.params)
+
+
+def test_progress_is_a_line_per_epoch_off_a_terminal(capsys):
+    """verbose=1 into a pipe or a log file: one line per epoch, no carriage-return fragments of a
+    redrawn bar; on a terminal the bar (tqdm, when installed)."""
+    import io
+
+    from numbagrad.train.progress import Progress
+
+    model = Sequential([Dense(4, activation="tanh"), Dense(1)], input_dim=3)
+    model.compile("sgd", "mse")
+    model.fit(np.ones((8, 3)), np.ones((8, 1)), epochs=2, batch_size=4, verbose=1)
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert [line.split(" - ")[0] for line in err.splitlines()] == ["Epoch 1/2", "Epoch 2/2"]
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    tqdm = pytest.importorskip("tqdm")
+    assert Progress(1, 2, stream=Terminal())._tqdm is not None and Progress(1, 2, stream=io.StringIO())._tqdm is None
+    assert tqdm

@@ -12,9 +12,19 @@ def format_logs(logs: dict[str, float]) -> str:
     return " - ".join(f"{k}: {v:.4g}" for k, v in logs.items())
 
 
+def _redrawn(stream) -> bool:
+    """Whether ``stream`` shows a redrawn bar: a terminal, or a notebook (as Keras decides). A log
+    file or a pipe would collect every redraw's carriage-return fragment."""
+    try:
+        return bool(stream.isatty()) or "ipykernel" in sys.modules
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
 class Progress:
-    """Reports epochs; the bar comes from tqdm when it is installed (``numbagrad[progress]``),
-    otherwise verbose=1 prints one line per epoch like verbose=2."""
+    """Reports epochs; the bar comes from tqdm when it is installed (``numbagrad[progress]``) and
+    the stream is a terminal or a notebook; otherwise verbose=1 prints one line per epoch like
+    verbose=2."""
 
     def __init__(self, verbose: int, epochs: int, stream=None):
         self.verbose = verbose
@@ -22,7 +32,7 @@ class Progress:
         self.stream = stream or sys.stderr
         self.bar = None
         self._tqdm = None
-        if verbose == 1:
+        if verbose == 1 and _redrawn(self.stream):
             try:
                 from tqdm.auto import tqdm
             except ImportError:
