@@ -165,91 +165,71 @@ def _joined_negative_start(argv: list[str]) -> list[str]:
     return joined
 
 
-def _picture_targets(output: str | None, animate: bool, function_name: str) -> tuple[Path, Path | None]:
-    """The PNG (or SVG, PDF) to write and, with ``--animate``, the GIF.
-
-    ``--output`` is a picture file name (the GIF goes beside it) or a folder
-    (``<function>.png`` and ``<function>.gif`` inside it, created if needed);
-    by default the current folder.
-    """
-    where = Path(output) if output is not None else Path(".")
+def _picture_file(output: str | None) -> Path | None:
+    """The picture file ``--output`` names (its GIF goes beside it), or None when it names the
+    folder of runs, as for ``numbagrad train``."""
+    if output is None:
+        return None
+    where = Path(output)
     if where.is_dir() or not where.suffix:
-        picture = where / f"{function_name}.png"
-    elif where.suffix.lower() in _PICTURE_SUFFIXES:
-        picture = where
-    else:
-        raise ValueError(
-            f"--output must be a folder or a file ending in {', '.join(_PICTURE_SUFFIXES)}; got {output!r}"
-            + (" (--animate writes the GIF beside the picture)" if where.suffix.lower() == ".gif" else "")
-        )
-    return picture, picture.with_suffix(".gif") if animate else None
-
-
-# --- landscape: the report ---------------------------------------------------------
-
-
-def _table(function, paths) -> list[str]:
-    """One row per optimizer: learning rate, final loss, distance to the nearest known minimum, steps."""
-    from numbagrad.runs.report import number, table
-
-    header = ("optimizer", "lr", "final loss", "distance", "nearest minimum", "steps")
-    rows = []
-    for trajectory in paths:
-        nearest = function.nearest_minimum(trajectory.final_point)
-        if nearest is None:
-            distance, which = "-", "none (no minimum)"
-        else:
-            minimum, gap = nearest
-            distance = f"{gap:.3g}"
-            which = f"({minimum.point[0]:.4g}, {minimum.point[1]:.4g}) {minimum.kind}"
-        steps = str(trajectory.steps) if trajectory.diverged_at is None else f"diverged at {trajectory.diverged_at}"
-        rows.append((trajectory.optimizer, f"{trajectory.lr:g}", number(trajectory.final_loss), distance, which, steps))
-    return table(list(header), rows)
-
-
-def _describe(function, paths, hyperparameters) -> str:
-    start = paths[0].path[0]
-    minima = "; ".join(
-        f"{m.kind} minimum {m.value:.4g} at ({m.point[0]:.4g}, {m.point[1]:.4g})" for m in function.minima
-    ) or "no minimum (unbounded below)"
-    extra = f", with {', '.join(f'{k}={v}' for k, v in hyperparameters.items())} for the optimizers that have them" if hyperparameters else ""
-    return (
-        f"{function.title}: f(x, y) = {function.formula}\n"
-        f"{paths[0].steps} steps from ({start[0]:g}, {start[1]:g}){extra}; {minima}."
+        return None
+    if where.suffix.lower() in _PICTURE_SUFFIXES:
+        return where
+    raise ValueError(
+        f"--output must be a folder (the run folder goes inside it) or a file ending in {', '.join(_PICTURE_SUFFIXES)}; "
+        f"got {output!r}" + (" (--animate writes the GIF beside the picture)" if where.suffix.lower() == ".gif" else "")
     )
+
+
+# --- landscape: the command -------------------------------------------------------
 
 
 def _landscape(arguments) -> int:
     from numbagrad import landscape
+    from numbagrad.runs.folder import building, plan_folder
+    from numbagrad.runs.landscape_run import describe, table, write_run
 
     function = landscape.get(arguments.function)
     optimizers = [name.strip() for name in arguments.optimizers.split(",")]
     if not all(optimizers):
         raise ValueError(f"--optimizers must be names separated by commas, such as sgd,momentum,adam; got {arguments.optimizers!r}")
     hyperparameters = dict(arguments.set)
-    picture, animation = _picture_targets(arguments.output, arguments.animate, function.name)
+    picture = _picture_file(arguments.output)
+    if picture is not None and arguments.name is not None:
+        raise ValueError(f"--name names a run folder; --output {arguments.output!r} is a picture file, which has no run folder")
     can_draw = importlib.util.find_spec("matplotlib") is not None
-    if not can_draw and (arguments.output is not None or arguments.animate):
+    if not can_draw and (picture is not None or arguments.animate):
         raise ImportError(f"writing pictures needs matplotlib: {_INSTALL_PLOT}")
+    target = None if picture is not None else plan_folder(arguments.output or "runs", arguments.name, f"landscape-{function.name}")
 
     paths = landscape.trajectories(
         function, optimizers, start=arguments.start, steps=arguments.steps, lr=arguments.lr, **hyperparameters
     )
-    print(_describe(function, paths, hyperparameters))
-    print("\n".join(_table(function, paths)))
+    print(describe(function, paths, hyperparameters))
+    print("\n".join(table(function, paths)))
 
+    if picture is not None:  # just the picture(s) the user named
+        picture.parent.mkdir(parents=True, exist_ok=True)
+        written = _draw_landscape(function, paths, picture, arguments.animate)
+        print("\n".join(f"wrote {path}" for path in written))
+        return 0
     if not can_draw:
         print(f"no picture written: matplotlib is not installed ({_INSTALL_PLOT})", file=sys.stderr)
-        return 0
+    with building(target, unique=arguments.name is None) as run:
+        draw = (lambda picture: _draw_landscape(function, paths, picture, arguments.animate)) if can_draw else None
+        names = write_run(run.temporary, function, paths, hyperparameters, arguments.start is not None, draw)
+    print(f"saved {run.final}: {', '.join(names)}")
+    return 0
+
+
+def _draw_landscape(function, paths, picture: Path, animate: bool) -> list[Path]:
     from numbagrad.plotting import animate_landscape, plot_landscape
 
-    picture.parent.mkdir(parents=True, exist_ok=True)
     plot_landscape(function, paths, picture)
-    print(f"wrote {picture}")
-    if animation is not None:
-        animate_landscape(function, paths, animation)
-        print(f"wrote {animation}")
-    return 0
+    if not animate:
+        return [picture]
+    animate_landscape(function, paths, picture.with_suffix(".gif"))
+    return [picture, picture.with_suffix(".gif")]
 
 
 def _add_landscape(commands, common) -> None:
@@ -277,7 +257,10 @@ def _add_landscape(commands, common) -> None:
     command.add_argument("--set", type=_setting, action="append", default=[], metavar="NAME=VALUE",
                          help="another hyperparameter, for every optimizer that has it, such as momentum=0.5 (repeatable)")
     command.add_argument("--output", "-o", default=None, metavar="PATH",
-                         help="a folder (default: the current one) or a .png/.svg/.pdf file name")
+                         help="the folder of runs (default runs): the run folder, with the picture, paths.csv and "
+                         "report.json, goes inside it; or a .png/.svg/.pdf file name for the picture alone")
+    command.add_argument("--name", default=None, metavar="NAME",
+                         help="the run folder's name inside --output (default: landscape, the function, date and time)")
     command.add_argument("--animate", action="store_true", help="also write an animated GIF beside the picture")
 
 

@@ -412,6 +412,7 @@ def _save(mpl: SimpleNamespace, figure, path: str | os.PathLike | None, dpi: flo
 
 
 def plot_history(history: Any, keys: Iterable[str], path: str | os.PathLike | None = None, *, title: str | None = None,
+                 ylabels: Mapping[str, str] | None = None, best_epoch: int | None = None, best_key: str | None = None,
                  dpi: float = 110):
     """Per-epoch curves of one training run: a panel per key, its ``val_`` twin beside it.
 
@@ -425,10 +426,16 @@ def plot_history(history: Any, keys: Iterable[str], path: str | os.PathLike | No
             (not the ``val_`` ones: they join their twin).
         path: a file to write (``.png``, ``.svg``, ``.pdf``...), atomically.
         title: above the panels.
+        ylabels: each key's y-axis label, with its unit (``{"loss": "cross-entropy (nats)"}``);
+            a key without one is labelled by its name.
+        best_epoch: the epoch (counted from 1) to mark on every panel: a dotted
+            line, and a point on each curve, labelled ``best epoch N``.
+        best_key: the value that epoch is best by (``"val_loss"``), named in the label.
 
     Raises:
         ImportError: matplotlib is not installed.
-        KeyError: a key that was not recorded; ValueError: no keys.
+        KeyError: a key that was not recorded; ValueError: no keys, or a
+        ``best_epoch`` outside the recorded epochs.
     """
     records = _records(history)
     keys = list(keys)
@@ -437,16 +444,30 @@ def plot_history(history: Any, keys: Iterable[str], path: str | os.PathLike | No
     unknown = [key for key in keys if key not in records]
     if unknown:
         raise KeyError(f"no values named {unknown[0]!r}; recorded: {', '.join(sorted(records))}")
+    if best_epoch is not None:
+        epochs_recorded = max(len(records[key]) for key in keys)
+        if isinstance(best_epoch, bool) or not isinstance(best_epoch, numbers.Integral) or not 1 <= best_epoch <= epochs_recorded:
+            raise ValueError(f"best_epoch must be an epoch from 1 to {epochs_recorded}; got {best_epoch!r}")
+    ylabels = dict(ylabels or {})
     mpl = _matplotlib()
     figure, axes = _curve_figure(mpl, len(keys), dpi)
     for axis, key in zip(axes, keys):
         epochs = np.arange(1, len(records[key]) + 1)
-        axis.plot(epochs, records[key], marker="o", markersize=3, color=CURVE_COLORS[0], label="training" if key != "lr" else key)
+        curves = [(records[key], CURVE_COLORS[0], "training" if key != "lr" else key)]
         if "val_" + key in records:
-            axis.plot(epochs, records["val_" + key], marker="o", markersize=3, color=CURVE_COLORS[1], label="validation")
+            curves.append((records["val_" + key], CURVE_COLORS[1], "validation"))
+        for values, color, label in curves:
+            axis.plot(epochs, values, marker="o", markersize=3, color=color, label=label)
         if key == "lr":
             axis.set_yscale("log")
-        _finish_panel(axis, "epoch", title=key)
+        if best_epoch is not None:
+            because = f" ({best_key})" if best_key else ""
+            axis.axvline(best_epoch, color="#555555", linestyle=":", linewidth=1.2, label=f"best epoch {best_epoch}{because}")
+            for values, color, _ in curves:
+                if best_epoch <= len(values):
+                    axis.plot([best_epoch], [values[best_epoch - 1]], marker="*", markersize=11, color=color,
+                              markeredgecolor="black", markeredgewidth=0.6, linestyle="none")
+        _finish_panel(axis, "epoch", ylabels.get(key, key), title=key)
     if title:
         figure.suptitle(title)
     _save(mpl, figure, path, dpi)
@@ -454,7 +475,7 @@ def plot_history(history: Any, keys: Iterable[str], path: str | os.PathLike | No
 
 
 def plot_comparison(histories: Mapping[str, Any], keys: Iterable[str], path: str | os.PathLike | None = None, *,
-                    title: str | None = None, dpi: float = 110):
+                    title: str | None = None, ylabels: Mapping[str, str] | None = None, dpi: float = 110):
     """One panel per key with one curve per run, such as each optimizer's validation loss.
 
     Args:
@@ -462,7 +483,7 @@ def plot_comparison(histories: Mapping[str, Any], keys: Iterable[str], path: str
             :class:`~numbagrad.train.History` or dict of per-epoch lists.
         keys: the values to draw, such as ``["val_loss", "val_accuracy"]``;
             a run without one is left out of that panel.
-        path, title, dpi: as for :func:`plot_history`.
+        path, title, ylabels, dpi: as for :func:`plot_history`.
 
     Raises:
         ImportError: matplotlib is not installed.
@@ -488,7 +509,7 @@ def plot_comparison(histories: Mapping[str, Any], keys: Iterable[str], path: str
         drawn = [v for records in runs.values() for v in records.get(key, [])]
         if key.endswith("loss") and drawn and min(drawn) > 0:
             axis.set_yscale("log")  # losses that differ by orders of magnitude stay readable
-        _finish_panel(axis, "epoch", title=key)
+        _finish_panel(axis, "epoch", (ylabels or {}).get(key, key), title=key)
     if title:
         figure.suptitle(title)
     _save(mpl, figure, path, dpi)

@@ -29,7 +29,7 @@ needs_toml = pytest.mark.skipif(
     reason="tomli-w (and tomli on Python 3.10) are not installed",
 )
 RUN_FILES = ["config.toml", "history.csv", "history.json", "model.ngm", "preprocessing.json", "report.json"]
-PICTURES = ["loss.png", "lr.png", "metrics.png"]
+PICTURES = ["loss.png", "metrics.png"]      # lr.png only when a schedule changes the rate
 
 
 def run(capsys, *argv):
@@ -114,11 +114,42 @@ def test_train_writes_a_complete_run_folder(capsys, here):
 @needs_sklearn
 @needs_toml
 @needs_matplotlib
-def test_the_pictures_are_pngs(capsys, here):
+def test_the_pictures_are_pngs_and_the_rate_has_one_when_it_changes(capsys, here):
     status, _, _ = run(capsys, "train", "--data", "wine", "--epochs", "2", "--name", "w", "-q")
     assert status == 0
     for name in PICTURES:
         assert (here / "runs" / "w" / name).read_bytes().startswith(PNG)
+    assert not (here / "runs" / "w" / "lr.png").exists()                # a constant rate: no picture of it
+    status, out, _ = run(capsys, "train", "--data", "wine", "--epochs", "3", "--name", "s", "-q", "--schedule", "cosine")
+    assert status == 0 and out.splitlines()[-1].endswith("loss.png, metrics.png, lr.png")
+    assert (here / "runs" / "s" / "lr.png").read_bytes().startswith(PNG)
+
+
+@needs_sklearn
+@needs_toml
+@needs_matplotlib
+def test_the_curves_mark_the_best_epoch_and_label_units(capsys, here, monkeypatch):
+    import numbagrad.plotting
+
+    drawn = {}
+    real = numbagrad.plotting.plot_history
+
+    def spy(records, keys, path, **options):
+        drawn[Path(path).name] = options
+        return real(records, keys, path, **options)
+
+    monkeypatch.setattr(numbagrad.plotting, "plot_history", spy)
+    assert run(capsys, "train", "--data", "iris", "--epochs", "6", "--name", "c", "-q", "--lr", "0.01")[0] == 0
+    history = json.loads((here / "runs" / "c" / "history.json").read_text())["history"]
+    best = int(np.argmin(history["val_loss"])) + 1
+    assert set(drawn) == {"loss.png", "metrics.png"}
+    for options in drawn.values():
+        assert options["best_epoch"] == best and options["best_key"] == "val_loss"
+        assert options["ylabels"]["loss"] == "categorical_crossentropy (nats per sample)"
+        assert options["ylabels"]["accuracy"] == "accuracy (fraction correct)"
+    drawn.clear()
+    assert run(capsys, "train", "--data", "diabetes", "--epochs", "2", "--name", "r", "-q")[0] == 0
+    assert drawn["loss.png"]["ylabels"]["loss"] == "mse (standard deviations of target, squared)"
 
 
 @needs_sklearn

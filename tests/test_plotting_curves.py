@@ -27,6 +27,38 @@ def test_plot_history_draws_a_panel_per_key_with_its_validation_twin(tmp_path):
     assert os.listdir(tmp_path) == ["curves.png"]                # written atomically: no temporary left
 
 
+def test_plot_history_labels_units_and_marks_the_best_epoch():
+    from numbagrad.plotting import plot_history
+
+    figure = plot_history(RECORDS, ["loss", "accuracy"], ylabels={"loss": "mse (units of price, squared)"},
+                          best_epoch=2, best_key="val_loss")
+    loss, accuracy = figure.axes
+    assert loss.get_ylabel() == "mse (units of price, squared)" and accuracy.get_ylabel() == "accuracy"
+    assert loss.get_xlabel() == "epoch"
+    labels = [line.get_label() for line in loss.get_lines()]
+    assert "best epoch 2 (val_loss)" in labels
+    line = loss.get_lines()[labels.index("best epoch 2 (val_loss)")]
+    assert list(line.get_xdata()) == [2, 2]
+    # A star on each curve at the best epoch, at that curve's value.
+    stars = [(list(l.get_xdata()), list(l.get_ydata())) for l in loss.get_lines() if l.get_marker() == "*"]
+    assert stars == [([2], [0.5]), ([2], [0.6])]
+
+
+@pytest.mark.parametrize("epoch", [0, 4, 1.5, True, "2"])
+def test_plot_history_refuses_a_best_epoch_outside_the_run(epoch):
+    from numbagrad.plotting import plot_history
+
+    with pytest.raises(ValueError, match=rf"best_epoch must be an epoch from 1 to 3; got {epoch!r}"):
+        plot_history(RECORDS, ["loss"], best_epoch=epoch)
+
+
+def test_plot_comparison_labels_units():
+    from numbagrad.plotting import plot_comparison
+
+    figure = plot_comparison({"adam": RECORDS}, ["loss"], ylabels={"loss": "cross-entropy (nats per sample)"})
+    assert figure.axes[0].get_ylabel() == "cross-entropy (nats per sample)"
+
+
 def test_plot_comparison_draws_a_curve_per_run(tmp_path):
     from numbagrad.plotting import plot_comparison
 

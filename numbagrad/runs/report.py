@@ -8,7 +8,7 @@ from typing import Any
 
 from numbagrad.registry import get_registry
 
-__all__ = ["Trained", "better", "best_epoch", "summary", "result_lines", "table", "seconds", "number", "shown_keys"]
+__all__ = ["Trained", "better", "best_epoch", "axis_labels", "summary", "result_lines", "table", "seconds", "number", "shown_keys"]
 
 
 @dataclass
@@ -58,6 +58,56 @@ def best_epoch(values: list[float], direction: str) -> int:
         return len(values) - 1
     pick = min if direction == "min" else max
     return pick(finite, key=lambda pair: pair[0])[1]
+
+
+# How each loss and metric is measured, by canonical name: "nats" (a log-likelihood per sample),
+# "linear" or "squared" (the target's own unit, or its square), a fixed unit, or none.
+_LOSS_UNITS = {
+    "categorical_crossentropy": "nats", "binary_crossentropy": "nats", "kl_divergence": "nats", "poisson": "nats",
+    "mse": "squared", "mae": "linear", "huber": "linear", "log_cosh": "linear", "msle": "squared log(1 + y)",
+}
+_METRIC_UNITS = {
+    "accuracy": "fraction correct", "binary_accuracy": "fraction correct", "categorical_accuracy": "fraction correct",
+    "top_k_categorical_accuracy": "fraction correct", "mae": "linear", "rmse": "linear", "mse": "squared",
+    "r2": "fraction of variance explained",
+}
+
+
+def axis_labels(keys: list[str], loss: str, preprocessing: Any) -> dict[str, str]:
+    """Each key's y-axis label with its unit: ``{"loss": "categorical_crossentropy (nats per sample)",
+    "accuracy": "accuracy (fraction correct)", "lr": "learning rate (log scale)"}``.
+
+    A regression's errors are in the target's unit, or in its standard
+    deviations when the run standardized it (training sees the standardized
+    target); a classification's squared errors are in probability.
+    """
+    registry = get_registry()
+    target = getattr(preprocessing, "target_name", None) or "the target"
+    if getattr(preprocessing, "task", None) != "regression":
+        linear = "probability"
+    elif getattr(preprocessing, "target_std", None) is not None:
+        linear = f"standard deviations of {target}"
+    else:
+        linear = f"units of {target}"
+
+    def unit(kind: str) -> str | None:
+        return {"nats": "nats per sample", "linear": linear, "squared": f"{linear}, squared"}.get(kind, kind)
+
+    labels = {}
+    for key in keys:
+        name = key[4:] if key.startswith("val_") else key
+        if name == "lr":
+            labels[key] = "learning rate (log scale)"
+            continue
+        try:
+            canonical = registry.lookup("loss", loss).spec.name if name == "loss" else registry.lookup("metric", name).spec.name
+        except ValueError:  # a name the registry no longer has: label it by itself
+            labels[key] = name
+            continue
+        shown = loss if name == "loss" else name
+        measured = unit((_LOSS_UNITS if name == "loss" else _METRIC_UNITS).get(canonical))
+        labels[key] = f"{shown} ({measured})" if measured else shown
+    return labels
 
 
 def summary(trained: Trained) -> dict[str, Any]:

@@ -12,7 +12,8 @@ A run folder holds::
     config.toml          the fully resolved configuration: --config runs it again
     history.json/.csv    loss, metrics and learning rate per epoch
     report.json          final and best values, epochs, time, samples per second
-    loss.png, metrics.png, lr.png   the curves (with matplotlib)
+    loss.png, metrics.png  the curves (with matplotlib), the best epoch marked
+    lr.png               the learning rate, when a schedule changed it
 
 ``compare`` writes one such folder per optimizer (without pictures) under its
 own, with ``comparison.csv`` and ``comparison.png`` beside them.
@@ -34,7 +35,7 @@ from numbagrad.registry import get_registry
 from numbagrad.runs.config import RunConfig, toml_writer, write_toml
 from numbagrad.runs.folder import building, plan_folder, write_csv, write_history, write_json
 from numbagrad.runs.prepare import Prepared, build_model, check_targets, describe_model, prepare, resolved_schedule
-from numbagrad.runs.report import Trained, best_epoch, better, result_lines, seconds, shown_keys, summary, table
+from numbagrad.runs.report import Trained, axis_labels, best_epoch, better, result_lines, seconds, shown_keys, summary, table
 from numbagrad.train import EarlyStopping
 
 __all__ = ["train", "compare", "fit_prepared", "warm_up", "Echo"]
@@ -167,20 +168,36 @@ def _write_run(folder: Path, prepared: Prepared, trained: Trained, config: RunCo
     write_json(folder / "report.json", report)
     written = ["model.ngm", "preprocessing.json", "config.toml", "history.json", "history.csv", "report.json"]
     if plots:
-        written += _write_plots(folder, trained, prepared.config)
+        written += _write_plots(folder, trained, prepared)
     return written
 
 
-def _write_plots(folder: Path, trained: Trained, config: RunConfig) -> list[str]:
+def _write_plots(folder: Path, trained: Trained, prepared: Prepared) -> list[str]:
+    """The run's curves: loss, metrics and, when a schedule changed it, the learning rate.
+
+    Every panel marks the best epoch by the value the report judges the run by
+    (the first validation value, else the training loss) and labels its axis
+    with the unit.
+    """
     from numbagrad.plotting import plot_history
 
+    config = prepared.config
     records = trained.history.history
     title = f"{config.data}: {trained.label}"
-    pictures = {"loss.png": ["loss"], "metrics.png": [m for m in config.metrics if m in records], "lr.png": ["lr"] if "lr" in records else []}
+    rate = records.get("lr", [])
+    pictures = {
+        "loss.png": ["loss"],
+        "metrics.png": [m for m in config.metrics if m in records],
+        # A constant rate is one number, in the report and config.toml; a picture of it says nothing.
+        "lr.png": ["lr"] if len(set(rate)) > 1 else [],
+    }
+    judged = shown_keys(records)[0]
+    best = best_epoch(records[judged], better(judged)) + 1
+    labels = axis_labels(list(records), config.loss, prepared.preprocessing)
     written = []
     for name, keys in pictures.items():
         if keys:
-            plot_history(records, keys, folder / name, title=title)
+            plot_history(records, keys, folder / name, title=title, ylabels=labels, best_epoch=best, best_key=judged)
             written.append(name)
     return written
 
@@ -351,7 +368,7 @@ def compare(config: RunConfig, name: str | None = None, verbose: int = 1, echo: 
             from numbagrad.plotting import plot_comparison
 
             plot_comparison({_optimizer_text(r.label, o, ("lr",)): r.history for r, o in zip(runs, resolved_options)}, keys,
-                            folder / "comparison.png",
+                            folder / "comparison.png", ylabels=axis_labels(keys, config.loss, prepared.preprocessing),
                             title=f"{config.data}: the same network from the same initial weights")
             written.append("comparison.png")
     echo(f"saved {run.final}: {', '.join(written)}")
