@@ -287,7 +287,7 @@ def _compare(arguments) -> int:
     from numbagrad import runs
 
     config = runs.resolve(_given(arguments), arguments.config, "compare")
-    runs.compare(config, name=arguments.name, verbose=0 if arguments.quiet else 1, note=_note(arguments.quiet))
+    runs.compare(config, name=arguments.name, verbose=_verbosity(arguments), note=_note(arguments.quiet))
     return 0
 
 

@@ -721,3 +721,14 @@ def test_log_epoch_prints_one_line_per_epoch(capsys, here):
     epochs = [line for line in err.splitlines() if line.startswith("Epoch ")]
     assert [line.split(" - ")[0] for line in epochs] == ["Epoch 1/3", "Epoch 2/3", "Epoch 3/3"]
     assert "val_loss" in epochs[-1]
+
+
+@needs_sklearn
+@needs_toml
+def test_compare_log_epoch_prints_each_optimizers_epochs(capsys, here):
+    status, out, err = run(capsys, "compare", "--data", "iris", "--optimizers", "sgd,adam", "--epochs", "2", "--log", "epoch",
+                           "--name", "logged")
+    assert status == 0 and "\r" not in err
+    assert [line.split(" - ")[0] for line in err.splitlines() if line.startswith("Epoch ")] == ["Epoch 1/2", "Epoch 2/2"] * 2
+    status, out, err = run(capsys, "compare", "--data", "iris", "--optimizers", "sgd,adam", "--epochs", "2", "--name", "plain")
+    assert status == 0 and "Epoch " not in err                        # without --log epoch: a line per optimizer only

@@ -321,7 +321,10 @@ COMPARE_LR = 1e-3
 def compare(config: RunConfig, name: str | None = None, verbose: int = 1, echo: Echo = print, note: Echo = print) -> Path:
     """Train the same network from the same initial weights with each of
     ``config.optimizers``; print a table, write a folder with a run per optimizer,
-    ``comparison.csv`` and ``comparison.png``. Returns the folder."""
+    ``comparison.csv`` and ``comparison.png``. Returns the folder.
+
+    ``verbose``: 0 the table alone, 1 a line per optimizer as it finishes, 2 also
+    fit's line per epoch of each (``--log epoch``)."""
     toml_writer()
     _check_machine(config)
     prepared = prepare(config)
@@ -345,7 +348,7 @@ def compare(config: RunConfig, name: str | None = None, verbose: int = 1, echo: 
     warm_up(prepared, config.optimizers[0], chosen[0], note)
     runs = []
     for optimizer, model, options in zip(config.optimizers, models, resolved_options):
-        trained = fit_prepared(prepared, model, optimizer, verbose=0)
+        trained = fit_prepared(prepared, model, optimizer, verbose=2 if verbose == 2 else 0)
         runs.append(trained)
         shown = shown_keys(trained.history.history)
         final = ", ".join(f"{k} {trained.history.history[k][-1]:.4g}" for k in shown)
