@@ -31,7 +31,7 @@ import io
 import math
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
@@ -39,7 +39,7 @@ import numpy as np
 
 from numbagrad.hyperparameters import closest_names
 
-__all__ = ["Dataset", "NAMED", "TASKS", "load", "read_features", "infer_task", "MAX_INFERRED_CLASSES"]
+__all__ = ["Dataset", "NAMED", "TASKS", "load", "read_features", "read_cells", "infer_task", "MAX_INFERRED_CLASSES"]
 
 #: What a model learns from a data set: classes, or numbers.
 TASKS = ("classification", "regression")
@@ -74,24 +74,31 @@ class Dataset:
         task: ``"classification"`` or ``"regression"`` (None without targets).
         classes: for classification, the distinct target values, sorted.
         class_names: how each class is written in reports and predictions.
+        table: a CSV whose feature columns need encoding (text categories,
+            blank cells, ``categorical`` columns): the cells as stripped text,
+            ``""`` for a blank one, shape (samples, features), and ``X`` is
+            None until :class:`numbagrad.columns.ColumnEncoding` turns them into numbers.
+        lines: with ``table``, the file's line of each row, for messages.
     """
 
     name: str
-    X: np.ndarray
+    X: np.ndarray | None
     y: np.ndarray | None
     feature_names: list[str]
     target_name: str | None = None
     task: str | None = None
     classes: list[Any] | None = None
     class_names: list[str] | None = None
+    table: np.ndarray | None = None
+    lines: list[int] | None = None
 
     @property
     def samples(self) -> int:
-        return int(self.X.shape[0])
+        return int((self.X if self.X is not None else self.table).shape[0])
 
     @property
     def features(self) -> int:
-        return int(self.X.shape[1])
+        return len(self.feature_names)
 
     def describe(self) -> str:
         """One line: size, features and what is predicted."""
@@ -116,9 +123,9 @@ class Dataset:
         if task == "regression":
             if self.y.dtype.kind not in "biuf":
                 raise ValueError(f"{self.name}: the target {self.target_name!r} holds text labels; regression needs numbers")
-            return Dataset(self.name, self.X, self.y, self.feature_names, self.target_name, task)
+            return replace(self, task=task, classes=None, class_names=None)
         classes, names = _classes(self.y, self.name, self.target_name)
-        return Dataset(self.name, self.X, self.y, self.feature_names, self.target_name, task, classes, names)
+        return replace(self, task=task, classes=classes, class_names=names)
 
 
 # --- named data sets -------------------------------------------------------------------
@@ -230,7 +237,13 @@ def _column_names(header: list[str] | None, rows) -> list[str]:
     return header if header is not None else [str(i) for i in range(len(rows[0][1]))]
 
 
-def _csv(path: Path, target: str | int | None, with_target: bool = True) -> Dataset:
+def _picked(path: Path, names: list[str], wanted: Sequence[str], flag: str, has_header: bool) -> list[int]:
+    """The columns that ``wanted`` names (header names, or indices in a file without a header)."""
+    return [_column_index(path, names, name, has_header) for name in wanted] if wanted else []
+
+
+def _csv(path: Path, target: str | int | None, with_target: bool = True, categorical: Sequence[str] = (),
+         drop: Sequence[str] = (), keep_cells: bool = False) -> Dataset:
     header, rows = _read_rows(path)
     width = len(rows[0][1])
     names = _column_names(header, rows)
@@ -240,11 +253,25 @@ def _csv(path: Path, target: str | int | None, with_target: bool = True) -> Data
             raise ValueError(f"{path}: the file has one column; it needs feature columns and a target column")
     else:
         target_column = None
-    feature_columns = [c for c in range(width) if c != target_column]
-    X = _feature_matrix(path, rows, names, feature_columns)
+    dropped = _picked(path, names, drop, "--drop", header is not None)
+    if target_column in dropped:
+        raise ValueError(f"{path}: --drop names the target column {names[target_column]!r}; choose another target with --target")
+    forced = _picked(path, names, categorical, "--categorical", header is not None)
+    if target_column in forced:
+        raise ValueError(f"{path}: --categorical names the target column {names[target_column]!r}; it applies to feature columns "
+                         "(a text target is a classification already)")
+    feature_columns = [c for c in range(width) if c != target_column and c not in dropped]
+    if not feature_columns:
+        raise ValueError(f"{path}: --drop leaves no feature column")
     features = [names[c] for c in feature_columns]
+    table = np.array([[cells[c] for c in feature_columns] for _, cells in rows], dtype=object)
+    plain = not forced and not keep_cells and all(_number(cell) is not None and math.isfinite(_number(cell)) for cell in table.flat)
+    if plain:
+        X, table, lines = table.astype(np.float64), None, None
+    else:
+        X, lines = None, [line for line, _ in rows]
     if target_column is None:
-        return Dataset(path.name, X, None, features)
+        return Dataset(path.name, X, None, features, table=table, lines=lines)
     cells = [cells[target_column] for _, cells in rows]
     numbers = [_number(cell) for cell in cells]
     if all(n is not None and math.isfinite(n) for n in numbers):
@@ -254,7 +281,7 @@ def _csv(path: Path, target: str | int | None, with_target: bool = True) -> Data
             if cell == "":
                 raise ValueError(f"{path}: column {names[target_column]!r}, row {row + 1} (line {line}): an empty cell (a missing target)")
         y = np.array(cells)
-    return _with_inferred_task(Dataset(path.name, X, y, features, names[target_column]))
+    return _with_inferred_task(Dataset(path.name, X, y, features, names[target_column], table=table, lines=lines))
 
 
 # --- NPZ -------------------------------------------------------------------------------------
@@ -358,7 +385,8 @@ def _file(source: str) -> Path:
     return path
 
 
-def load(source: str | os.PathLike, target: str | int | None = None, task: str | None = None) -> Dataset:
+def load(source: str | os.PathLike, target: str | int | None = None, task: str | None = None,
+         categorical: Sequence[str] = (), drop: Sequence[str] = (), keep_cells: bool = False) -> Dataset:
     """Read a data set with its targets.
 
     Args:
@@ -367,6 +395,11 @@ def load(source: str | os.PathLike, target: str | int | None = None, task: str |
             last) or array (NPZ: default ``y``); not for named data sets.
         task: ``"classification"`` or ``"regression"``; by default the named
             set's own, or :func:`infer_task` for files.
+        categorical: CSV feature columns to read as categories even when they
+            hold numbers (codes rather than quantities).
+        drop: CSV columns to leave out.
+        keep_cells: a CSV keeps its cells as text (:attr:`Dataset.table`) even
+            when they are all numbers, as a run that encoded columns reads new data.
 
     Raises:
         ImportError: a named data set without scikit-learn.
@@ -381,10 +414,48 @@ def load(source: str | os.PathLike, target: str | int | None = None, task: str |
     if source in NAMED:
         if target is not None:
             raise ValueError(f"the data set {source!r} has its target built in; a target column applies to CSV and NPZ files only")
+        if categorical or drop:
+            raise ValueError(f"--categorical and --drop apply to CSV files; {source!r} is a named data set of numbers")
         return _named(source).with_task(task)
     path = _file(source)
-    reader = _csv if path.suffix.lower() == ".csv" else _npz
-    return reader(path, target).with_task(task)
+    if path.suffix.lower() == ".csv":
+        return _csv(path, target, categorical=categorical, drop=drop, keep_cells=keep_cells).with_task(task)
+    if categorical or drop:
+        raise ValueError(f"--categorical and --drop apply to CSV files; {os.fspath(path)!r} is an NPZ file of numbers")
+    return _npz(path, target).with_task(task)
+
+
+def read_cells(source: str | os.PathLike, names: Sequence[str]) -> tuple[np.ndarray, list[int], str]:
+    """``(cells, lines, shown name)``: the columns ``names`` of a CSV file (``"-"``: standard
+    input) as text, in that order (matched by header, or by position in a file of exactly
+    that many columns without one), for a run that encoded its columns.
+
+    Raises:
+        FileNotFoundError, ValueError: as :func:`load`; a missing column; an NPZ file.
+    """
+    source = os.fspath(source)
+    if source in NAMED:
+        raise ValueError(f"inputs to predict must be a .csv file; {source!r} is a named data set (evaluate it with 'numbagrad evaluate')")
+    if source == "-":
+        path, stream = "<stdin>", io.StringIO(sys.stdin.read())
+    else:
+        path, stream = _file(source), None
+        if path.suffix.lower() != ".csv":
+            raise ValueError(f"{path}: the model encodes text and blank cells of its columns ({', '.join(names)}); give a .csv file")
+    header, rows = _read_rows(path, stream)
+    if header is not None:
+        missing = [name for name in names if name not in header]
+        if missing:
+            hint = closest_names(missing[0], header)
+            suggestion = f" (did you mean {' or '.join(map(repr, hint))}?)" if hint else ""
+            raise ValueError(f"{path}: no column {missing[0]!r}{suggestion}; the model needs the columns {', '.join(names)}")
+        columns = [header.index(name) for name in names]
+    elif len(rows[0][1]) == len(names):
+        columns = list(range(len(names)))
+    else:
+        raise ValueError(f"{path}: {len(rows[0][1])} columns and no header; the model needs the columns {', '.join(names)}")
+    table = np.array([[cells[c] for c in columns] for _, cells in rows], dtype=object)
+    return table, [line for line, _ in rows], os.fspath(path)
 
 
 def read_features(source: str | os.PathLike, feature_names: Sequence[str] | None, features: int) -> np.ndarray:

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from numbagrad.columns import ColumnEncoding, cells
 from numbagrad.data import as_inputs
 from numbagrad.datasets import Dataset
 
@@ -70,7 +71,7 @@ def split_rows(samples: int, fraction: float, seed: int, labels: np.ndarray | No
 
 _FIELDS = {
     "format", "format_version", "feature_names", "task", "target_name", "mean", "std", "classes", "class_names",
-    "target_mean", "target_std",
+    "target_mean", "target_std", "columns",
 }
 
 
@@ -115,13 +116,17 @@ class Preprocessing:
     """The transform between a data set's columns and a network's inputs and targets.
 
     Attributes:
-        feature_names: the input columns, in the network's order.
+        feature_names: the network's inputs, in order: the data's columns, or
+            with :attr:`encoding`, its numbers and one-hot categories (``colour=red``).
         task: ``"classification"`` or ``"regression"``.
         target_name: the target's column (or array) in the training data.
         mean, std: per-feature standardization, or None (features as they are).
         classes: classification: the target values, in output order.
         class_names: classification: how each class is written.
         target_mean, target_std: regression: the target's standardization, or None.
+        encoding: a CSV with text categories or blank cells: how its raw columns
+            become the inputs (:class:`numbagrad.columns.ColumnEncoding`), or None.
+            The data then comes as rows of cells in :attr:`raw_columns`' order.
     """
 
     feature_names: list[str]
@@ -133,20 +138,38 @@ class Preprocessing:
     class_names: list[str] | None = None
     target_mean: np.ndarray | None = None
     target_std: np.ndarray | None = None
+    encoding: ColumnEncoding | None = None
 
     @classmethod
-    def fit(cls, dataset: Dataset, rows: np.ndarray, standardize: bool) -> "Preprocessing":
-        """The preprocessing of ``dataset`` learnt from its training ``rows`` only."""
-        mean = std = target_mean = target_std = None
+    def fit(cls, dataset: Dataset, rows: np.ndarray, standardize: bool, categorical: tuple[str, ...] = (),
+            unknown_category: str = "error") -> "Preprocessing":
+        """The preprocessing of ``dataset`` learnt from its training ``rows`` only: the
+        columns' encoding (a dataset with :attr:`~numbagrad.datasets.Dataset.table`; see
+        :mod:`numbagrad.columns`), then the standardization."""
+        encoding = None
+        feature_names = list(dataset.feature_names)
+        if dataset.table is not None:
+            encoding = ColumnEncoding.fit(dataset.table, dataset.feature_names, rows, categorical, unknown_category,
+                                          where=dataset.name, lines=dataset.lines)
+            feature_names = encoding.feature_names
+        record = cls(feature_names=feature_names, task=dataset.task, target_name=dataset.target_name,
+                     classes=dataset.classes, class_names=dataset.class_names, encoding=encoding)
         if standardize:
-            mean, std = _moments(dataset.X[rows])
+            record.mean, record.std = _moments(record.encoded(dataset)[rows])
             if dataset.task == "regression":
-                target_mean, target_std = _moments(dataset.y[rows].reshape(len(rows), -1))
-        return cls(
-            feature_names=list(dataset.feature_names), task=dataset.task, target_name=dataset.target_name,
-            mean=mean, std=std, classes=dataset.classes, class_names=dataset.class_names,
-            target_mean=target_mean, target_std=target_std,
-        )
+                record.target_mean, record.target_std = _moments(dataset.y[rows].reshape(len(rows), -1))
+        return record
+
+    @property
+    def raw_columns(self) -> list[str]:
+        """The data's columns the model reads, in order: :attr:`feature_names`, or the encoded columns."""
+        return self.feature_names if self.encoding is None else self.encoding.names
+
+    def encoded(self, dataset: Dataset) -> np.ndarray:
+        """The data set's features as numbers (its cells encoded), before standardization."""
+        if self.encoding is None:
+            return dataset.X
+        return self.encoding.transform(dataset.table, dataset.name, dataset.lines)
 
     # --- the transform -----------------------------------------------------------------
 
@@ -196,7 +219,10 @@ class Preprocessing:
 
     def network_inputs(self, X: Any, name: str = "X") -> np.ndarray:
         """Features as the data has them (checked: 2-D, one column per feature, finite) to what
-        the network takes, in float64."""
+        the network takes, in float64. With :attr:`encoding`, ``X`` is rows of cells in
+        :attr:`raw_columns`' order: text, numbers, and ``None``, NaN or ``""`` where a value is missing."""
+        if self.encoding is not None:
+            return self.inputs(self.encoding.transform(cells(X, len(self.encoding.names), name), name))
         return self.inputs(as_inputs(X, np.float64, len(self.feature_names), name))
 
     def network_targets(self, y: Any, loss: str, name: str = "y") -> np.ndarray:
@@ -215,9 +241,11 @@ class Preprocessing:
 
     def describe(self) -> str:
         """How the data was transformed, in a few words."""
+        encoded = self.encoding.describe() if self.encoding is not None else ""
+        encoded = f"{encoded}, missing cells filled; " if encoded else ("missing cells filled; " if self.encoding is not None else "")
         if self.mean is None:
-            return "features as they are"
-        text = "features standardized (mean and std of the training rows)"
+            return encoded + "features as they are"
+        text = encoded + "features standardized (mean and std of the training rows)"
         if self.target_mean is not None:
             text += "; target standardized too: losses and metrics are in units of its std"
         return text
@@ -228,9 +256,10 @@ class Preprocessing:
         def listed(array):
             return None if array is None else [float(v) for v in array]
 
-        return {
+        record = {
             "format": "numbagrad-preprocessing",
-            "format_version": 1,
+            # Version 2 adds the columns' encoding: a reader of version 1 could not apply it.
+            "format_version": 1 if self.encoding is None else 2,
             "feature_names": list(self.feature_names),
             "task": self.task,
             "target_name": self.target_name,
@@ -241,6 +270,9 @@ class Preprocessing:
             "target_mean": listed(self.target_mean),
             "target_std": listed(self.target_std),
         }
+        if self.encoding is not None:
+            record["columns"] = self.encoding.to_dict()
+        return record
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Preprocessing":
@@ -252,8 +284,11 @@ class Preprocessing:
         unknown = sorted(set(data) - _FIELDS)
         if unknown:
             raise ValueError(f"preprocessing: unknown field {unknown[0]!r}")
-        if data.get("format_version") != 1:
-            raise ValueError(f"preprocessing: format_version {data.get('format_version')!r}; this numbagrad reads 1")
+        version = data.get("format_version")
+        if isinstance(version, bool) or version not in (1, 2):
+            raise ValueError(f"preprocessing: format_version {version!r}; this numbagrad reads 1 and 2")
+        if (version == 2) != ("columns" in data):
+            raise ValueError("preprocessing: the columns' encoding belongs to format_version 2, and only there")
         if data.get("task") not in ("classification", "regression"):
             raise ValueError(f"preprocessing: unknown task {data.get('task')!r}")
         names = data.get("feature_names")
@@ -273,9 +308,14 @@ class Preprocessing:
                 raise ValueError(f"preprocessing: class_names must be a list of {len(classes)} strings, one per class")
         elif classes is not None or class_names is not None:
             raise ValueError("preprocessing: a regression has no classes")
+        encoding = None
+        if version == 2:
+            encoding = ColumnEncoding.from_dict(data["columns"])
+            if encoding.feature_names != names:
+                raise ValueError("preprocessing: feature_names are not the inputs its columns' encoding gives")
         return cls(
             feature_names=list(names), task=data["task"], target_name=data.get("target_name"), mean=mean, std=std,
-            classes=classes, class_names=class_names, target_mean=target_mean, target_std=target_std,
+            classes=classes, class_names=class_names, target_mean=target_mean, target_std=target_std, encoding=encoding,
         )
 
     def check_model(self, model: Any, where: str) -> None:

@@ -369,7 +369,9 @@ TRAIN_ERRORS = [
     (["--data", "nope.csv"], 1, "no file 'nope.csv'"),
     (["--data", "mnist"], 1, "unknown data 'mnist'. Give a data set (digits, iris, wine, breast_cancer, diabetes) or a .csv or .npz file"),
     (["--data", "flowers.csv", "--target", "specie"], 1, "flowers.csv: no column 'specie' (did you mean 'species'?); columns: species, sepal_length, sepal_width, petal_length, petal_width"),
-    (["--data", "towns.csv"], 1, "towns.csv: column 'town', row 2 (line 3): 'Paris' is not a finite number; feature columns must hold numbers"),
+    (["--data", "towns.csv"], 1, "towns.csv, row 2 (line 3), column 'town': 'Paris' is "),
+    (["--data", "towns.csv", "--drop", "tow"], 1, "towns.csv: no column 'tow' (did you mean 'town'?); columns: size, town, kind"),
+    (["--data", "towns.csv", "--unknown-category", "skip"], 1, "--unknown-category must be one of error, ignore; got 'skip'"),
     (["--data", "iris", "--target", "species"], 1, "the data set 'iris' has its target built in"),
     (["--epoch", "3"], 2, "unrecognized arguments: --epoch 3"),
     (["--speed", "3"], 2, "unrecognized arguments: --speed 3"),
@@ -410,7 +412,7 @@ TRAIN_ERRORS = [
 
 
 def _error_files(here, flowers):
-    (here / "towns.csv").write_text("size,town,kind\n1,5,a\n2,Paris,b\n")
+    (here / "towns.csv").write_text("size,town,kind\n1,5,a\n2,Paris,b\n3,7,a\n4,8,b\n5,9,a\n6,4,b\n")
     (here / "broken.toml").write_text("[training\nepochs = 3\n")
     (here / "typo.toml").write_text("[training]\nepoch = 3\n")
     (here / "table.toml").write_text("[optimiser]\nlr = 0.1\n")
@@ -732,3 +734,92 @@ def test_compare_log_epoch_prints_each_optimizers_epochs(capsys, here):
     assert [line.split(" - ")[0] for line in err.splitlines() if line.startswith("Epoch ")] == ["Epoch 1/2", "Epoch 2/2"] * 2
     status, out, err = run(capsys, "compare", "--data", "iris", "--optimizers", "sgd,adam", "--epochs", "2", "--name", "plain")
     assert status == 0 and "Epoch " not in err                        # without --log epoch: a line per optimizer only
+
+
+# --- CSV files as people have them: text categories, blank cells, columns to drop ------------------------
+
+
+def _shop(path, rows=60, seed=0):
+    """Buyers: age (some blank), a colour and a size (text), an id to drop; bought when old or red."""
+    rng = np.random.default_rng(seed)
+    lines = ["id,age,colour,size,bought"]
+    for i in range(rows):
+        age = int(rng.integers(18, 70))
+        colour = ["red", "green", "blue"][int(rng.integers(3))]
+        size = ["S", "M", "L"][int(rng.integers(3))]
+        bought = "yes" if age > 45 or colour == "red" else "no"
+        cell = "" if i % 7 == 3 else str(age)
+        lines.append(f"{1000 + i},{cell},{colour},{'NA' if i % 11 == 5 else size},{bought}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@needs_toml
+def test_a_csv_with_text_and_blank_cells_trains_and_every_path_applies_the_same_encoding(capsys, here):
+    _shop(here / "shop.csv")
+    status, out, err = run(capsys, "train", "--data", "shop.csv", "--drop", "id", "--epochs", "30", "--lr", "0.01", "--name", "s", "-q")
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "shop.csv: 60 samples, 3 features, 2 classes"
+    assert "2 category columns one-hot (6 inputs), missing cells filled; features standardized" in lines[1]
+    assert lines[2].startswith("model: 7 -> 64 relu -> 2 softmax")
+    record = json.loads((here / "runs" / "s" / "preprocessing.json").read_text())
+    assert record["format_version"] == 2
+    assert record["feature_names"] == ["age", "colour=blue", "colour=green", "colour=red", "size=L", "size=M", "size=S"]
+    assert [c["kind"] for c in record["columns"]["columns"]] == ["number", "category", "category"]
+    tomllib = pytest.importorskip("tomllib")
+    config = tomllib.loads((here / "runs" / "s" / "config.toml").read_text())["data"]
+    assert (config["drop"], config["categorical"], config["unknown_category"]) == (["id"], [], "error")
+
+    # The CLI's evaluate and predict, and load_model's predict on the raw cells, agree.
+    status, out, _ = run(capsys, "evaluate", "runs/s", "--data", "shop.csv")
+    assert status == 0
+    evaluated = float(out.splitlines()[1].split("accuracy ")[1])
+    (here / "new.csv").write_text("size,colour,age\nM,red,30\nL,blue,\nNA,green,60\n")   # other order, no id, blanks
+    status, out, _ = run(capsys, "predict", "runs/s", "new.csv")
+    assert status == 0
+    predicted = list(csv.reader(io.StringIO(out)))
+    model = numbagrad.load_model(here / "runs" / "s" / "model.ngm")
+    probabilities = model.predict([[30, "red", "M"], [None, "blue", "L"], [60, "green", float("nan")]])
+    np.testing.assert_allclose([[float(v) for v in row[1:]] for row in predicted[1:]], probabilities, rtol=1e-6)
+    assert [row[0] for row in predicted[1:]] == [["no", "yes"][int(i)] for i in probabilities.argmax(axis=1)]
+    # The same encoding by hand: blank age -> the training mean, NA size -> the most frequent size.
+    encoding = model.preprocessing.encoding
+    by_hand = encoding.transform(np.array([["30", "red", "M"], ["", "blue", "L"], ["60", "green", ""]], dtype=object))
+    np.testing.assert_allclose(model.predict([[30, "red", "M"], ["", "blue", "L"], [60, "green", ""]]),
+                               model._predict(model.preprocessing.inputs(by_hand), 1024), rtol=1e-6)
+    from numbagrad import datasets
+
+    data = datasets.load("shop.csv", drop=["id"])
+    assert model.evaluate(data.table, data.y)["accuracy"] == pytest.approx(evaluated, abs=1e-4)
+
+
+@needs_toml
+def test_an_unseen_category_is_named_or_ignored_as_trained(capsys, here):
+    _shop(here / "shop.csv")
+    (here / "odd.csv").write_text("id,age,colour,size\n1,30,red,M\n2,40,purple,S\n")
+    assert run(capsys, "train", "--data", "shop.csv", "--epochs", "2", "--name", "strict", "-q", "--drop", "id")[0] == 0
+    status, out, err = run(capsys, "predict", "runs/strict", "odd.csv")
+    assert (status, out) == (1, "")
+    assert err == ("numbagrad predict: error: odd.csv, row 2 (line 3), column 'colour': the category 'purple' was not in the "
+                   "training data; known: blue, green, red (a model trained with --unknown-category ignore encodes it as all zeros)\n")
+    assert run(capsys, "train", "--data", "shop.csv", "--epochs", "2", "--name", "lenient", "-q", "--drop", "id",
+               "--unknown-category", "ignore")[0] == 0
+    status, out, _ = run(capsys, "predict", "runs/lenient", "odd.csv")
+    assert status == 0 and len(out.splitlines()) == 3
+    # A model that encodes columns needs them from a CSV file.
+    np.savez(here / "x.npz", X=np.zeros((2, 3)))
+    status, _, err = run(capsys, "predict", "runs/strict", "x.npz")
+    assert status == 1 and "the model encodes text and blank cells of its columns (age, colour, size); give a .csv file" in err
+    status, _, err = run(capsys, "evaluate", "runs/strict", "--data", "iris")
+    assert status == 1 and "the model reads the columns age, colour, size of a CSV file; 'iris' is a named data set" in err
+
+
+@needs_toml
+def test_categorical_one_hot_encodes_a_number_column(capsys, here):
+    rows = "\n".join(f"{z},{i % 5},{'a' if z == '02139' else 'b'}" for i, z in enumerate(["02139", "10001", "94105"] * 6))
+    (here / "zips.csv").write_text("zip,n,kind\n" + rows + "\n")
+    status, out, _ = run(capsys, "train", "--data", "zips.csv", "--categorical", "zip", "--epochs", "2", "--name", "z", "-q")
+    assert status == 0
+    record = json.loads((here / "runs" / "z" / "preprocessing.json").read_text())
+    assert record["feature_names"] == ["zip=02139", "zip=10001", "zip=94105", "n"]

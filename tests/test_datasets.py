@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 import zipfile
 
@@ -106,9 +107,11 @@ def test_text_targets_cannot_be_regression(tmp_path):
 
 
 CSV_ERRORS = [
-    ("a,b,c\n1,2,3\n4,Paris,6\n", {}, "bad.csv: column 'b', row 2 (line 3): 'Paris' is not a finite number; feature columns must hold numbers"),
-    ("a,b,c\n1,,3\n", {}, "bad.csv: column 'b', row 1 (line 2): an empty cell (a missing value); feature columns must hold numbers"),
-    ("a,b,c\n1,nan,3\n", {}, "bad.csv: column 'b', row 1 (line 2): 'nan' is not a finite number"),
+    ("a,b,c\n1,2,3\n", {"drop": ["c"]}, "bad.csv: --drop names the target column 'c'; choose another target with --target"),
+    ("a,b,c\n1,2,3\n", {"drop": ["d"]}, "bad.csv: no column 'd'; columns: a, b, c"),
+    ("a,b,c\n1,2,3\n", {"drop": ["a", "b"]}, "bad.csv: --drop leaves no feature column"),
+    ("a,b,c\n1,2,3\n", {"categorical": ["c"]}, "bad.csv: --categorical names the target column 'c'; it applies to feature columns"),
+    ("a,b,c\n1,2,3\n", {"categorical": ["bb"]}, "bad.csv: no column 'bb' (did you mean 'b'?); columns: a, b, c"),
     ("a,b,c\n1,2,3\n4,5\n", {}, "bad.csv, line 3: 2 fields; the header has 3"),
     ("a,b,c\n1,2,3\n", {"target": "d"}, "bad.csv: no column 'd'; columns: a, b, c"),
     ("price,b,c\n1,2,3\n", {"target": "prise"}, "bad.csv: no column 'prise' (did you mean 'price'?); columns: price, b, c"),
@@ -126,6 +129,29 @@ def test_csv_errors_name_the_file_column_and_line(tmp_path, text, options, messa
     with pytest.raises(ValueError) as error:
         datasets.load(path, **options)
     assert str(error.value).startswith(message.replace("bad.csv", str(path), 1))
+
+
+def test_text_and_blank_feature_cells_are_kept_as_text_for_encoding(tmp_path):
+    path = write(tmp_path / "mixed.csv", "a,colour,c,y\n1,red,,0\n2, blue ,NA,1\n")
+    data = datasets.load(path)
+    assert data.X is None and data.features == 3 and data.samples == 2 and data.lines == [2, 3]
+    assert data.table.tolist() == [["1", "red", ""], ["2", "blue", "NA"]]
+    assert data.feature_names == ["a", "colour", "c"] and data.task == "classification"
+    # Numbers alone stay a float matrix, unless the caller keeps the cells or names a categorical column.
+    plain = write(tmp_path / "plain.csv", "a,b,y\n1,2,0\n3,4,1\n")
+    assert datasets.load(plain).table is None and datasets.load(plain).X.tolist() == [[1, 2], [3, 4]]
+    assert datasets.load(plain, keep_cells=True).table.tolist() == [["1", "2"], ["3", "4"]]
+    assert datasets.load(plain, categorical=["b"]).table.tolist() == [["1", "2"], ["3", "4"]]
+    assert datasets.load(plain, drop=["a"]).X.tolist() == [[2], [4]]
+
+
+@pytest.mark.parametrize("source", ["iris", "npz"])
+def test_categorical_and_drop_apply_to_csv_files_only(tmp_path, source):
+    if source == "npz":
+        source = tmp_path / "d.npz"
+        np.savez(source, X=np.zeros((2, 2)), y=np.zeros(2))
+    with pytest.raises(ValueError, match="--categorical and --drop apply to CSV files"):
+        datasets.load(source, drop=["0"])
 
 
 def test_missing_files_and_unknown_suffixes(tmp_path):
@@ -253,3 +279,32 @@ def test_the_record_travels_inside_a_loadable_model_file(tmp_path):
     np.testing.assert_array_equal(numbagrad.load_model(path).parameters, model.parameters)
     with zipfile.ZipFile(path) as archive:
         assert json.loads(archive.read(MEMBER))["class_names"] == ["no", "yes"]
+
+
+def test_a_record_with_a_columns_encoding_round_trips_and_refuses_forgeries(tmp_path):
+    from numbagrad.columns import ColumnEncoding
+
+    table = np.array([["1", "red"], ["", "green"], ["3", "red"]], dtype=object)
+    encoding = ColumnEncoding.fit(table, ["n", "colour"], np.arange(3))
+    pre = Preprocessing(encoding.feature_names, "classification", "y", classes=[0, 1], class_names=["0", "1"], encoding=encoding)
+    record = pre.to_dict()
+    assert record["format_version"] == 2 and record["columns"] == encoding.to_dict()
+    assert Preprocessing.from_dict(record).encoding == encoding
+    assert Preprocessing.from_dict(record).raw_columns == ["n", "colour"]
+    forgeries = [
+        ({**record, "format_version": 1}, "the columns' encoding belongs to format_version 2, and only there"),
+        ({k: v for k, v in record.items() if k != "columns"}, "the columns' encoding belongs to format_version 2"),
+        ({**record, "format_version": True}, "format_version True; this numbagrad reads 1 and 2"),
+        ({**record, "feature_names": ["n", "colour=red", "colour=green"]}, "feature_names are not the inputs its columns' encoding gives"),
+        ({**record, "columns": {"unknown": "error", "columns": "n"}}, "columns.columns must be a non-empty list"),
+    ]
+    model = numbagrad.Sequential([numbagrad.Dense(2, "softmax")], input_dim=3)
+    for data, message in forgeries:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            Preprocessing.from_dict(data)
+        path = tmp_path / "forged.ngm"
+        model.save(path)
+        with zipfile.ZipFile(path, "a") as archive:
+            archive.writestr(MEMBER, json.dumps(data))
+        with pytest.raises(numbagrad.ModelFileError, match=re.escape(message)):
+            numbagrad.load_model(path)

@@ -46,7 +46,20 @@ def load_trained(path: str | os.PathLike) -> tuple[Any, Preprocessing | None, Pa
 
 def _aligned(dataset: datasets.Dataset, preprocessing: Preprocessing | None, model: Any) -> np.ndarray:
     """The data's features in the model's column order: by name when the data names
-    every column the model was trained on, else by position."""
+    every column the model was trained on, else by position. A model that encodes its
+    columns gets their cells, checked here so that a message names the file's line."""
+    if preprocessing is not None and preprocessing.encoding is not None:
+        names = preprocessing.encoding.names
+        if set(names) <= set(dataset.feature_names):
+            order = [dataset.feature_names.index(name) for name in names]
+        elif len(dataset.feature_names) == len(names):
+            order = list(range(len(names)))
+        else:
+            raise ValueError(f"{dataset.name}: no column {sorted(set(names) - set(dataset.feature_names))[0]!r}; "
+                             f"the model needs the columns {', '.join(names)}")
+        table = dataset.table[:, order]
+        preprocessing.encoding.transform(table, dataset.name, dataset.lines)
+        return table
     X = dataset.X
     if preprocessing is not None and set(preprocessing.feature_names) <= set(dataset.feature_names):
         X = X[:, [dataset.feature_names.index(name) for name in preprocessing.feature_names]]
@@ -70,7 +83,13 @@ def evaluate(path: str | os.PathLike, data: str, target: str | None = None, batc
         raise ValueError(f"{model_path}: the model was saved without compile options; evaluate needs its loss (save it after model.compile)")
     if target is None and preprocessing is not None and data not in datasets.NAMED:
         target = preprocessing.target_name
-    dataset = datasets.load(data, target)
+    encoded = preprocessing is not None and preprocessing.encoding is not None
+    if encoded and data in datasets.NAMED:
+        raise ValueError(f"{model_path}: the model reads the columns {', '.join(preprocessing.encoding.names)} of a CSV file; "
+                         f"{data!r} is a named data set")
+    dataset = datasets.load(data, target, keep_cells=encoded)
+    if encoded and dataset.table is None:
+        raise ValueError(f"{dataset.name}: the model reads the columns {', '.join(preprocessing.encoding.names)} of a CSV file; give one")
     # The model applies its run's preprocessing itself: raw features, labels as the data writes them.
     X = _aligned(dataset, preprocessing, model)
     y = dataset.y
@@ -123,8 +142,12 @@ def predict(path: str | os.PathLike, inputs: str, output: str | None = None, bat
     """
     target = None if output is None else _output_file(output)
     model, preprocessing, _ = load_trained(path)
-    names = None if preprocessing is None else preprocessing.feature_names
-    X = datasets.read_features(inputs, names, model.input_dim)
+    if preprocessing is not None and preprocessing.encoding is not None:
+        X, lines, shown = datasets.read_cells(inputs, preprocessing.encoding.names)
+        preprocessing.encoding.transform(X, shown, lines)  # a bad cell named by its line, before any work
+    else:
+        names = None if preprocessing is None else preprocessing.feature_names
+        X = datasets.read_features(inputs, names, model.input_dim)
     outputs = model.predict(X if preprocessing is not None else X.astype(model.dtype), batch_size=batch_size)
     header, rows = _prediction_table(outputs, preprocessing)
     if output is None:

@@ -6,7 +6,7 @@ the CLI reference are all built from (or checked against) that table.
 
 The TOML layout::
 
-    [data]        source, target, task, validation_split, standardize
+    [data]        source, target, task, validation_split, standardize, categorical, drop, unknown_category
     [model]       hidden, activation, dtype, device
     [training]    loss, metrics, batch_size, epochs, early_stopping, seed, threads
     [optimizer]   name, and any hyperparameter of that optimizer (lr, momentum, betas...)
@@ -26,6 +26,7 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
+from numbagrad.columns import UNKNOWN_CATEGORY
 from numbagrad.datasets import NAMED, TASKS
 from numbagrad.hyperparameters import closest_names
 
@@ -220,6 +221,14 @@ SETTINGS: tuple[Setting, ...] = (
             "fraction of the samples held out for validation, stratified by class (default 0.2; 0 for none)", "FRACTION"),
     Setting("standardize", "data", "standardize", "--standardize", _boolean,
             "scale each feature to mean 0 and std 1, from the training rows (and a regression target) (default on)", switch=True),
+    Setting("categorical", "data", "categorical", "--categorical", _names,
+            "CSV feature columns to one-hot encode although they hold numbers (codes, not quantities), separated by "
+            "commas; columns of text always are (default none)", "COLUMNS"),
+    Setting("drop", "data", "drop", "--drop", _names,
+            "CSV columns to leave out, separated by commas (default none)", "COLUMNS"),
+    Setting("unknown_category", "data", "unknown_category", "--unknown-category", _choice(UNKNOWN_CATEGORY),
+            "what evaluate and predict do with a category the training rows never had: error (default) names the "
+            "row; ignore encodes it as all zeros", "WHAT"),
     Setting("hidden", "model", "hidden", "--hidden", _sizes,
             "hidden layer sizes separated by commas, or none (default 64)", "SIZES"),
     Setting("activation", "model", "activation", "--activation", _text,
@@ -280,6 +289,9 @@ class RunConfig:
     task: str | None = None
     validation_split: float = 0.2
     standardize: bool = True
+    categorical: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+    unknown_category: str = "error"
     hidden: tuple[int, ...] = (64,)
     activation: str = "relu"
     dtype: str = "float32"

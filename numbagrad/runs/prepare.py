@@ -69,7 +69,7 @@ def prepare(config: RunConfig) -> Prepared:
         ImportError, FileNotFoundError, ValueError: from :func:`numbagrad.datasets.load`
             and the split; numbagrad.UnknownNameError: an unknown loss.
     """
-    dataset = datasets.load(config.data, config.target, config.task)
+    dataset = datasets.load(config.data, config.target, config.task, categorical=config.categorical, drop=config.drop)
     if dataset.task == "classification" and len(dataset.classes) < 2:
         raise ValueError(
             f"{dataset.name}: the target {dataset.target_name!r} has a single class ({dataset.classes[0]!r}); "
@@ -77,9 +77,9 @@ def prepare(config: RunConfig) -> Prepared:
         )
     labels = dataset.y if dataset.task == "classification" else None
     training, validation = split_rows(dataset.samples, config.validation_split, config.seed, labels)
-    preprocessing = Preprocessing.fit(dataset, training, config.standardize)
+    preprocessing = Preprocessing.fit(dataset, training, config.standardize, config.categorical, config.unknown_category)
     dtype = np.dtype(config.dtype)
-    inputs = preprocessing.inputs(dataset.X).astype(dtype)
+    inputs = preprocessing.inputs(preprocessing.encoded(dataset)).astype(dtype)
     loss = config.loss or default_loss(dataset.task)
     metrics = config.metrics if config.metrics is not None else default_metrics(dataset.task)
     targets = loss_targets(preprocessing.targets(dataset.y, dataset.name), preprocessing.outputs, loss, dataset.task)
