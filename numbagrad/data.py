@@ -6,11 +6,12 @@ offending value, so that a mistake never surfaces as a Numba typing error.
 
 from __future__ import annotations
 
+import mmap
 from typing import Any
 
 import numpy as np
 
-__all__ = ["as_inputs", "first_where", "first_non_finite", "cast_finite"]
+__all__ = ["as_inputs", "first_where", "first_non_finite", "cast_finite", "memory_mapped", "compiled_view"]
 
 #: Elements examined at a time: checks never allocate a temporary as large as the data.
 CHUNK = 1 << 16
@@ -56,6 +57,40 @@ def cast_finite(array: np.ndarray, dtype: Any) -> tuple[np.ndarray, tuple[tuple[
     return converted, ((row, column), float(array[row, column]))
 
 
+def memory_mapped(array: np.ndarray) -> bool:
+    """Whether ``array`` is (a view of) a memory-mapped file, such as ``np.load(path, mmap_mode="r")``."""
+    node = array
+    while node is not None:
+        if isinstance(node, mmap.mmap):
+            return True
+        node = getattr(node, "base", None)
+    return False
+
+
+class _SharedMemory:
+    """The memory of ``array`` under NumPy's array interface, flagged writeable; holding
+    ``array`` keeps that memory (a file mapping, say) alive as long as any view of it."""
+
+    def __init__(self, array: np.ndarray):
+        self.array = array
+        interface = dict(array.__array_interface__)
+        interface["data"] = (interface["data"][0], False)
+        self.__array_interface__ = interface
+
+
+def compiled_view(array: np.ndarray) -> np.ndarray:
+    """``array`` itself, as an array the compiled loops take: flagged writeable, sharing its memory.
+
+    Numba types a read-only array apart from a writeable one, so passing one
+    (a read-only memory map, joblib's, a frozen array) would compile every
+    compiled loop a second time; copying it instead would load a memory-mapped
+    file into memory. The loops only read their inputs and targets, so they get
+    this view, never written through (a write into a read-only file mapping
+    would be a segmentation fault).
+    """
+    return array if array.flags.writeable else np.asarray(_SharedMemory(array))
+
+
 def _numeric(value: Any, name: str) -> np.ndarray:
     if value is None:
         raise TypeError(f"{name} is None; expected an array of numbers")
@@ -76,7 +111,9 @@ def _check_finite(array: np.ndarray, name: str) -> None:
 
 
 def as_inputs(X: Any, dtype: np.dtype, columns: int, name: str = "X") -> np.ndarray:
-    """``X`` as a writeable C-ordered (samples, columns) float matrix of ``dtype`` (copied only if needed).
+    """``X`` as a C-ordered (samples, columns) float matrix of ``dtype``, copied only to
+    convert it: a read-only ``X`` of that dtype and order (a memory-mapped file) is
+    shared, through :func:`compiled_view`, and must not be written to.
 
     Raises:
         TypeError: not numbers, or integers/booleans where floats are needed.
@@ -102,6 +139,4 @@ def as_inputs(X: Any, dtype: np.dtype, columns: int, name: str = "X") -> np.ndar
             f"{name} contains {value} at row {row}, column {column}, beyond the range of {np.dtype(dtype)} "
             f"(largest {np.finfo(dtype).max:.4g}); scale the data, or use a float64 model"
         )
-    # Numba types read-only arrays apart: passing one (joblib's memory maps, a
-    # frozen array) would compile every compiled loop a second time.
-    return array if array.flags.writeable else array.copy()
+    return compiled_view(array)

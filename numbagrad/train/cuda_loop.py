@@ -48,7 +48,7 @@ from numbagrad.kernels.cuda.dense import empty_array
 from numbagrad.nn.cuda_network import DeviceNetwork, launch_all
 from numbagrad.train.history import History
 
-__all__ = ["fit", "evaluate_arrays"]
+__all__ = ["fit", "evaluate_arrays", "new_trainer", "new_validator"]
 
 
 def _rows_of(batch: int, batch_size: int, samples: int) -> int:
@@ -441,9 +441,18 @@ def fit(
     """The epochs of :func:`numbagrad.train.loop.fit` for a model on the GPU, on checked arguments."""
     from numbagrad.train.loop import run_epochs
 
-    trainer_class = _ClosureTrainer if model.training.optimizer.spec.closure else _Trainer
-    trainer = trainer_class(model, inputs, targets, batch_size, batches)
-    validate = None
-    if validation is not None:
-        validate = _Evaluator(model, validation[0], validation[1], min(max(batch_size, 256), validation[0].shape[0]))
+    trainer = new_trainer(model, inputs, targets, batch_size, batches)
+    validate = None if validation is None else new_validator(model, validation, batch_size)
     return run_epochs(model, trainer, validate, inputs.shape[0], batches, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last)
+
+
+def new_trainer(model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int, batches: int) -> _Trainer:
+    """The trainer of a GPU model on checked host arrays of ``batches`` batches (the whole training
+    set, or one chunk of a chunked fit: each chunk gets its own, with buffers of its size)."""
+    trainer_class = _ClosureTrainer if model.training.optimizer.spec.closure else _Trainer
+    return trainer_class(model, inputs, targets, batch_size, batches)
+
+
+def new_validator(model: Any, validation: tuple[np.ndarray, np.ndarray], batch_size: int) -> _Evaluator:
+    """The validation of a GPU model's ``fit`` on checked host arrays: ``validator()`` gives the logs."""
+    return _Evaluator(model, validation[0], validation[1], min(max(batch_size, 256), validation[0].shape[0]))

@@ -4,6 +4,10 @@ An epoch runs in compiled segments of whole batches, sized to take a fraction
 of a second, so that a progress bar moves and Ctrl-C is honoured between two
 batches; between segments Python only counts. Callbacks, validation and
 history happen at epoch boundaries.
+
+An epoch is a sequence of *pieces*, each an array with its own order of
+rows: the whole training set, or each chunk of a chunked fit (see
+:mod:`numbagrad.train.chunks`), whose batches never span two chunks.
 """
 
 from __future__ import annotations
@@ -12,14 +16,14 @@ import contextlib
 import math
 import numbers
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 import numba
 import numpy as np
 
 from numbagrad import config
 from numbagrad.checks import flag, integer
-from numbagrad.data import as_inputs
+from numbagrad.data import as_inputs, memory_mapped
 from numbagrad.errors import NonFiniteLossError
 from numbagrad.kernels.cpu.network import network_value_and_grad
 from numbagrad.kernels.cpu.training import (
@@ -31,6 +35,7 @@ from numbagrad.kernels.cpu.training import (
 )
 from numbagrad.optim.partition import UpdatePlan
 from numbagrad.train.callbacks import Callback
+from numbagrad.train.chunks import ChunkSource, is_chunk_source
 from numbagrad.train.history import History
 from numbagrad.train.interrupts import deferred_interrupts
 from numbagrad.threads import single_threaded_blas
@@ -61,16 +66,37 @@ def _prepare(model: Any, X: Any, y: Any, name: str = "") -> tuple[np.ndarray, np
     return inputs, targets
 
 
-def _split_validation(model, X, y, validation_split, validation_data):
+def _check_validation_args(validation_split: Any, validation_data: Any) -> None:
     if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real) or not 0 <= validation_split < 1:
         raise ValueError(f"fit: validation_split must be a number in [0, 1); got {validation_split!r}")
     if validation_data is not None and validation_split:
         raise ValueError("fit: give validation_data or validation_split, not both")
+    if validation_data is not None and (not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2):
+        raise TypeError(f"fit: validation_data must be a pair (X_val, y_val); got {type(validation_data).__name__}")
+
+
+def _refuse_mapped_conversion(model: Any, X: Any, name: str) -> None:
+    """Refuse a memory-mapped ``X`` that ``fit`` would have to convert: converting copies the whole file
+    into memory, which is what mapping it was meant to avoid."""
+    if model.preprocessing is not None or not isinstance(X, np.ndarray) or X.dtype.kind != "f" or not memory_mapped(X):
+        return
+    if X.dtype == model.dtype and X.flags.c_contiguous:
+        return
+    found = f"dtype {X.dtype}" + ("" if X.flags.c_contiguous else " in Fortran (column) order")
+    raise ValueError(
+        f"fit: {name} is a memory-mapped file of {found}; the model computes in {model.dtype} on C-ordered rows, "
+        f"so fit would convert the whole file in memory. Save it once as a C-ordered {model.dtype} .npy file "
+        f"(numpy.lib.format.open_memmap, filled chunk by chunk), or pass chunks, which are converted one at a "
+        f"time: fit(numbagrad.train.chunks.ArrayChunks({name}, y, rows=...))"
+    )
+
+
+def _split_validation(model, X, y, validation_split, validation_data):
+    _check_validation_args(validation_split, validation_data)
+    _refuse_mapped_conversion(model, X, "X")
     inputs, targets = _prepare(model, X, y)
     if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise TypeError(f"fit: validation_data must be a pair (X_val, y_val); got {type(validation_data).__name__}")
-        return inputs, targets, _prepare(model, *validation_data, name="_val")
+        return inputs, targets, _validation(model, validation_data)
     if validation_split:
         # As Keras: the last fraction of the rows, taken before any shuffling.
         held = int(math.floor(inputs.shape[0] * validation_split))
@@ -82,6 +108,11 @@ def _split_validation(model, X, y, validation_split, validation_data):
         cut = inputs.shape[0] - held
         return inputs[:cut], targets[:cut], (inputs[cut:], targets[cut:])
     return inputs, targets, None
+
+
+def _validation(model: Any, validation_data: tuple[Any, Any]) -> tuple[np.ndarray, np.ndarray]:
+    _refuse_mapped_conversion(model, validation_data[0], "validation_data[0]")
+    return _prepare(model, *validation_data, name="_val")
 
 
 def evaluate(model: Any, X: Any, y: Any, batch_size: int | None = None) -> dict[str, float]:
@@ -112,7 +143,7 @@ def _evaluate_arrays(model, inputs, targets, batch_size):
 def fit(
     model: Any,
     X: Any,
-    y: Any,
+    y: Any = None,
     batch_size: int = 32,
     epochs: int = 1,
     validation_split: float = 0.0,
@@ -122,8 +153,10 @@ def fit(
     callbacks: Sequence[Callback] | None = None,
     verbose: int = 1,
     drop_last: bool = False,
+    steps_per_epoch: int | None = None,
 ) -> History:
-    """Train ``model`` (see :meth:`numbagrad.nn.Sequential.fit`)."""
+    """Train ``model`` (see :meth:`numbagrad.nn.Sequential.fit`): on arrays ``X, y``, or on the
+    chunks ``X`` gives when ``y`` is left out (see :mod:`numbagrad.train.chunks`)."""
     model.require_compiled("fit")
     batch_size = _integer(batch_size, "batch_size", 1)
     epochs = _integer(epochs, "epochs", 0)
@@ -137,6 +170,22 @@ def fit(
     for i, callback in enumerate(callbacks):
         if not isinstance(callback, Callback):
             raise TypeError(f"fit: callbacks[{i}] must be a numbagrad.train.Callback; got {type(callback).__name__}")
+    if steps_per_epoch is not None:
+        steps_per_epoch = _integer(steps_per_epoch, "steps_per_epoch", 1)
+    if y is None or is_chunk_source(X):
+        if y is not None:
+            raise ValueError(
+                f"fit: y must be left out when X gives chunks ({type(X).__name__}): each chunk is a pair "
+                f"(X_chunk, y_chunk); got y of type {type(y).__name__}"
+            )
+        return _fit_chunks(
+            model, ChunkSource(X, epochs), batch_size, epochs, validation_split, validation_data, shuffle, seed, callbacks,
+            verbose, drop_last, steps_per_epoch,
+        )
+    if steps_per_epoch is not None:
+        raise ValueError(
+            f"fit: steps_per_epoch={steps_per_epoch} is for chunks; with arrays an epoch has len(X) / batch_size batches"
+        )
     inputs, targets, validation = _split_validation(model, X, y, validation_split, validation_data)
     samples = inputs.shape[0]
     batches = samples // batch_size if drop_last else -(-samples // batch_size)
@@ -148,11 +197,132 @@ def fit(
         return fit_on_gpu(model, inputs, targets, validation, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last, batches)
     trainer_class = _ClosureTrainer if model.training.optimizer.spec.closure else _HostTrainer
     trainer = trainer_class(model, inputs, targets, batch_size)
-    validate = None
-    if validation is not None:
-        rows = min(max(batch_size, 256), validation[0].shape[0])
-        validate = lambda: _evaluate_arrays(model, validation[0], validation[1], rows)  # noqa: E731
+    validate = _host_validation(model, validation, batch_size)
     return run_epochs(model, trainer, validate, samples, batches, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last)
+
+
+def _host_validation(model: Any, validation: tuple[np.ndarray, np.ndarray] | None, batch_size: int):
+    if validation is None:
+        return None
+    rows = min(max(batch_size, 256), validation[0].shape[0])
+    return lambda: _evaluate_arrays(model, validation[0], validation[1], rows)
+
+
+def _fit_chunks(
+    model, source, batch_size, epochs, validation_split, validation_data, shuffle, seed, callbacks, verbose, drop_last,
+    steps_per_epoch,
+) -> History:
+    """:func:`fit` on the chunks of ``source`` (a :class:`ChunkSource`), on checked arguments."""
+    _check_validation_args(validation_split, validation_data)
+    if validation_split:
+        raise ValueError(
+            f"fit: validation_split={validation_split} needs the whole training set, which chunks never hold at once; "
+            "give validation_data=(X_val, y_val) instead"
+        )
+    known = source.batch_count(batch_size, drop_last)
+    if known is not None and steps_per_epoch is not None and known != steps_per_epoch:
+        raise ValueError(f"fit: steps_per_epoch={steps_per_epoch}, but the chunks give {known} batches per epoch")
+    batches = known if known is not None else steps_per_epoch
+    if batches is None and model.training.schedule_config is not None:
+        raise ValueError(
+            "fit: the schedule takes its length from the fit, and the number of batches in an epoch of chunks is "
+            "unknown until it ends: give steps_per_epoch (the batches per epoch), or a schedule with its own length"
+        )
+    if known == 0:
+        raise ValueError(f"fit: drop_last=True with batch_size={batch_size} leaves no batch in any chunk")
+    validation = None if validation_data is None else _validation(model, validation_data)
+    if model.device != "cpu":
+        from numbagrad.train import cuda_loop
+
+        context = contextlib.nullcontext()
+        make = lambda inputs, targets, count: cuda_loop.new_trainer(model, inputs, targets, batch_size, count)  # noqa: E731
+        validate = None if validation is None else cuda_loop.new_validator(model, validation, batch_size)
+    else:
+        trainer_class = _ClosureTrainer if model.training.optimizer.spec.closure else _HostTrainer
+        context = trainer = trainer_class(model, None, None, batch_size)
+        make = lambda inputs, targets, count: trainer.use(inputs, targets)  # noqa: E731
+        validate = _host_validation(model, validation, batch_size)
+    chunks = _Chunks(model, source, make, context, batch_size, drop_last, steps_per_epoch)
+    return run_epochs(model, chunks, validate, 0, batches, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last)
+
+
+class _Piece(NamedTuple):
+    """A part of an epoch, trained in one go: an array's rows in ``order``."""
+
+    trainer: Any  # holds the piece's arrays
+    order: np.ndarray  # int64, the rows in the order they are trained
+    batches: int
+    rows: np.ndarray  # float64, the rows of each batch (the weights of the epoch's loss)
+    where: str  # the piece in messages: "" for the whole training set, " (chunk 3)"
+
+
+class _WholeArrays:
+    """An epoch of an array fit: one piece, the whole training set, shuffled as a whole."""
+
+    def __init__(self, trainer: Any, samples: int, batches: int, batch_size: int, drop_last: bool):
+        self.trainer, self.samples, self.batches = trainer, samples, batches
+        self.rows = _batch_rows(batches, batch_size, samples, drop_last)
+
+    def __enter__(self) -> "_WholeArrays":
+        self.trainer.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.trainer.__exit__(*exc_info)
+
+    def pieces(self, rng: np.random.Generator, shuffle: bool) -> Iterator[_Piece]:
+        order = rng.permutation(self.samples) if shuffle else np.arange(self.samples)
+        yield _Piece(self.trainer, order.astype(np.int64, copy=False), self.batches, self.rows, "")
+
+    def end_epoch(self, batches: int) -> None:
+        return None
+
+
+class _Chunks:
+    """An epoch of a chunked fit: one piece per chunk, checked and converted as it arrives, its rows
+    shuffled on their own. ``make(inputs, targets, batches)`` gives the trainer of a chunk's arrays."""
+
+    def __init__(self, model, source: ChunkSource, make, context, batch_size: int, drop_last: bool, steps_per_epoch: int | None):
+        self.model, self.source, self.make, self.context = model, source, make, context
+        self.batch_size, self.drop_last, self.steps_per_epoch = batch_size, drop_last, steps_per_epoch
+
+    def __enter__(self) -> "_Chunks":
+        self.context.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.context.__exit__(*exc_info)
+
+    def pieces(self, rng: np.random.Generator, shuffle: bool) -> Iterator[_Piece]:
+        for index, pair in self.source.epoch(rng, shuffle):
+            inputs, targets = self._prepare(index, pair)
+            samples = inputs.shape[0]
+            batches = samples // self.batch_size if self.drop_last else -(-samples // self.batch_size)
+            if batches == 0:  # drop_last, and fewer rows than batch_size
+                continue
+            order = rng.permutation(samples) if shuffle else np.arange(samples)
+            rows = _batch_rows(batches, self.batch_size, samples, self.drop_last)
+            yield _Piece(self.make(inputs, targets, batches), order.astype(np.int64, copy=False), batches, rows, f" (chunk {index})")
+
+    def _prepare(self, index: int, pair: Any) -> tuple[np.ndarray, np.ndarray]:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"fit: chunk {index} must be a pair (X_chunk, y_chunk); got {type(pair).__name__}")
+        try:
+            return _prepare(self.model, pair[0], pair[1])
+        except TypeError as error:
+            raise TypeError(f"fit: chunk {index} (counting from 0): {error}") from None
+        except ValueError as error:
+            raise ValueError(f"fit: chunk {index} (counting from 0): {error}") from None
+
+    def end_epoch(self, batches: int) -> None:
+        """Check an epoch's number of batches, once it is known."""
+        if batches == 0:
+            raise ValueError(
+                "fit: the chunks gave no batch this epoch"
+                + (f" (drop_last=True and every chunk has fewer than batch_size={self.batch_size} rows)" if self.drop_last else "")
+            )
+        if self.steps_per_epoch is not None and batches != self.steps_per_epoch:
+            raise ValueError(f"fit: steps_per_epoch={self.steps_per_epoch}, but this epoch's chunks gave {batches} batches")
 
 
 class _HostTrainer:
@@ -169,14 +339,21 @@ class _HostTrainer:
     #: Why the last ``run`` stopped early: 0, or one of the NON_FINITE_* codes.
     problem = 0
 
-    def __init__(self, model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int):
+    def __init__(self, model: Any, inputs: np.ndarray | None, targets: np.ndarray | None, batch_size: int):
         self.model, self.setup = model, model.training
-        self.inputs, self.targets, self.batch_size = inputs, targets, batch_size
-        self.workspace, self.offsets = model._workspace(min(batch_size, inputs.shape[0]), targets.shape[1])
+        self.batch_size = batch_size
         self.order = np.arange(0, dtype=np.int64)
         self.totals = self.setup.new_totals()
         self.threads, self.update_threshold = 1, 1 << 62
         self._blas = contextlib.ExitStack()
+        if inputs is not None:
+            self.use(inputs, targets)
+
+    def use(self, inputs: np.ndarray, targets: np.ndarray) -> "_HostTrainer":
+        """Train on ``inputs`` and ``targets`` from now on (each chunk of a chunked fit in turn); returns self."""
+        self.inputs, self.targets = inputs, targets
+        self.workspace, self.offsets = self.model._workspace(min(self.batch_size, inputs.shape[0]), targets.shape[1])
+        return self
 
     def __enter__(self) -> "_HostTrainer":
         blas_limited = self._blas.enter_context(single_threaded_blas())
@@ -305,7 +482,7 @@ def run_epochs(
     trainer: Any,
     validate: Callable[[], dict[str, float]] | None,
     samples: int,
-    batches: int,
+    batches: int | None,
     batch_size: int,
     epochs: int,
     shuffle: bool,
@@ -316,17 +493,24 @@ def run_epochs(
 ) -> History:
     """The epochs of :func:`fit` on checked arguments, wherever the model lives.
 
-    ``trainer`` computes the batches (see :class:`_HostTrainer`); ``validate``
-    returns the validation logs at each epoch's end. Everything else — the
-    order of the samples, schedules, callbacks, history, progress, Ctrl-C
-    between segments and the stop on a non-finite loss — is the same on the
-    CPU and the GPU.
+    ``trainer`` computes the batches of ``samples`` rows (see
+    :class:`_HostTrainer`), or is the :class:`_Chunks` of a chunked fit, which
+    gives each chunk's trainer in turn (``samples`` unused, ``batches`` None
+    when unknown before an epoch ends); ``validate`` returns the validation
+    logs at each epoch's end. Everything else — the order of the samples,
+    schedules, callbacks, history, progress, Ctrl-C between segments and the
+    stop on a non-finite loss — is the same on the CPU and the GPU, for
+    arrays and chunks. An epoch's loss is the mean over its samples: each
+    batch's loss weighted by its rows, over every piece; its metrics add up
+    the totals of every piece.
     """
     setup = model.training
+    data = trainer if isinstance(trainer, _Chunks) else _WholeArrays(trainer, samples, batches, batch_size, drop_last)
     if seed is not None:
         model.reseed(seed)
     parts = _refreshed_partitions(setup)
-    setup.fit_length(parts[0][1].step + epochs * batches, model.epoch + epochs)
+    if batches is not None:  # else (chunks) fit made sure that no schedule needs the run's length
+        setup.fit_length(parts[0][1].step + epochs * batches, model.epoch + epochs)
     history = History()
     model.history = history
     model.stop_training = False
@@ -337,41 +521,49 @@ def run_epochs(
 
     for callback in every:
         callback.on_train_begin({})
-    with deferred_interrupts() as interrupt, trainer:
+    with deferred_interrupts() as interrupt, data:
         try:
             for _ in range(epochs):
                 parts = _refreshed_partitions(setup)  # callbacks may have changed param_groups
                 epoch = model.epoch
-                order = model.rng.permutation(samples) if shuffle else np.arange(samples)
-                order = order.astype(np.int64, copy=False)
                 for callback in every:
                     callback.on_epoch_begin(epoch, {})
                 progress.begin_epoch(epoch, batches)
-                trainer.begin_epoch(order)
-                losses = np.empty(batches)
-                done = 0
-                segment = max(1, min(batches, trainer.segment_limit, 4096 // batch_size))
-                while done < batches:
-                    interrupt.check()
-                    stop = min(batches, done + segment)
-                    rates = _learning_rates(setup, parts, epoch, stop - done)
-                    began = time.perf_counter()
-                    completed = trainer.run(parts, done, stop, rates, losses[done:stop])
-                    for _, partition in parts:
-                        partition.step += completed
-                    done += completed
-                    if done < stop:
-                        _sync_learning_rates(setup, parts)
-                        model.epoch_losses = losses[:done].copy()
-                        raise NonFiniteLossError(_stop_message(trainer.problem, losses[done], epoch, done, batches))
-                    elapsed = time.perf_counter() - began
-                    segment = max(1, min(trainer.segment_limit, int(segment * SEGMENT_SECONDS / max(elapsed, 1e-6))))
-                    if progress.live:
-                        totals = trainer.host_totals() if setup.metrics else setup.new_totals()
-                        progress.advance(completed, _running_logs(losses[:done], batch_size, samples, drop_last, setup, totals))
+                losses, rows, totals = np.empty(0), np.empty(0), setup.new_totals()
+                segment = max(1, 4096 // batch_size)  # then sized by time, across the epoch's pieces
+                for piece in data.pieces(model.rng, shuffle):
+                    trainer = piece.trainer
+                    trainer.begin_epoch(piece.order)
+                    piece_losses = np.empty(piece.batches)
+                    done = 0
+                    segment = max(1, min(piece.batches, trainer.segment_limit, segment))
+                    while done < piece.batches:
+                        interrupt.check()
+                        stop = min(piece.batches, done + segment)
+                        rates = _learning_rates(setup, parts, epoch, stop - done)
+                        began = time.perf_counter()
+                        completed = trainer.run(parts, done, stop, rates, piece_losses[done:stop])
+                        for _, partition in parts:
+                            partition.step += completed
+                        done += completed
+                        if done < stop:
+                            _sync_learning_rates(setup, parts)
+                            model.epoch_losses = np.concatenate([losses, piece_losses[:done]])
+                            where = (losses.size + done, batches, piece.where)
+                            raise NonFiniteLossError(_stop_message(trainer.problem, piece_losses[done], epoch, *where))
+                        elapsed = time.perf_counter() - began
+                        segment = max(1, min(trainer.segment_limit, int(segment * SEGMENT_SECONDS / max(elapsed, 1e-6))))
+                        if progress.live:
+                            running = totals + trainer.host_totals() if setup.metrics else totals
+                            so_far = (np.concatenate([losses, piece_losses[:done]]), np.concatenate([rows, piece.rows[:done]]))
+                            progress.advance(completed, _running_logs(*so_far, setup, running))
+                    totals += trainer.host_totals()
+                    losses, rows = np.concatenate([losses, piece_losses]), np.concatenate([rows, piece.rows])
+                data.end_epoch(losses.size)
+                batches = losses.size  # the progress bar's length from now on (chunks may not say it before)
                 _sync_learning_rates(setup, parts)
-                logs = {"loss": _epoch_loss(losses, batch_size, samples, drop_last)}
-                logs.update(setup.metric_values(trainer.host_totals()))
+                logs = {"loss": _epoch_loss(losses, rows)}
+                logs.update(setup.metric_values(totals))
                 if validate is not None:
                     logs.update({"val_" + key: value for key, value in validate().items()})
                 lr_index = _lr_index(parts[0][0])
@@ -379,6 +571,7 @@ def run_epochs(
                     logs["lr"] = float(parts[0][1].hyper[lr_index])
                 model.epoch += 1
                 progress.end_epoch(epoch, logs)
+                model.epoch_losses = losses
                 for callback in every:
                     callback.on_epoch_end(epoch, logs)
                 interrupt.check()
@@ -391,9 +584,10 @@ def run_epochs(
     return history
 
 
-def _stop_message(problem: int, loss: float, epoch: int, batch: int, batches: int) -> str:
-    """Why an epoch stopped at ``batch`` (counted from 0), for :class:`NonFiniteLossError`."""
-    where = f"at epoch {epoch + 1}, batch {batch + 1} of {batches}"
+def _stop_message(problem: int, loss: float, epoch: int, batch: int, batches: int | None, piece: str = "") -> str:
+    """Why an epoch stopped at ``batch`` (counted from 0; of ``batches``, None when unknown; in ``piece``,
+    a chunk's " (chunk 3)" or ""), for :class:`NonFiniteLossError`."""
+    where = f"at epoch {epoch + 1}, batch {batch + 1}" + ("" if batches is None else f" of {batches}") + piece
     advice = "(lower the learning rate, or check the data)"
     if problem == NON_FINITE_UPDATE:
         return (
@@ -469,13 +663,13 @@ def _batch_rows(count: int, batch_size: int, samples: int, drop_last: bool) -> n
     return rows
 
 
-def _epoch_loss(losses, batch_size, samples, drop_last) -> float:
-    """The epoch's loss: the mean over its samples (each batch weighted by its rows)."""
-    rows = _batch_rows(len(losses), batch_size, samples, drop_last)
+def _epoch_loss(losses: np.ndarray, rows: np.ndarray) -> float:
+    """The epoch's loss: the mean over its samples, ``sum(losses * rows) / sum(rows)`` (each batch's
+    mean loss weighted by its rows)."""
     return float(np.dot(losses, rows) / rows.sum())
 
 
-def _running_logs(losses, batch_size, samples, drop_last, setup, totals) -> dict[str, float]:
-    logs = {"loss": _epoch_loss(losses, batch_size, samples, drop_last)} if len(losses) else {}
+def _running_logs(losses, rows, setup, totals) -> dict[str, float]:
+    logs = {"loss": _epoch_loss(losses, rows)} if len(losses) else {}
     logs.update(setup.metric_values(totals))
     return logs
