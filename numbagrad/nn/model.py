@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from numbagrad.data import as_inputs
+from numbagrad.data import as_inputs, compiled_view
 from numbagrad.kernels.cpu.network import network_predict, network_value_and_grad, workspace_offsets
 from numbagrad.kernels.signatures import FLOAT_DTYPES
 from numbagrad.memory import aligned_empty, aligned_zeros
@@ -40,8 +40,8 @@ class LossChoice:
         """``y`` checked against this loss and converted to the kernels' target matrix
         (C-ordered, ``dtype``; one column of labels or the prediction's shape)."""
         targets = check_targets(y, (rows, outputs), self.spec.target, owner=f"loss {self.name!r}", argument="y", dtype=dtype)
-        # Writeable, for the reason as_inputs gives.
-        return targets if targets.flags.writeable else targets.copy()
+        # Shared, not copied, when read-only (a memory-mapped file): see compiled_view.
+        return compiled_view(targets)
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, **self.options}
@@ -355,7 +355,7 @@ class Sequential:
     def fit(
         self,
         X: Any,
-        y: Any,
+        y: Any = None,
         batch_size: int = 32,
         epochs: int = 1,
         validation_split: float = 0.0,
@@ -365,6 +365,7 @@ class Sequential:
         callbacks: Sequence[Any] | None = None,
         verbose: int = 1,
         drop_last: bool = False,
+        steps_per_epoch: int | None = None,
     ):
         """Train the compiled model; returns its :class:`~numbagrad.train.History`.
 
@@ -376,18 +377,33 @@ class Sequential:
         validation, progress).
 
         Args:
-            X, y: training inputs (samples, features) and targets.
+            X, y: training inputs (samples, features) and targets. A
+                memory-mapped ``X`` (``np.load(path, mmap_mode="r")``) in the
+                model's dtype and C order is read in place, never copied. Or,
+                for data larger than memory, ``X`` gives chunks and ``y`` is
+                left out: a function returning a new iterable of
+                ``(X_chunk, y_chunk)`` pairs each epoch, a re-iterable
+                (a list of pairs, :class:`numbagrad.train.chunks.ArrayChunks`),
+                or a generator (one epoch only). Each chunk is split into
+                batches on its own. See "Data larger than memory" in the
+                training guide.
             batch_size: samples per update, an integer >= 1.
             epochs: passes over the data, an integer >= 0.
             validation_split: fraction in [0, 1) of the samples, taken from the
                 end before shuffling, held out for validation.
             validation_data: ``(X_val, y_val)`` to validate on instead.
-            shuffle: reshuffle the samples every epoch.
+            shuffle: reshuffle the samples every epoch (with chunks: the rows
+                within each chunk, and the order of the chunks of a sequence).
             seed: restart the shuffling from this seed (default: continue the
                 model's generator, seeded by the model's ``seed``).
             callbacks: :class:`numbagrad.train.Callback` instances.
             verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
-            drop_last: skip the last batch when it is shorter than ``batch_size``.
+            drop_last: skip the last batch (of each chunk) when it is shorter
+                than ``batch_size``.
+            steps_per_epoch: with chunks, the number of batches in an epoch,
+                needed only by a schedule that takes its length from the fit
+                (it is known without it for ``ArrayChunks``); an epoch with
+                another number of batches stops the fit with a ValueError.
 
         Raises:
             numbagrad.NonFiniteLossError: a batch's loss or gradient was NaN or
@@ -397,7 +413,10 @@ class Sequential:
         """
         from numbagrad.train.loop import fit
 
-        return fit(self, X, y, batch_size, epochs, validation_split, validation_data, shuffle, seed, callbacks, verbose, drop_last)
+        return fit(
+            self, X, y, batch_size, epochs, validation_split, validation_data, shuffle, seed, callbacks, verbose, drop_last,
+            steps_per_epoch,
+        )
 
     def evaluate(self, X: Any, y: Any, batch_size: int | None = None) -> dict[str, float]:
         """``{"loss": ..., <metric>: ...}`` of the compiled model on ``(X, y)``."""
@@ -411,6 +430,27 @@ class Sequential:
         from numbagrad.train.checkpoint import save_model
 
         save_model(self, path)
+
+    def export_onnx(self, path: Any, opset: int | None = None):
+        """Write the model as an ONNX graph (with its :attr:`preprocessing`, if any) to ``path``;
+        returns the path. See :func:`numbagrad.export.save_onnx`."""
+        from numbagrad.export.to_onnx import save_onnx
+
+        return save_onnx(self, path, opset)
+
+    def save_weights(self, path: Any):
+        """Write the weights as safetensors, laid out as PyTorch's ``nn.Sequential`` state dict;
+        returns the path. See :func:`numbagrad.export.save_weights`."""
+        from numbagrad.export.weights import save_weights
+
+        return save_weights(self, path)
+
+    def load_weights(self, path: Any) -> None:
+        """Load the weights of a safetensors file, all checked before any is written.
+        See :func:`numbagrad.export.load_weights`."""
+        from numbagrad.export.weights import load_weights
+
+        load_weights(self, path)
 
     # --- description -----------------------------------------------------------------------
 
