@@ -361,6 +361,28 @@ def _add_run_command(commands, common, command_name: str, help: str, description
                          "epoch: always one line per epoch, for logs and CI")
 
 
+def _export(arguments) -> int:
+    from numbagrad.export.command import run_export
+
+    print(f"wrote {run_export(arguments.model, arguments.format, arguments.output)}")
+    return 0
+
+
+def _add_export(commands, common) -> None:
+    command = commands.add_parser(
+        "export", parents=[common], help="write a saved model as ONNX, or its weights as safetensors in PyTorch's layout",
+        description="Write a saved model (a run folder or a model file) as an ONNX graph (numbagrad[onnx]), with the "
+        "run's preprocessing inside it, or its weights as safetensors (numbagrad[safetensors]) that a PyTorch "
+        "nn.Sequential of Linear layers loads with load_state_dict.",
+        epilog="Examples: numbagrad export runs/digits-adam-20260102-101500 --format onnx; "
+        "numbagrad export model.ngm --format safetensors -o weights.safetensors",
+    )
+    command.add_argument("model", metavar="MODEL", help="a run folder or a model file (.ngm)")
+    command.add_argument("--format", required=True, choices=("onnx", "safetensors"), help="onnx or safetensors")
+    command.add_argument("--output", "-o", default=None, metavar="FILE",
+                         help="the file to write (default: beside the model file, as model.onnx or model.safetensors)")
+
+
 def _add_evaluate(commands, common) -> None:
     command = commands.add_parser(
         "evaluate", parents=[common], help="a saved model's loss and metrics on a data set",
@@ -409,6 +431,7 @@ def _parser() -> _Parser:
     )
     _add_evaluate(commands, common)
     _add_predict(commands, common)
+    _add_export(commands, common)
     commands.add_parser("plugins", parents=[common], help="list installed optimizers, losses, schedules... and the distribution of each")
     cache = commands.add_parser(
         "cache", parents=[common], help="where the compiled kernels are kept, and their size",
@@ -420,8 +443,8 @@ def _parser() -> _Parser:
     return parser
 
 
-_COMMANDS = {"train": _train, "compare": _compare, "evaluate": _evaluate, "predict": _predict, "plugins": _plugins, "cache": _cache_command,
-             "landscape": _landscape}
+_COMMANDS = {"train": _train, "compare": _compare, "evaluate": _evaluate, "predict": _predict, "export": _export,
+             "plugins": _plugins, "cache": _cache_command, "landscape": _landscape}
 
 
 def main(argv=None) -> int:
@@ -454,5 +477,7 @@ def main(argv=None) -> int:
         if isinstance(error, MemoryError):
             text = f"not enough memory{': ' + text if text else ''} (a size too large for this machine: --hidden, --batch-size or the data)"
         message = " ".join(str(text).split())  # one line, whatever the exception's text
+        # A message that already names the command (numbagrad.export.run_export's) does not name it twice.
+        message = message.removeprefix(f"numbagrad {arguments.command}: ")
         print(f"numbagrad {arguments.command}: error: {message}", file=sys.stderr)
         return 1

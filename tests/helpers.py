@@ -61,3 +61,15 @@ def _build_requirements_met(pyproject) -> bool:
             except importlib.metadata.PackageNotFoundError:
                 return False
     return True
+
+
+def run_cli(capsys, *argv):
+    """``numbagrad.cli.main(argv)`` -> (status, stdout, stderr); argparse's exits become statuses."""
+    from numbagrad.cli import main
+
+    try:
+        status = main([str(a) for a in argv])
+    except SystemExit as exit:
+        status = exit.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err

@@ -14,20 +14,11 @@ from pathlib import Path
 import pytest
 
 from numbagrad.cli import main
+from helpers import run_cli as run
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_matplotlib = pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="matplotlib is not installed")
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def run(capsys, *argv):
-    """``main(argv)`` -> (status, stdout, stderr); argparse's exits become statuses."""
-    try:
-        status = main(list(argv))
-    except SystemExit as exit:
-        status = exit.code
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 @needs_matplotlib

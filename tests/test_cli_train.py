@@ -18,6 +18,7 @@ import pytest
 
 import numbagrad
 from numbagrad.cli import main
+from helpers import run_cli as run
 from numbagrad.train import History
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,16 +31,6 @@ needs_toml = pytest.mark.skipif(
 )
 RUN_FILES = ["config.toml", "history.csv", "history.json", "model.ngm", "preprocessing.json", "report.json"]
 PICTURES = ["loss.png", "metrics.png"]      # lr.png only when a schedule changes the rate
-
-
-def run(capsys, *argv):
-    """``main(argv)`` -> (status, stdout, stderr); argparse's exits become statuses."""
-    try:
-        status = main([str(a) for a in argv])
-    except SystemExit as exit:
-        status = exit.code
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def environment():

@@ -11,7 +11,7 @@ The TOML layout::
     [training]    loss, metrics, batch_size, epochs, early_stopping, seed, threads
     [optimizer]   name, and any hyperparameter of that optimizer (lr, momentum, betas...)
     [schedule]    name, and the schedule's hyperparameters (or a warmup/join table)
-    [output]      folder
+    [output]      folder, tensorboard, mlflow, csv_log
     [compare]     optimizers
 
 Each run writes its fully resolved configuration (every choice made for it,
@@ -266,6 +266,14 @@ SETTINGS: tuple[Setting, ...] = (
             "a learning-rate schedule, or none (default none); T_max and total_steps default to the run's length", "NAME"),
     Setting("output", "output", "folder", "--output", _text,
             "the folder that receives the run's folder (default runs)", "FOLDER", aliases=("-o",)),
+    Setting("tensorboard", "output", "tensorboard", "--tensorboard", _text,
+            "also write TensorBoard event files into this folder (needs numbagrad[tensorboard])", "FOLDER", commands=("train",)),
+    Setting("mlflow", "output", "mlflow", "--mlflow", _text,
+            "also log the run to MLflow at this tracking URI, such as file:mlruns or http://host:5000: settings, "
+            "values per epoch, the model file (needs numbagrad[mlflow])", "URI", commands=("train",)),
+    Setting("csv_log", "output", "csv_log", "--csv-log", _text,
+            "also write one CSV row per epoch to this file as training goes (a finished run has history.csv)", "FILE",
+            commands=("train",)),
     Setting("optimizers", "compare", "optimizers", "--optimizers", _comparison,
             f"optimizers to compare, separated by commas (default {','.join(DEFAULT_COMPARISON)})", "A,B,...",
             commands=("compare",)),
@@ -307,6 +315,9 @@ class RunConfig:
     optimizer_options: dict[str, Any] = field(default_factory=dict)
     schedule: dict[str, Any] | None = None
     output: str = "runs"
+    tensorboard: str | None = None
+    mlflow: str | None = None
+    csv_log: str | None = None
     optimizers: tuple[str, ...] = DEFAULT_COMPARISON
     origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 

@@ -36,7 +36,7 @@ from numbagrad.runs.config import RunConfig, toml_writer, write_toml
 from numbagrad.runs.folder import building, plan_folder, write_csv, write_history, write_json
 from numbagrad.runs.prepare import Prepared, build_model, check_targets, describe_model, prepare, resolved_schedule
 from numbagrad.runs.report import Trained, axis_labels, best_epoch, better, result_lines, seconds, shown_keys, summary, table
-from numbagrad.train import EarlyStopping
+from numbagrad.train import EarlyStopping, tracking_callbacks
 
 __all__ = ["train", "compare", "fit_prepared", "warm_up", "Echo"]
 
@@ -127,11 +127,11 @@ def warm_up(prepared: Prepared, optimizer: str, options: Mapping[str, Any], note
             pass  # the loops are compiled all the same; the real run reports a diverging loss itself
 
 
-def fit_prepared(prepared: Prepared, model: Any, label: str, verbose: int) -> Trained:
+def fit_prepared(prepared: Prepared, model: Any, label: str, verbose: int, tracking: list | None = None) -> Trained:
     """Train ``model`` on the prepared data with the configured batch size, epochs,
-    seed and early stopping; time it."""
+    seed and early stopping, and the ``tracking`` callbacks; time it."""
     config = prepared.config
-    callbacks = []
+    callbacks = list(tracking or [])
     stopper = None
     if config.early_stopping:
         stopper = EarlyStopping(
@@ -243,13 +243,16 @@ def train(config: RunConfig, name: str | None = None, verbose: int = 1, echo: Ec
     prepared = prepare(config)
     config = prepared.config
     target = plan_folder(config.output, name, f"{Path(config.data).stem}-{config.optimizer.lower()}", config.origin("output"))
+    # Built before any work: a missing optional package or a bad path is said now, not after training.
+    tracking = tracking_callbacks(config.tensorboard, config.mlflow, config.csv_log, batch_size=config.batch_size,
+                                  epochs=config.epochs, run_name=target.name)
     model = build_model(prepared, config.optimizer, config.optimizer_options)
     check_targets(prepared, model)
     options = dict(model.training.optimizer.defaults)
     plots = _can_plot(note)
     _header(prepared, model, _training_text(prepared, _optimizer_text(config.optimizer, options)), echo)
     warm_up(prepared, config.optimizer, config.optimizer_options, note)
-    trained = fit_prepared(prepared, model, config.optimizer, verbose)
+    trained = fit_prepared(prepared, model, config.optimizer, verbose, tracking)
     for line in result_lines(trained):
         echo(line)
     with building(target, unique=name is None) as run:
