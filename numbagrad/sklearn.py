@@ -2,10 +2,11 @@
 
 :class:`MLPClassifier` and :class:`MLPRegressor` wrap a
 :class:`numbagrad.Sequential` of dense layers in scikit-learn's estimator
-interface: ``fit``, ``predict``, ``score``, ``partial_fit``,
+interface (:class:`sklearn.base.BaseEstimator`): ``fit``, ``predict``, ``score``, ``partial_fit``,
 ``get_params``/``set_params``, fitted attributes with trailing underscores.
-They work in ``Pipeline``, ``GridSearchCV`` (``n_jobs=-1`` included),
-``cross_val_score`` and ``clone``, and pass scikit-learn's estimator checks::
+They work in :class:`~sklearn.pipeline.Pipeline`, :class:`~sklearn.model_selection.GridSearchCV`
+(``n_jobs=-1`` included), :func:`~sklearn.model_selection.cross_val_score` and
+:func:`~sklearn.base.clone`, and pass scikit-learn's estimator checks::
 
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -538,7 +539,8 @@ _PARAMETERS_DOC = """
         random_state: seeds the weights, the shuffling and the validation
             split: an integer for reproducible results, a
             ``numpy.random.RandomState``, or None.
-        dtype: ``"float32"`` or ``"float64"``, the precision of the network.
+        dtype: ``"float32"`` or ``"float64"``, the precision of the network
+            (:obj:`numpy.float32` or :obj:`numpy.float64`).
         device: ``"cpu"`` or ``"cuda"`` (an NVIDIA GPU, with ``numbagrad[cuda]``):
             where the network trains and predicts; the same results to
             rounding. A fitted GPU estimator unpickles on a machine without a
@@ -566,7 +568,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     Dense hidden layers with ``activation``, then a linear output layer of
     logits trained with cross-entropy (from the logits, in the numerically
     stable form): one logit with binary cross-entropy for two classes, as
-    scikit-learn's ``MLPClassifier``, and one per class with categorical
+    scikit-learn's :class:`~sklearn.neural_network.MLPClassifier`, and one per class with categorical
     cross-entropy for more. Class labels may be any sortable values
     (integers, strings); ``predict`` returns them.
     """

@@ -1,4 +1,4 @@
-"""Optimizers: fused Numba update kernels behind PyTorch's ``torch.optim`` interface.
+"""Optimizers: fused Numba update kernels behind PyTorch's :mod:`torch.optim` interface.
 
 Every built-in follows PyTorch's documented algorithm, argument names and
 defaults::

@@ -129,7 +129,7 @@ class Adam(Optimizer):
     steep and flat directions move at similar speeds. Both averages start at
     zero and are divided by ``1 - beta^t`` to remove that bias.
 
-    Update, for step ``t`` (as implemented; PyTorch's algorithm)::
+    Update, for step ``t`` (as implemented; the algorithm of :class:`torch.optim.Adam`)::
 """ + _RULE.format(decay="g = g + weight_decay * p   (p = p * (1 - lr * weight_decay) if decoupled_weight_decay)") + r"""
     Args:
         params: arrays or parameter groups (see :class:`Optimizer`).
@@ -166,7 +166,7 @@ class AdamW(Optimizer):
     AdamW shrinks every weight by the same factor ``1 - lr * weight_decay``
     instead, outside the adaptive step.
 
-    Update, for step ``t`` (as implemented; PyTorch's algorithm)::
+    Update, for step ``t`` (as implemented; the algorithm of :class:`torch.optim.AdamW`)::
 """ + _RULE.format(decay="p = p * (1 - lr * weight_decay)") + r"""
     Args:
         params: arrays or parameter groups (see :class:`Optimizer`).
