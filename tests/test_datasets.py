@@ -308,3 +308,38 @@ def test_a_record_with_a_columns_encoding_round_trips_and_refuses_forgeries(tmp_
             archive.writestr(MEMBER, json.dumps(data))
         with pytest.raises(numbagrad.ModelFileError, match=re.escape(message)):
             numbagrad.load_model(path)
+
+
+@needs_sklearn
+@pytest.mark.parametrize("name", list(datasets.NAMED))
+def test_bundled_data_sets_are_read_from_scikit_learns_files_as_its_loaders_read_them(name):
+    from sklearn import datasets as loaders
+
+    from numbagrad import bundled
+
+    found = bundled.read(name)
+    bunch = getattr(loaders, f"load_{name}")()
+    np.testing.assert_array_equal(found.X, bunch.data)
+    np.testing.assert_array_equal(found.y, bunch.target)
+    assert found.feature_names == [str(f) for f in bunch.feature_names]
+    assert found.target_names == (None if name == "diabetes" else [str(t) for t in bunch.target_names])
+
+
+@needs_sklearn
+def test_a_named_data_set_loads_without_importing_scikit_learn():
+    import subprocess
+
+    code = "import sys; from numbagrad import datasets; d = datasets.load('digits'); print(d.X.shape, 'sklearn' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["(1797,", "64)", "False"]
+
+
+@needs_sklearn
+def test_files_not_as_expected_fall_back_to_scikit_learns_loader(tmp_path, monkeypatch):
+    from numbagrad import bundled
+
+    (tmp_path / "iris.csv").write_text("150,5,a,b\n1,2,3\n")              # another layout
+    monkeypatch.setattr(bundled, "folder", lambda: str(tmp_path))
+    assert bundled.read("iris") is None and bundled.read("digits") is None
+    iris = datasets.load("iris")
+    assert iris.X.shape == (150, 4) and iris.class_names == ["setosa", "versicolor", "virginica"]
