@@ -7,6 +7,9 @@ compare samples/s with ``python asv_bench/side_by_side.py mlp``.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+
 from .workloads import jax_mlp_epoch, numbagrad_mlp_epoch, torch_mlp_epoch
 
 BATCHES = [1, 32, 256]
@@ -39,3 +42,23 @@ class JaxEpoch(Epoch):
 
     def setup(self, batch):
         self.epoch = jax_mlp_epoch(batch, SAMPLES[batch])
+
+
+class LargeData:
+    """The batch-32 epoch with the inputs memory-mapped from a file, or given as chunks of
+    1024 rows (``ArrayChunks``), against the same epoch from an array in memory: what reading
+    data larger than memory costs when it is in the page cache."""
+
+    params = [["array", "memmap", "chunks"]]
+    param_names = ["source"]
+    timeout = 300
+
+    def setup(self, source):
+        self.folder = tempfile.mkdtemp(prefix="numbagrad-asv-")
+        self.epoch = numbagrad_mlp_epoch(32, SAMPLES[32], source, self.folder)
+
+    def teardown(self, source):
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def time_epoch(self, source):
+        self.epoch()

@@ -8,6 +8,8 @@ Peers are optional: their builders raise ``NotImplementedError`` (asv's
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from numbagrad import optim
@@ -156,13 +158,25 @@ def mlp_data(samples: int, seed: int = 0):
     return X, labels
 
 
-def numbagrad_mlp_epoch(batch_size: int, samples: int):
-    """One epoch of ``fit`` (no validation, silent): returns a callable."""
+def numbagrad_mlp_epoch(batch_size: int, samples: int, source: str = "array", folder: str | None = None):
+    """One epoch of ``fit`` (no validation, silent): returns a callable.
+
+    ``source``: ``"array"`` (in memory), ``"memmap"`` (the inputs a memory-mapped ``.npy``
+    file in ``folder``, read in place) or ``"chunks"`` (``ArrayChunks`` of 1024 rows).
+    """
     from numbagrad import Dense, Sequential
+    from numbagrad.train import ArrayChunks
 
     X, labels = mlp_data(samples)
+    if source == "memmap":
+        path = os.path.join(folder, "X.npy")
+        np.save(path, X)
+        X = np.load(path, mmap_mode="r")
     model = Sequential([Dense(MLP_SIZES[1], activation="relu"), Dense(MLP_SIZES[2], activation="softmax")], input_dim=MLP_SIZES[0])
     model.compile("adam", "categorical_crossentropy")
+    if source == "chunks":
+        chunks = ArrayChunks(X, labels, rows=1024)
+        return _warm(lambda: model.fit(chunks, batch_size=batch_size, epochs=1, verbose=0))
     return _warm(lambda: model.fit(X, labels, batch_size=batch_size, epochs=1, verbose=0))
 
 
