@@ -204,6 +204,17 @@ def test_regression_standardizes_the_target_and_predicts_in_its_units(capsys, he
 
 @needs_sklearn
 @needs_toml
+def test_l2_and_l1_regularize_every_layers_weights(capsys, here):
+    status, _, _ = run(capsys, "train", "--data", "iris", "--epochs", "2", "--l2", "0.001", "--l1", "1e-5", "--name", "r", "-q")
+    assert status == 0
+    model = numbagrad.load_model(here / "runs" / "r" / "model.ngm")
+    for layer in model.layers:
+        assert (layer.kernel_regularizer.l1, layer.kernel_regularizer.l2, layer.bias_regularizer) == (1e-5, 0.001, None)
+    assert "l2 = 0.001" in (here / "runs" / "r" / "config.toml").read_text()
+
+
+@needs_sklearn
+@needs_toml
 def test_early_stopping_is_reported(capsys, here):
     status, out, _ = run(capsys, "train", "--data", "iris", "--epochs", "60", "--lr", "0.5", "--optimizer", "sgd",
                          "--early-stopping", "1", "--name", "e", "-q")
@@ -399,6 +410,8 @@ TRAIN_ERRORS = [
     (["--data", "huge.csv", "--optimizer", "sgd", "--lr", "1e30"], 1, "the loss became"),
     (["--lr", "1e39"], 1, "lr=1e+39 cannot be represented in the parameters' dtype float32"),
     (["--hidden", "100000000000", "--epochs", "1"], 1, "not enough memory"),
+    (["--l2", "-0.1"], 1, "--l2 must be a finite number >= 0; got '-0.1'"),
+    (["--l1", "inf"], 1, "--l1 must be a finite number >= 0; got 'inf'"),
 ]
 
 

@@ -89,6 +89,9 @@ def test_a_few_bytes_declaring_a_huge_layer_are_refused_before_allocating(saved,
         (lambda m: m["optimizers"]["all"]["param_groups"][0].update(lr=[[[[[[[[[[1]]]]]]]]]]), r"nested more than 8 levels deep"),
         (lambda m: m["compile"]["optimizer"].update(name="adamm"), r"uses something this installation does not have: .*adamm"),
         (lambda m: m["model"]["layers"][0]["activation"].update(name="relv"), r"uses something this installation does not have"),
+        (lambda m: m["model"]["layers"][0].update(kernel_regularizer={"name": "l2", "l2": -1.0}), r"l2 must be a finite number >= 0; got -1"),
+        (lambda m: m["model"]["layers"][0].update(kernel_regularizer="l2"), r"model.layers\[0\].kernel_regularizer must be an object"),
+        (lambda m: m["model"]["layers"][0].update(bias_regularizer={"name": "l9"}), r"unknown regularizer 'l9'"),
     ],
 )
 def test_edited_manifests(saved, tmp_path, edit, message):

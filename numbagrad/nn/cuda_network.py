@@ -115,6 +115,13 @@ class DeviceNetwork:
             offset += blocks
         self.partial_count = offset
         self.partials = cuda.device_array(max(1, offset), dtype=np.float64)
+        self.penalties = np.asarray(model.penalty_table)
+        self.parameters, self.gradients = model.parameters, model.gradients
+        if self.penalties.shape[0]:
+            self.penalty_sums = cuda.device_array(2 * self.penalties.shape[0], dtype=np.float64)
+            self.penalty_partials = cuda.device_array((2, max(1, int(config.CUDA_MAX_BLOCKS))), dtype=np.float64)
+            self.penalty_counters = cuda.to_device(np.zeros(2, dtype=np.int32))
+            self._penalty_factors: dict[int, Any] = {}
 
     # --- views of the workspace for a number of rows ----------------------------------------
 
@@ -223,6 +230,37 @@ class DeviceNetwork:
                     )
                 )
             current, spare = spare, current
+        return launches
+
+    def penalty_launches(self, rows: int, losses: Any, norms: Any, clip_value: float) -> list:
+        """With weight regularizers, after :meth:`backward_launches` without clamping or partial sums:
+        each penalized segment's gradient added, the penalties added to ``losses[index]``, the gradient
+        clamped to ``clip_value`` when > 0 and its norm in ``norms[index]`` (variable ``index``).
+        The twin of :func:`numbagrad.kernels.cpu.network.penalize` and ``clip_gradients``."""
+        from numbagrad.kernels.cuda.launch import Launch
+        from numbagrad.kernels.cuda.training import add_penalties, clamped_squares, penalize, square_root
+        from numbagrad.kernels.cuda.update import launch_configuration
+
+        threads = config.CUDA_THREADS_PER_BLOCK
+        launches = []
+        factors = np.zeros(2 * self.penalties.shape[0])
+        for s, (start, stop, l1, l2, per_sample) in enumerate(self.penalties):
+            scale = 1.0 / rows if per_sample else 1.0
+            factors[2 * s : 2 * s + 2] = (l1 * scale, l2 * scale)
+            start, stop = int(start), int(stop)
+            blocks, _ = launch_configuration(stop - start, threads, config.CUDA_MAX_BLOCKS)
+            args = [
+                self.parameters[start:stop], self.gradients[start:stop], l1 * scale, l2 * scale,
+                self.penalty_partials, self.penalty_counters, self.penalty_sums, 2 * s,
+            ]
+            launches.append(Launch(penalize, blocks, threads, args))
+        if rows not in self._penalty_factors:
+            self._penalty_factors[rows] = self.cuda.to_device(factors)
+        launches.append(Launch(add_penalties, 1, 1, [self.penalty_sums, self._penalty_factors[rows], losses, 0], {"index": 3}))
+        blocks, _ = launch_configuration(self.gradients.size, threads, config.CUDA_MAX_BLOCKS)
+        args = [self.gradients, float(clip_value), self.penalty_partials[0], self.penalty_counters[0:1], norms, 0]
+        launches.append(Launch(clamped_squares, blocks, threads, args, {"index": 5}))
+        launches.append(Launch(square_root, 1, 1, [norms, 0], {"index": 1}))
         return launches
 
     def metric_launches(self, rows: int, totals: Any) -> list:

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from numbagrad.nn import initializers
+from numbagrad.nn import initializers, regularizers
 from numbagrad.registry import get_registry
 
 __all__ = ["Dense", "resolve_component"]
@@ -49,6 +49,10 @@ class Dense:
         kernel_initializer: how W is drawn (see :mod:`numbagrad.nn.initializers`).
         bias_initializer: how b is drawn.
         name: the layer's name in summaries (default ``dense_<i>``).
+        kernel_regularizer: a penalty on W added to the loss (see
+            :mod:`numbagrad.nn.regularizers`): ``"l2"``, ``{"name": "l2", "l2": 1e-4}``,
+            ``"l1"``, ``"l1_l2"``; default none.
+        bias_regularizer: the same for b.
 
     Once the layer is in a :class:`~numbagrad.nn.Sequential`, ``weight`` and
     ``bias`` are views into the model's single parameter buffer.
@@ -62,6 +66,8 @@ class Dense:
         kernel_initializer: str | Mapping[str, Any] = "glorot_uniform",
         bias_initializer: str | Mapping[str, Any] = "zeros",
         name: str | None = None,
+        kernel_regularizer: str | Mapping[str, Any] | None = None,
+        bias_regularizer: str | Mapping[str, Any] | None = None,
     ):
         if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
             raise ValueError(f"Dense: units must be an integer >= 1; got {units!r}")
@@ -75,6 +81,10 @@ class Dense:
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.name = name
+        self.kernel_regularizer = _regularizer(kernel_regularizer, "kernel_regularizer")
+        self.bias_regularizer = _regularizer(bias_regularizer, "bias_regularizer")
+        if self.bias_regularizer is not None and not self.use_bias:
+            raise ValueError("Dense: bias_regularizer needs use_bias=True; the layer has no bias to penalize")
         self.weight: np.ndarray | None = None
         self.bias: np.ndarray | None = None
 
@@ -89,7 +99,7 @@ class Dense:
 
     def get_config(self) -> dict[str, Any]:
         """Everything needed to rebuild the layer (not its weights), as plain data."""
-        return {
+        config = {
             "units": self.units,
             "activation": {"name": self.activation, **self.activation_options},
             "use_bias": self.use_bias,
@@ -97,10 +107,28 @@ class Dense:
             "bias_initializer": self.bias_initializer.get_config(),
             "name": self.name,
         }
+        # Written only when set, so that a file without them stays readable by earlier releases.
+        for key in ("kernel_regularizer", "bias_regularizer"):
+            penalty = getattr(self, key)
+            if penalty is not None:
+                config[key] = penalty.get_config()
+        return config
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "Dense":
         return cls(**config)
 
     def __repr__(self) -> str:
-        return f"Dense({self.units}, activation={self.activation!r}, use_bias={self.use_bias})"
+        extra = "".join(
+            f", {key}={getattr(self, key).get_config()!r}"
+            for key in ("kernel_regularizer", "bias_regularizer")
+            if getattr(self, key) is not None
+        )
+        return f"Dense({self.units}, activation={self.activation!r}, use_bias={self.use_bias}{extra})"
+
+
+def _regularizer(value: Any, name: str) -> "regularizers.Regularizer | None":
+    try:
+        return regularizers.get(value)
+    except (TypeError, ValueError) as error:  # UnknownNameError is a ValueError
+        raise type(error)(f"Dense: {name}: {error}") from None

@@ -130,6 +130,7 @@ class Sequential:
             table.append((fan_in, layer.units, weight_offset, bias_offset))
             fan_in = layer.units
         self.layer_table = np.array(table, dtype=np.int64)
+        self.penalty_table = penalty_table(self.layers, self.layer_table)
         placement.attach(self, aligned_zeros(offset, self.dtype), aligned_zeros(offset, self.dtype))
         self.activation_table = np.array([layer.activation_spec.kernel_table(self.dtype) for layer in self.layers], dtype=np.int64)
         encoded = [layer.activation_spec.encode(layer.activation_options) for layer in self.layers]
@@ -269,7 +270,7 @@ class Sequential:
         workspace, offsets = self._workspace(X.shape[0], Y.shape[1])
         value = network_value_and_grad(
             self.parameters, self.gradients, self.layer_table, self.activation_table, self.activation_params,
-            workspace, offsets, X, Y, choice.table, choice.params, not choice.fused,
+            workspace, offsets, X, Y, choice.table, choice.params, not choice.fused, self.penalty_table,
         )
         return float(value), self.gradients.copy()
 
@@ -455,16 +456,21 @@ class Sequential:
     # --- description -----------------------------------------------------------------------
 
     def summary(self, print_fn: Callable[[str], Any] | None = print) -> str:
-        """A table of the layers, their output shapes and parameter counts; printed unless ``print_fn`` is None."""
-        rows = [("Layer", "Output shape", "Activation", "Params")]
+        """A table of the layers, their output shapes and parameter counts (and their regularizers, when
+        any layer has one); printed unless ``print_fn`` is None."""
+        penalized = any(layer.kernel_regularizer or layer.bias_regularizer for layer in self.layers)
+        rows = [("Layer", "Output shape", "Activation", "Params") + (("Regularizer",) if penalized else ())]
         for layer in self.layers:
             count = layer.weight.size + (layer.bias.size if layer.bias is not None else 0)
-            rows.append((layer.name, f"(None, {layer.units})", layer.activation, f"{count:,}"))
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        line = "-" * (sum(widths) + 6)
+            row = (layer.name, f"(None, {layer.units})", layer.activation, f"{count:,}")
+            rows.append(row + ((_penalties_text(layer),) if penalized else ()))
+        columns = len(rows[0])
+        widths = [max(len(r[i]) for r in rows) for i in range(columns)]
+        line = "-" * (sum(widths) + 2 * (columns - 1))
         text = [f"Sequential: input_dim={self.input_dim}, dtype={self.dtype}", line]
         for k, row in enumerate(rows):
-            text.append("  ".join(cell.ljust(w) if i < 3 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))))
+            cells = (cell.rjust(w) if i == 3 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+            text.append("  ".join(cells).rstrip())
             if k == 0:
                 text.append(line)
         text += [line, f"Total params: {self.count_params():,}"]
@@ -490,6 +496,30 @@ class Sequential:
         inner = ", ".join(repr(layer) for layer in self.layers)
         where = "" if self.device == "cpu" else f", device={self.device!r}"
         return f"Sequential([{inner}], input_dim={self.input_dim}, dtype={self.dtype}{where})"
+
+
+def _penalties_text(layer: Dense) -> str:
+    """``"W: l1_l2(l1=0.01, l2=0.01); b: l2(l2=0.001)"``: a layer's regularizers for :meth:`Sequential.summary`."""
+    parts = []
+    for tensor, penalty in (("W", layer.kernel_regularizer), ("b", layer.bias_regularizer)):
+        if penalty is not None:
+            factors = ", ".join(f"{k}={v:g}" for k, v in (("l1", penalty.l1), ("l2", penalty.l2)) if v)
+            parts.append(f"{tensor}: {penalty.name}({factors}{', per sample' if penalty.per_sample else ''})")
+    return "; ".join(parts) or "-"
+
+
+def penalty_table(layers: Sequence[Dense], layer_table: np.ndarray) -> np.ndarray:
+    """The regularizers as the kernels read them: float64 rows ``[start, stop, l1, l2, per_sample]``
+    of the flat parameter buffer (see :mod:`numbagrad.kernels.cpu.network`)."""
+    rows = []
+    for layer, (fan_in, units, weight_offset, bias_offset) in zip(layers, layer_table):
+        for penalty, start, size in (
+            (layer.kernel_regularizer, weight_offset, fan_in * units),
+            (layer.bias_regularizer, bias_offset, units),
+        ):
+            if penalty is not None and (penalty.l1 or penalty.l2):
+                rows.append((start, start + size, penalty.l1, penalty.l2, float(penalty.per_sample)))
+    return np.array(rows, dtype=np.float64).reshape(len(rows), 5)
 
 
 def _check_batch_size(batch_size: Any) -> None:

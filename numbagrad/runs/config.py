@@ -7,7 +7,7 @@ the CLI reference are all built from (or checked against) that table.
 The TOML layout::
 
     [data]        source, target, task, validation_split, standardize, categorical, drop, unknown_category
-    [model]       hidden, activation, dtype, device
+    [model]       hidden, activation, l2, l1, dtype, device
     [training]    loss, metrics, batch_size, epochs, early_stopping, seed, threads
     [optimizer]   name, and any hyperparameter of that optimizer (lr, momentum, betas...)
     [schedule]    name, and the schedule's hyperparameters (or a warmup/join table)
@@ -84,6 +84,14 @@ def _fraction(value: Any, origin: str) -> float:
     number = _real(value, origin, "a number in [0, 1)")
     if not 0 <= number < 1:
         raise _fail(origin, "a number in [0, 1)", value)
+    return number
+
+
+def _penalty_factor(value: Any, origin: str) -> float:
+    allowed = "a finite number >= 0"
+    number = _real(value, origin, allowed)
+    if not (number >= 0 and number != float("inf")):
+        raise _fail(origin, allowed, value)
     return number
 
 
@@ -233,6 +241,11 @@ SETTINGS: tuple[Setting, ...] = (
             "hidden layer sizes separated by commas, or none (default 64)", "SIZES"),
     Setting("activation", "model", "activation", "--activation", _text,
             "activation of the hidden layers (default relu)", "NAME"),
+    Setting("l2", "model", "l2", "--l2", _penalty_factor,
+            "L2 regularization: add FACTOR * sum(W**2) of every layer's weights to the loss (Keras's "
+            "kernel_regularizer='l2' is 0.01; default 0: none)", "FACTOR"),
+    Setting("l1", "model", "l1", "--l1", _penalty_factor,
+            "L1 regularization: add FACTOR * sum(|W|) of every layer's weights to the loss (default 0: none)", "FACTOR"),
     Setting("dtype", "model", "dtype", "--dtype", _choice(("float32", "float64")),
             "float32 (default) or float64", "DTYPE"),
     Setting("device", "model", "device", "--device", _choice(("cpu", "cuda")),
@@ -302,6 +315,8 @@ class RunConfig:
     unknown_category: str = "error"
     hidden: tuple[int, ...] = (64,)
     activation: str = "relu"
+    l2: float = 0.0
+    l1: float = 0.0
     dtype: str = "float32"
     device: str = "cpu"
     loss: str | None = None

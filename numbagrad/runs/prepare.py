@@ -104,13 +104,16 @@ def build_model(prepared: Prepared, optimizer: str, options: Mapping[str, Any], 
     """The configured network, compiled with ``optimizer`` and its ``options``.
 
     Hidden layers use the configured activation; the output layer is a
-    softmax over the classes, or linear for regression. ``weights`` (from
-    another model's ``get_weights()``) replace the seeded initial weights.
+    softmax over the classes, or linear for regression. ``--l2``/``--l1``
+    regularize every layer's weights (not the biases, as scikit-learn's
+    ``alpha``). ``weights`` (from another model's ``get_weights()``) replace
+    the seeded initial weights.
     """
     config = prepared.config
     output = "softmax" if config.task == "classification" else "linear"
-    layers = [Dense(units, activation=config.activation) for units in config.hidden]
-    layers.append(Dense(prepared.outputs, activation=output))
+    penalty = {"name": "l1_l2", "l1": config.l1, "l2": config.l2} if config.l1 or config.l2 else None
+    layers = [Dense(units, activation=config.activation, kernel_regularizer=penalty) for units in config.hidden]
+    layers.append(Dense(prepared.outputs, activation=output, kernel_regularizer=penalty))
     model = _sequential(layers, prepared.X_train.shape[1], config)
     if weights is not None:
         model.set_weights(weights)

@@ -46,6 +46,8 @@ from numbagrad.device import require_cuda
 from numbagrad.kernels.cpu.training import NON_FINITE_GRADIENT, NON_FINITE_LOSS, NON_FINITE_UPDATE
 from numbagrad.kernels.cuda.dense import empty_array
 from numbagrad.nn.cuda_network import DeviceNetwork, launch_all
+from numbagrad.nn.placement import host_parameters
+from numbagrad.nn.regularizers import penalty_value
 from numbagrad.train.history import History
 
 __all__ = ["fit", "evaluate_arrays", "new_trainer", "new_validator"]
@@ -112,6 +114,10 @@ class _Evaluator:
                 start = 0
             launch_all(self.launches[rows], start=start, index=batch)
         losses = self.losses.copy_to_host()
+        penalties = self.model.penalty_table
+        if penalties.shape[0]:  # the same for every batch but for per-sample scaling: computed once here
+            weights = host_parameters(self.model)
+            losses = losses + [penalty_value(weights, penalties, _rows_of(b, self.batch_size, self.samples)) for b in range(self.batches)]
         # Each batch weighted by its rows, summed in batch order, as the CPU loop does.
         total = 0.0
         for batch in range(self.batches):
@@ -188,9 +194,13 @@ class _Trainer:
         network, setup = self.network, self.setup
         launches = network.forward_launches(rows, self.device_inputs, self.order, final_activation=not network.fused)
         launches.append(network.loss_launch(rows, self.device_targets, self.order, self.losses))
-        launches += network.backward_launches(rows, self.device_inputs, self.order, setup.clip_value, partials=True)
         threads = config.CUDA_THREADS_PER_BLOCK
-        launches.append(Launch(gradient_norm, 1, threads, [network.partials, network.partial_count, self.norms, 0], {"index": 3}))
+        if network.penalties.shape[0]:
+            launches += network.backward_launches(rows, self.device_inputs, self.order, 0.0, partials=False)
+            launches += network.penalty_launches(rows, self.losses, self.norms, setup.clip_value)
+        else:
+            launches += network.backward_launches(rows, self.device_inputs, self.order, setup.clip_value, partials=True)
+            launches.append(Launch(gradient_norm, 1, threads, [network.partials, network.partial_count, self.norms, 0], {"index": 3}))
         if setup.clip_norm > 0:
             gradients = self.model.gradients
             blocks, _ = launch_configuration(gradients.size, threads, config.CUDA_MAX_BLOCKS)

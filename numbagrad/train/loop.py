@@ -135,7 +135,7 @@ def _evaluate_arrays(model, inputs, targets, batch_size):
         model.parameters, model.layer_table, model.activation_table, model.activation_params,
         workspace, offsets, inputs, targets, batch_size,
         setup.loss.table, setup.loss.params, not setup.loss.fused,
-        setup.metric_tables, setup.metric_params, totals,
+        setup.metric_tables, setup.metric_params, totals, model.penalty_table,
     )
     return {"loss": float(loss), **setup.metric_values(totals)}
 
@@ -412,7 +412,8 @@ class _HostTrainer:
             self.workspace, self.offsets, self.inputs, self.targets, self.order, self.batch_size, first, stop,
             setup.loss.table, setup.loss.params, not setup.loss.fused,
             plan.table, plan.tensors, plan.tasks, rates, self.threads, setup.clip_value, setup.clip_norm,
-            setup.metric_tables, setup.metric_params, self.totals, losses, problem, setup.flush_subnormals,
+            setup.metric_tables, setup.metric_params, self.totals, losses, problem, model.penalty_table,
+            setup.flush_subnormals,
         )
         self.problem = int(problem[0])
         return completed
@@ -446,6 +447,7 @@ class _ClosureTrainer(_HostTrainer):
                 value = network_value_and_grad(
                     model.parameters, model.gradients, model.layer_table, model.activation_table, model.activation_params,
                     self.workspace, self.offsets, inputs, targets, setup.loss.table, setup.loss.params, not setup.loss.fused,
+                    model.penalty_table,
                 )
                 return value, grads
 
@@ -471,7 +473,7 @@ class _ClosureTrainer(_HostTrainer):
                     self.model.parameters, self.model.layer_table, self.model.activation_table, self.model.activation_params,
                     workspace, offsets, self.inputs, self.targets, self.batch_size,
                     setup.loss.table, setup.loss.params, not setup.loss.fused,
-                    setup.metric_tables, setup.metric_params, totals,
+                    setup.metric_tables, setup.metric_params, totals, self.model.penalty_table,
                 )
             self._measured = totals
         return self._measured

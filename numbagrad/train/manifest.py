@@ -37,7 +37,7 @@ _TOP = {
 _MODEL = {"dtype": True, "input_dim": True, "layers": True, "seed": True}
 _LAYER = {
     "units": True, "activation": True, "use_bias": True, "kernel_initializer": True, "bias_initializer": True,
-    "name": True,
+    "name": True, "kernel_regularizer": False, "bias_regularizer": False,
 }
 _COMPILE = {
     "optimizer": True, "loss": True, "metrics": False, "schedule": False, "clip_norm": False, "clip_value": False,
@@ -156,6 +156,9 @@ def declared_parameters(model: Any, path: str) -> int:
         check.string(layer["name"], f"{where}.name")
         for key in ("activation", "kernel_initializer", "bias_initializer"):
             check.component(layer[key], f"{where}.{key}")
+        for key in ("kernel_regularizer", "bias_regularizer"):
+            if key in layer:
+                check.component(layer[key], f"{where}.{key}")
         total += fan_in * units + (units if use_bias else 0)
         fan_in = units
         if total > MAX_PARAMETERS:

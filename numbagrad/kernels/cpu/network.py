@@ -15,6 +15,10 @@ serves every architecture and every activation, a plugin's included:
   ``capacity * widest`` elements, then ``offsets[4 + 2 l]`` layer l's
   pre-activation ``z`` and ``offsets[5 + 2 l]`` its output.
 
+* ``penalties``: float64 (S, 5) rows ``[start, stop, l1, l2, per_sample]``:
+  the weight regularizers (:mod:`numbagrad.nn.regularizers`) of the segments
+  ``params[start:stop]``; (0, 5) for none.
+
 With ``final_activation`` false the last layer's activation is skipped: its
 loss is computed from ``z`` (a softmax or sigmoid fused into the loss).
 """
@@ -27,7 +31,7 @@ from numbagrad.kernels.cpu.dense import dense_backward_pass, dense_forward_pass
 from numbagrad.kernels.cpu.jit import inline, kernel
 from numbagrad.kernels.pointers import loss_function
 
-__all__ = ["network_predict", "network_value_and_grad", "forward_rows", "backward_rows", "loss_rows"]
+__all__ = ["network_predict", "network_value_and_grad", "forward_rows", "backward_rows", "loss_rows", "penalize"]
 
 INPUT, TARGET, GRADIENT_A, GRADIENT_B = 0, 1, 2, 3
 
@@ -122,6 +126,34 @@ def backward_rows(params, grads, layers, activations, activation_params, workspa
         current, spare = spare, current
 
 
+@inline
+def penalize(params, grads, penalties, rows, gradient):
+    """The regularizers' penalty ``sum l1 |w| + l2 w^2`` over their segments (divided by ``rows`` for a
+    ``per_sample`` one), in float64; with ``gradient``, ``l1 sign(w) + 2 l2 w`` is added to ``grads``.
+
+    Called after the backward pass, before clipping: the penalty's gradient is
+    part of the gradient that is clipped and stepped on, as in Keras and PyTorch.
+    """
+    total = 0.0
+    for s in range(penalties.shape[0]):
+        scale = 1.0 / rows if penalties[s, 4] != 0.0 else 1.0
+        l1 = penalties[s, 2] * scale
+        l2 = penalties[s, 3] * scale
+        a = grads.dtype.type(l1)
+        b = grads.dtype.type(2.0 * l2)
+        absolute = 0.0
+        square = 0.0
+        for i in range(int(penalties[s, 0]), int(penalties[s, 1])):
+            w = params[i]
+            absolute += abs(float(w))
+            square += float(w) * float(w)
+            if gradient:
+                sign = (w > 0) - (w < 0)
+                grads[i] += a * sign + b * w
+        total += l1 * absolute + l2 * square
+    return total
+
+
 @kernel
 def network_predict(params, layers, activations, activation_params, workspace, offsets, capacity, X, out):
     """``out`` = the network applied to every row of ``X``, ``capacity`` rows at a time."""
@@ -135,13 +167,16 @@ def network_predict(params, layers, activations, activation_params, workspace, o
 
 
 @kernel
-def network_value_and_grad(params, grads, layers, activations, activation_params, workspace, offsets, X, Y, loss, loss_params, final_activation):
-    """The loss of the whole of ``X`` (one batch) against ``Y``, and its gradient in ``grads``."""
+def network_value_and_grad(
+    params, grads, layers, activations, activation_params, workspace, offsets, X, Y, loss, loss_params, final_activation, penalties,
+):
+    """The loss of the whole of ``X`` (one batch) against ``Y``, the regularizers' penalty included,
+    and its gradient in ``grads``."""
     rows = X.shape[0]
     forward_rows(params, layers, activations, activation_params, workspace, offsets, X, rows, final_activation, 1)
     value = loss_rows(loss, loss_params, workspace, offsets, layers, Y, rows, final_activation)
     backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, X, rows, final_activation, 1)
-    return value
+    return value + penalize(params, grads, penalties, rows, True)
 
 
 def workspace_offsets(fan_in: int, units: list[int], target_columns: int, capacity: int) -> np.ndarray:

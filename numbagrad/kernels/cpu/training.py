@@ -31,6 +31,7 @@ from numbagrad.kernels.cpu.network import (
     forward_rows,
     loss_rows,
     output,
+    penalize,
     pre_activation,
     view,
 )
@@ -151,6 +152,7 @@ def train_batches_inner(
     metric_totals,
     batch_losses,
     problem,
+    penalties,
 ):
     """Train on batches ``first_batch <= b < last_batch`` of an epoch.
 
@@ -161,7 +163,8 @@ def train_batches_inner(
     :func:`numbagrad.kernels.cpu.update.apply_plan`), with the learning rates
     of row ``b - first_batch`` of ``learning_rates`` (one column per partition
     of the plan), metrics on the batch's predictions.
-    ``batch_losses[b - first_batch]`` receives each batch's loss.
+    ``batch_losses[b - first_batch]`` receives each batch's loss, the
+    regularizers' penalty (``penalties``) included.
 
     Returns the number of batches completed. It is smaller than asked when a
     batch's loss or gradient is not finite (``problem[0]`` says which): that
@@ -186,6 +189,12 @@ def train_batches_inner(
             problem[0] = NON_FINITE_LOSS
             return b - first_batch
         backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads)
+        if penalties.shape[0] > 0:
+            value += penalize(params, grads, penalties, rows, True)
+            batch_losses[b - first_batch] = value
+            if not math.isfinite(value):
+                problem[0] = NON_FINITE_LOSS
+                return b - first_batch
         if not clip_gradients(grads, clip_value, clip_norm, threads):
             problem[0] = NON_FINITE_GRADIENT
             return b - first_batch
@@ -202,7 +211,7 @@ def train_batches_inner(
 def train_batches(
     params, grads, layers, activations, activation_params, workspace, offsets, X, Y, order, batch_size,
     first_batch, last_batch, loss, loss_params, final_activation, plan, plan_tensors, plan_tasks,
-    learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, problem, flush,
+    learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, problem, penalties, flush,
 ):
     """:func:`train_batches_inner` with subnormal numbers flushed to zero on this
     thread when ``flush`` (see :mod:`numbagrad.kernels.cpu.floating`)."""
@@ -211,6 +220,7 @@ def train_batches(
         params, grads, layers, activations, activation_params, workspace, offsets, X, Y, order, batch_size,
         first_batch, last_batch, loss, loss_params, final_activation, plan, plan_tensors, plan_tasks,
         learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, problem,
+        penalties,
     )
     restore(previous)
     return completed
@@ -233,9 +243,10 @@ def evaluate_batches(
     metrics,
     metric_params,
     metric_totals,
+    penalties,
 ):
-    """Mean loss over every row of ``(X, Y)`` (each batch weighted by its rows),
-    and the metrics' totals; nothing is updated."""
+    """Mean loss over every row of ``(X, Y)`` (each batch's loss, its regularizers' penalty included,
+    weighted by its rows), and the metrics' totals; nothing is updated."""
     n = X.shape[0]
     total = 0.0
     for start in range(0, n, batch_size):
@@ -245,7 +256,10 @@ def evaluate_batches(
         y = Y[start:stop]
         forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, 1)
         # The loss kernel writes its gradient too; the buffer is scratch here.
-        total += loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation) * rows
+        value = loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation)
+        if penalties.shape[0] > 0:
+            value += penalize(params, params, penalties, rows, False)
+        total += value * rows
         if metrics.shape[0] > 0:
             prediction = final_output(workspace, offsets, layers, activations, activation_params, rows, final_activation)
             update_metrics(metrics, metric_params, metric_totals, prediction, y)

@@ -18,6 +18,11 @@ dense layers:
   norm on the GPU: ``g *= clip_norm / (norm + 1e-6)`` when that is below 1.
 * :func:`finite_check`: after the update, whether every weight is finite,
   into ``checks[index]``.
+* With weight regularizers, :func:`penalize` adds each penalized segment's
+  gradient and sums its penalty, :func:`add_penalties` adds those to the
+  batch's loss, and :func:`clamped_squares` then :func:`square_root` take the
+  norm over the whole gradient (the backward kernels' partial sums would miss
+  the penalty's share).
 
 Nothing here waits for the host: the loss and the norm of each batch stay
 on the GPU until the training loop reads a whole segment's at once.
@@ -33,7 +38,10 @@ from numba import cuda, float64
 from numbagrad.kernels.cuda.dense import identity_backward, identity_forward
 from numbagrad.kernels.cuda.reduction import MAX_THREADS, grid_sum, sum_partials
 
-__all__ = ["batch_loss_kernel", "gradient_norm", "scale_gradients", "finite_check"]
+__all__ = [
+    "batch_loss_kernel", "gradient_norm", "scale_gradients", "finite_check", "penalize", "add_penalties",
+    "clamped_squares", "square_root",
+]
 
 
 @cuda.jit(device=True)
@@ -127,3 +135,58 @@ def finite_check(values, partials, counter, checks, index):
     for i in range(cuda.grid(1), values.size, cuda.gridsize(1)):
         total += float(values[i] - values[i])
     grid_sum(total, partials, counter, checks, index)
+
+
+@cuda.jit
+def penalize(params, grads, l1, l2, partials, counters, sums, index):
+    """``grads += l1 sign(w) + 2 l2 w`` over one penalized segment of the weights; ``sums[index]`` =
+    ``sum |w|`` and ``sums[index + 1]`` = ``sum w^2`` (grid sums, in float64). The two sums use the
+    two rows of ``partials`` and the two ``counters``: a block may start the second sum while the
+    last block still reads the first one's partials."""
+    a = grads.dtype.type(l1)
+    b = grads.dtype.type(2.0 * l2)
+    absolute = 0.0
+    square = 0.0
+    for i in range(cuda.grid(1), params.size, cuda.gridsize(1)):
+        w = params[i]
+        absolute += abs(float(w))
+        square += float(w) * float(w)
+        sign = grads.dtype.type(1 if w > 0 else (-1 if w < 0 else 0))
+        grads[i] += a * sign + b * w
+    grid_sum(absolute, partials[0], counters[0:1], sums, index)
+    grid_sum(square, partials[1], counters[1:2], sums, index + 1)
+
+
+@cuda.jit
+def add_penalties(sums, factors, losses, index):
+    """``losses[index] += sum(factors[k] * sums[k])``: the penalties of every segment, on one thread, in order."""
+    if cuda.grid(1) == 0:
+        total = 0.0
+        for k in range(sums.size):
+            total += factors[k] * sums[k]
+        losses[index] += total
+
+
+@cuda.jit
+def clamped_squares(grads, clip_value, partials, counter, norms, index):
+    """Clamp ``grads`` to ``[-clip_value, clip_value]`` when ``clip_value > 0``; ``norms[index]`` = the
+    sum of their squares (a grid sum)."""
+    limit = grads.dtype.type(clip_value)
+    total = 0.0
+    for i in range(cuda.grid(1), grads.size, cuda.gridsize(1)):
+        g = grads[i]
+        if clip_value > 0:
+            if g > limit:
+                g = limit
+            elif g < -limit:
+                g = -limit
+            grads[i] = g
+        total += float(g) * float(g)
+    grid_sum(total, partials, counter, norms, index)
+
+
+@cuda.jit
+def square_root(values, index):
+    """``values[index] = sqrt(values[index])``, on one thread."""
+    if cuda.grid(1) == 0:
+        values[index] = math.sqrt(values[index])
