@@ -54,7 +54,7 @@ from numbagrad.checks import integer as _integer
 from numbagrad.device import cuda_available, require_cuda
 from numbagrad.nn import Dense, Sequential
 from numbagrad.nn.placement import host_parameters
-from numbagrad.train import EarlyStopping, History
+from numbagrad.train import Callback, EarlyStopping, History
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -250,6 +250,158 @@ def _random_state(value: Any, owner: str) -> np.random.RandomState:
         raise ValueError(f"{owner}: random_state must be None, an integer in [0, 2**32) or a numpy.random.RandomState; got {value!r}") from None
 
 
+# --- scikit-learn's spellings -------------------------------------------------------------------
+#
+# Code written for sklearn.neural_network.MLPClassifier runs unchanged: its parameter names are
+# accepted beside numbagrad's, with their meaning. They default to None ("not given"); giving one
+# and also changing its numbagrad twin from its default is refused.
+
+#: scikit-learn's ``solver`` values and the numbagrad optimizer each one means.
+SOLVERS = ("adam", "sgd", "lbfgs")
+#: scikit-learn's ``learning_rate`` schedules (numbagrad's ``learning_rate`` is a number).
+SKLEARN_SCHEDULES = ("constant", "invscaling", "adaptive")
+
+
+def _twice(owner: str, sklearn_name: str, sklearn_value: Any, own_name: str, own_value: Any, own_default: Any, what: str) -> None:
+    if sklearn_value is not None and own_value is not own_default and own_value != own_default:
+        raise ValueError(
+            f"{owner}: {sklearn_name}={sklearn_value!r} (scikit-learn's name) and {own_name}={own_value!r} both set "
+            f"{what}; give one of them"
+        )
+
+
+def _optional(value: Any, name: str, owner: str, what: str, accept) -> float | None:
+    return None if value is None else _real(value, name, owner, what + ", or None", accept)
+
+
+@dataclass
+class _Spelled:
+    """What scikit-learn's parameters decide, checked."""
+
+    optimizer: Any            # numbagrad's optimizer argument, or a config dict built from solver
+    learning_rate: Any        # a number or None
+    epochs: Any
+    schedule: str | None      # "invscaling" or "adaptive"; None for constant
+    power_t: float
+    stopping: tuple[float, int] | None   # (tol, n_iter_no_change) of scikit-learn's no-improvement rule
+    full_batch: bool          # solver="lbfgs": one L-BFGS run on every sample
+
+
+def _sklearn_spelling(estimator: Any, owner: str) -> _Spelled:
+    e = estimator
+    _twice(owner, "solver", e.solver, "optimizer", e.optimizer, "adam", "the optimizer")
+    _twice(owner, "max_iter", e.max_iter, "epochs", e.epochs, 200, "the number of epochs")
+    _twice(owner, "tol", e.tol, "min_delta", e.min_delta, 1e-4, "the smallest improvement")
+    _twice(owner, "n_iter_no_change", e.n_iter_no_change, "patience", e.patience, 10, "the epochs without improvement")
+    schedule = None
+    learning_rate = e.learning_rate
+    if isinstance(learning_rate, str):
+        if learning_rate not in SKLEARN_SCHEDULES:
+            raise ValueError(
+                f"{owner}: learning_rate must be a number > 0 (the optimizer's lr), None, or one of scikit-learn's "
+                f"schedules {', '.join(map(repr, SKLEARN_SCHEDULES))}; got {learning_rate!r}"
+            )
+        schedule = None if learning_rate == "constant" else learning_rate
+        learning_rate = None
+    else:
+        _twice(owner, "learning_rate_init", e.learning_rate_init, "learning_rate", learning_rate, None, "the learning rate")
+    if e.learning_rate_init is not None:
+        learning_rate = _real(e.learning_rate_init, "learning_rate_init", owner, "a finite number > 0, or None", lambda v: v > 0)
+    if schedule is not None and e.schedule is not None:
+        raise ValueError(f"{owner}: learning_rate={e.learning_rate!r} (scikit-learn's schedule) and schedule={e.schedule!r} both set a schedule; give one of them")
+    power_t = _optional(e.power_t, "power_t", owner, "a finite number >= 0", lambda v: v >= 0)
+    tol = _optional(e.tol, "tol", owner, "a finite number >= 0", lambda v: v >= 0)
+    patience = None if e.n_iter_no_change is None else _integer(e.n_iter_no_change, "n_iter_no_change", 1, owner)
+    for name in ("beta_1", "beta_2"):
+        _optional(getattr(e, name), name, owner, "a number in [0, 1)", lambda v: 0 <= v < 1)
+    _optional(e.epsilon, "epsilon", owner, "a finite number > 0", lambda v: v > 0)
+    _optional(e.momentum, "momentum", owner, "a number in [0, 1]", lambda v: 0 <= v <= 1)
+    if e.nesterovs_momentum is not None:
+        _flag(e.nesterovs_momentum, "nesterovs_momentum", owner)
+    epochs = e.epochs if e.max_iter is None else _integer(e.max_iter, "max_iter", 1, owner)
+
+    optimizer = e.optimizer
+    name = optimizer if isinstance(optimizer, str) else optimizer.get("name") if isinstance(optimizer, Mapping) else None
+    if e.solver is not None:
+        if e.solver not in SOLVERS:
+            raise ValueError(f"{owner}: solver must be one of {', '.join(map(repr, SOLVERS))} (scikit-learn's), or None; got {e.solver!r}")
+        name = optimizer = e.solver
+    options: dict[str, Any] = {}
+    if name == "adam":
+        if e.beta_1 is not None or e.beta_2 is not None:
+            options["betas"] = (0.9 if e.beta_1 is None else float(e.beta_1), 0.999 if e.beta_2 is None else float(e.beta_2))
+        if e.epsilon is not None:
+            options["eps"] = float(e.epsilon)
+    elif name == "sgd":
+        # scikit-learn's solver="sgd" means momentum 0.9 with Nesterov's form unless told otherwise.
+        momentum = e.momentum if e.momentum is not None else (0.9 if e.solver == "sgd" else None)
+        nesterov = e.nesterovs_momentum if e.nesterovs_momentum is not None else (True if e.solver == "sgd" else None)
+        if momentum is not None:
+            options["momentum"] = float(momentum)
+        if nesterov is not None:
+            options["nesterov"] = bool(nesterov) and (momentum or 0) > 0
+    full_batch = name == "lbfgs" and e.solver == "lbfgs"
+    if full_batch:
+        # scipy's L-BFGS-B as scikit-learn runs it: max_iter iterations, gtol=tol, max_fun evaluations.
+        options.update(max_iter=epochs, tolerance_grad=1e-4 if tol is None else tol, max_eval=15000, line_search_fn="strong_wolfe")
+        epochs, learning_rate = 1, None
+    if options:
+        given = dict(optimizer) if isinstance(optimizer, Mapping) else {"name": name}
+        given.update(e.optimizer_params or {})
+        twice = sorted(set(options) & set(given))
+        if twice:
+            raise ValueError(
+                f"{owner}: {twice} set both by scikit-learn's parameters and by optimizer/optimizer_params; give each once"
+            )
+        optimizer = {**(dict(optimizer) if isinstance(optimizer, Mapping) else {"name": name}), **options}
+    stopping = None
+    if tol is not None or patience is not None:
+        stopping = (1e-4 if tol is None else tol, 10 if patience is None else patience)
+    if name != "sgd" or e.solver != "sgd":
+        schedule = None  # scikit-learn uses learning_rate's schedules with solver="sgd" only
+    return _Spelled(optimizer, learning_rate, epochs, schedule, 0.5 if power_t is None else power_t, stopping, full_batch)
+
+
+class _InverseScaling(Callback):
+    """scikit-learn's ``learning_rate="invscaling"``: after each epoch, ``lr = learning_rate_init /
+    (t + 1) ** power_t`` with ``t`` the samples seen so far."""
+
+    def __init__(self, initial: float, power_t: float, samples: int):
+        self.initial, self.power_t, self.samples, self.seen = initial, power_t, samples, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seen += self.samples
+        for optimizer in self.model.training.optimizers.values():
+            for group in optimizer.param_groups:
+                group["lr"] = self.initial / (self.seen + 1) ** self.power_t
+
+
+class _NoImprovement(Callback):
+    """scikit-learn's stopping rule on the training loss: an epoch whose loss is not below the best
+    so far minus ``tol`` counts; more than ``n_iter_no_change`` in a row stop training, or, with
+    ``adaptive``, divide the learning rate by 5 (stopping once it is at most 1e-6)."""
+
+    def __init__(self, tol: float, n_iter_no_change: int, adaptive: bool):
+        self.tol, self.n_iter_no_change, self.adaptive = tol, n_iter_no_change, adaptive
+
+    def on_train_begin(self, logs=None):
+        self.best, self.count = math.inf, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = logs["loss"]
+        self.count = self.count + 1 if loss > self.best - self.tol else 0
+        self.best = min(self.best, loss)
+        if self.count <= self.n_iter_no_change:
+            return
+        groups = [g for o in self.model.training.optimizers.values() for g in o.param_groups]
+        if self.adaptive and groups[0]["lr"] > 1e-6:
+            for group in groups:
+                group["lr"] /= 5.0
+            self.count = 0
+        else:
+            self.model.stop_training = True
+
+
 @dataclass
 class _Settings:
     """Every parameter of an estimator, checked, in the form the model takes."""
@@ -258,7 +410,7 @@ class _Settings:
     activation: Any
     optimizer: dict[str, Any]
     schedule: Any
-    batch_size: int
+    batch_size: int | str
     epochs: int
     shuffle: bool
     early_stopping: bool
@@ -272,6 +424,8 @@ class _Settings:
     device: str
     verbose: int
     loss: dict[str, Any] | None
+    alpha: float
+    spelled: _Spelled
 
 
 # --- the network as plain data (pickling) --------------------------------------------------
@@ -336,13 +490,15 @@ class _BaseMLP(BaseEstimator):
 
     def _settings(self) -> _Settings:
         owner = type(self).__name__
+        spelled = _sklearn_spelling(self, owner)
+        batch_size = self.batch_size if self.batch_size == "auto" else _integer(self.batch_size, "batch_size", 1, owner)
         return _Settings(
             hidden_layer_sizes=_hidden_layer_sizes(self.hidden_layer_sizes, owner),
             activation=_activation(self.activation, owner),
-            optimizer=_optimizer(self.optimizer, self.optimizer_params, self.learning_rate, owner),
+            optimizer=_optimizer(spelled.optimizer, self.optimizer_params, spelled.learning_rate, owner),
             schedule=_schedule(self.schedule, owner),
-            batch_size=_integer(self.batch_size, "batch_size", 1, owner),
-            epochs=_integer(self.epochs, "epochs", 1, owner),
+            batch_size=batch_size,
+            epochs=_integer(spelled.epochs, "epochs" if self.max_iter is None else "max_iter", 1, owner),
             shuffle=_flag(self.shuffle, "shuffle", owner),
             early_stopping=_flag(self.early_stopping, "early_stopping", owner),
             validation_fraction=_real(self.validation_fraction, "validation_fraction", owner, "a number in (0, 1)", lambda v: 0 < v < 1),
@@ -355,6 +511,8 @@ class _BaseMLP(BaseEstimator):
             device=_device(self.device, owner),
             verbose=self._verbose(owner),
             loss=self._checked_loss(owner),
+            alpha=_real(self.alpha, "alpha", owner, "a finite number >= 0", lambda v: v >= 0),
+            spelled=spelled,
         )
 
     def _checked_loss(self, owner: str) -> dict[str, Any] | None:
@@ -362,7 +520,9 @@ class _BaseMLP(BaseEstimator):
         return None
 
     def _verbose(self, owner: str) -> int:
-        if isinstance(self.verbose, bool) or self.verbose not in (0, 1, 2):
+        if isinstance(self.verbose, bool):  # scikit-learn's verbose=True: a line per epoch
+            return 2 if self.verbose else 0
+        if self.verbose not in (0, 1, 2):
             raise ValueError(f"{owner}: verbose must be 0 (silent), 1 (a progress bar per epoch) or 2 (one line per epoch); got {self.verbose!r}")
         return int(self.verbose)
 
@@ -401,8 +561,11 @@ class _BaseMLP(BaseEstimator):
     # --- training -----------------------------------------------------------------------------
 
     def _build(self, settings: _Settings, features: int, outputs: int, seed: int) -> Sequential:
-        hidden = [Dense(units, activation=settings.activation) for units in settings.hidden_layer_sizes]
-        model = Sequential([*hidden, Dense(outputs)], input_dim=features, dtype=settings.dtype, seed=seed, device=settings.device)
+        # scikit-learn's alpha: alpha / (2 n_batch) * ||W||^2 of every layer's weights, added to each batch's loss.
+        penalty = {"name": "l2", "l2": settings.alpha / 2, "per_sample": True} if settings.alpha else None
+        hidden = [Dense(units, activation=settings.activation, kernel_regularizer=penalty) for units in settings.hidden_layer_sizes]
+        last = Dense(outputs, kernel_regularizer=penalty)
+        model = Sequential([*hidden, last], input_dim=features, dtype=settings.dtype, seed=seed, device=settings.device)
         model.compile(
             optimizer=settings.optimizer,
             loss=self._compile_loss(settings, outputs),
@@ -456,15 +619,32 @@ class _BaseMLP(BaseEstimator):
             else:
                 model, shuffle_seed = self.model_, None
             validation, callbacks = None, []
+            spelled = settings.spelled
+            patience, min_delta = settings.patience, settings.min_delta
+            if spelled.stopping is not None:  # scikit-learn counts "more than n_iter_no_change" epochs
+                min_delta, patience = spelled.stopping[0], spelled.stopping[1] + 1
             if settings.early_stopping and not incremental:
                 train, held = self._split(settings, targets, int(seeds[2]))
                 X, targets, validation = X[train], targets[train], (X[held], targets[held])
-                callbacks.append(EarlyStopping("val_loss", patience=settings.patience, min_delta=settings.min_delta, restore_best_weights=True))
+                callbacks.append(EarlyStopping("val_loss", patience=patience, min_delta=min_delta, restore_best_weights=True))
+            elif spelled.stopping is not None or spelled.schedule == "adaptive":
+                tol, n_iter = spelled.stopping or (1e-4, 10)
+                callbacks.append(_NoImprovement(tol, n_iter, adaptive=spelled.schedule == "adaptive"))
+            if spelled.schedule == "invscaling":
+                rate = model.training.optimizer.param_groups[0]["lr"]
+                callbacks.append(_InverseScaling(rate, spelled.power_t, X.shape[0]))
+            batch_size = settings.batch_size
+            if spelled.full_batch:
+                batch_size = X.shape[0]
+            elif batch_size == "auto":  # scikit-learn's: min(200, n_samples)
+                batch_size = min(200, X.shape[0])
             model.fit(
-                X, targets, batch_size=settings.batch_size, epochs=1 if incremental else settings.epochs,
+                X, targets, batch_size=batch_size, epochs=1 if incremental else settings.epochs,
                 validation_data=validation, shuffle=settings.shuffle, seed=shuffle_seed, callbacks=callbacks,
                 verbose=settings.verbose,
             )
+            # One full-batch L-BFGS run: its loss after the run, and its iterations, as scikit-learn reports them.
+            final = model.evaluate(X, targets)["loss"] if spelled.full_batch else None
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
@@ -475,6 +655,12 @@ class _BaseMLP(BaseEstimator):
         self.model_ = model
         self.history_ = _append_history(None if first else self.history_, model.history)
         self.n_iter_ = int(model.epoch)
+        # scikit-learn's names for the training loss.
+        self.loss_curve_ = list(self.history_.history.get("loss", []))
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else math.nan
+        if final is not None:
+            self.loss_curve_, self.loss_ = [final], final
+            self.n_iter_ = int(model.training.optimizer._state.get("n_iter", 1))
         return self
 
     def _outputs(self, X: Any) -> np.ndarray:
@@ -513,7 +699,13 @@ _PARAMETERS_DOC = """
             ``{"name": "sgd", "momentum": 0.9}``.
         learning_rate: the optimizer's ``lr``; ``None`` keeps the
             optimizer's own default (PyTorch's: 1e-3 for Adam and SGD, 1e-2
-            for RMSprop and Adagrad, 1.0 for Adadelta).
+            for RMSprop and Adagrad, 1.0 for Adadelta). scikit-learn's
+            schedules are accepted too: ``"constant"``, ``"invscaling"``
+            (after each epoch ``lr = learning_rate_init / (t + 1) ** power_t``,
+            ``t`` the samples seen) and ``"adaptive"`` (``lr / 5`` whenever
+            the training loss has not improved by ``tol`` for more than
+            ``n_iter_no_change`` epochs; training stops once it is at most
+            1e-6), with ``solver="sgd"`` only, as in scikit-learn.
         optimizer_params: more hyperparameters of the optimizer, by
             PyTorch's names (``{"momentum": 0.9, "nesterov": True}``,
             ``{"betas": (0.9, 0.99), "weight_decay": 1e-4}``).
@@ -521,7 +713,8 @@ _PARAMETERS_DOC = """
             (``{"name": "cosine", "T_max": 1000}``) or a
             :class:`numbagrad.schedules.Schedule`; without its own ``lr`` it
             scales from the optimizer's.
-        batch_size: samples per update.
+        batch_size: samples per update; ``"auto"`` is scikit-learn's
+            ``min(200, n_samples)``.
         epochs: passes over the training data in ``fit``.
         shuffle: reshuffle the samples every epoch.
         early_stopping: hold out ``validation_fraction`` of the samples
@@ -545,7 +738,28 @@ _PARAMETERS_DOC = """
             where the network trains and predicts; the same results to
             rounding. A fitted GPU estimator unpickles on a machine without a
             GPU, onto the CPU.
-        verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+        verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch
+            (``True``, scikit-learn's, is 2).
+        alpha: scikit-learn's L2 penalty: ``alpha / (2 n_batch) * ||W||^2``
+            of every layer's weights (not the biases) is added to each
+            batch's loss, as in scikit-learn's MLP (see
+            :mod:`numbagrad.nn.regularizers`, ``per_sample``). Default 0
+            (scikit-learn's is 1e-4).
+
+    scikit-learn's own names are accepted beside these, with scikit-learn's
+    meaning; each defaults to ``None`` (not given), and giving one while also
+    changing its numbagrad twin from its default raises ``ValueError``:
+    ``max_iter`` (``epochs``), ``learning_rate_init`` (``learning_rate``),
+    ``solver`` (``optimizer``: ``"adam"``, ``"sgd"`` with ``momentum=0.9`` and
+    Nesterov unless told otherwise, ``"lbfgs"``: one full-batch L-BFGS run of
+    ``max_iter`` iterations with gradient tolerance ``tol``), ``beta_1``,
+    ``beta_2``, ``epsilon`` (Adam's ``betas``, ``eps``), ``momentum``,
+    ``nesterovs_momentum`` (SGD's), ``power_t`` (``"invscaling"``), and
+    ``tol``, ``n_iter_no_change`` (``min_delta``, ``patience``): given
+    without ``early_stopping``, they stop training as scikit-learn does when
+    the training loss has not improved by ``tol`` for more than
+    ``n_iter_no_change`` epochs; with it, they set the early stopping on the
+    validation loss (scikit-learn watches the validation score).
 """
 
 _ATTRIBUTES_DOC = """
@@ -556,6 +770,8 @@ _ATTRIBUTES_DOC = """
             (``history_.history["loss"]``, ``"val_loss"`` with early
             stopping, ``"lr"``), ``partial_fit``'s epochs appended.
         n_iter_: epochs trained, ``partial_fit``'s included.
+        loss_curve_, loss_: the training loss of every epoch and of the
+            last one (scikit-learn's names; the penalty of ``alpha`` included).
         n_features_in_: number of features seen by ``fit``.
         feature_names_in_: the column names of ``X``, when it had string
             column names (a pandas DataFrame, say).
@@ -599,6 +815,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         dtype="float32",
         device="cpu",
         verbose=0,
+        alpha=0.0,
+        max_iter=None,
+        learning_rate_init=None,
+        solver=None,
+        tol=None,
+        n_iter_no_change=None,
+        beta_1=None,
+        beta_2=None,
+        epsilon=None,
+        momentum=None,
+        nesterovs_momentum=None,
+        power_t=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -620,6 +848,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.dtype = dtype
         self.device = device
         self.verbose = verbose
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.learning_rate_init = learning_rate_init
+        self.solver = solver
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.power_t = power_t
 
     # --- training ---------------------------------------------------------------------------
 
@@ -771,6 +1011,18 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         dtype="float32",
         device="cpu",
         verbose=0,
+        alpha=0.0,
+        max_iter=None,
+        learning_rate_init=None,
+        solver=None,
+        tol=None,
+        n_iter_no_change=None,
+        beta_1=None,
+        beta_2=None,
+        epsilon=None,
+        momentum=None,
+        nesterovs_momentum=None,
+        power_t=None,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -793,6 +1045,18 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.dtype = dtype
         self.device = device
         self.verbose = verbose
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.learning_rate_init = learning_rate_init
+        self.solver = solver
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.power_t = power_t
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

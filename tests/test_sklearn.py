@@ -411,7 +411,7 @@ BAD_PARAMETERS = [
     ("optimizer_params", [("eps", 1e-8)], TypeError, "optimizer_params must be a dict of hyperparameters"),
     ("optimizer_params", {"name": "sgd"}, ValueError, r"optimizer_params=\{'name': 'sgd'\} holds a 'name'"),
     ("learning_rate", -0.1, ValueError, r"learning_rate must be a finite number > 0, or None \(the optimizer's default\); got -0\.1"),
-    ("learning_rate", "fast", ValueError, "learning_rate must be a finite number > 0"),
+    ("learning_rate", "fast", ValueError, "learning_rate must be a number > 0 .*scikit-learn.s schedules"),
     ("learning_rate", float("nan"), ValueError, "learning_rate must be a finite number > 0"),
     ("schedule", "cosinee", ValueError, r"schedule='cosinee' is not allowed: unknown schedule 'cosinee'"),
     ("schedule", "cosine", TypeError, r"schedule='cosine' is not allowed: .*missing required hyperparameter 'T_max'"),
@@ -436,7 +436,7 @@ BAD_PARAMETERS = [
     ("dtype", None, TypeError, "dtype must be 'float32' or 'float64'; got None"),
     ("device", "tpu", ValueError, "device must be one of 'cpu', 'cuda'; got 'tpu'"),
     ("verbose", 3, ValueError, r"verbose must be 0 \(silent\), 1 \(a progress bar per epoch\) or 2 \(one line per epoch\); got 3"),
-    ("verbose", True, ValueError, "verbose must be 0"),
+    ("verbose", "loud", ValueError, "verbose must be 0"),
 ]
 
 
