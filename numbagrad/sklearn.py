@@ -46,7 +46,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from numbagrad import activations, losses, optim, schedules
 from numbagrad.checks import flag as _flag
@@ -545,6 +545,9 @@ class _BaseMLP(BaseEstimator):
     def _stratify(self, targets: np.ndarray) -> np.ndarray | None:
         return None
 
+    def _check_weighted(self, y: np.ndarray, sample_weight: np.ndarray) -> None:
+        """Refuse sample weights that leave nothing to learn."""
+
     # --- data ---------------------------------------------------------------------------------
 
     def _inputs(self, X: Any, dtype: np.dtype, reset: bool) -> np.ndarray:
@@ -597,7 +600,7 @@ class _BaseMLP(BaseEstimator):
         rows = np.arange(samples)
         return train_test_split(rows, test_size=held, random_state=seed, stratify=stratify)
 
-    def _train(self, X: Any, y: Any, *, incremental: bool, classes: Any = None):
+    def _train(self, X: Any, y: Any, *, incremental: bool, classes: Any = None, sample_weight: Any = None):
         """``fit`` (a new network, trained for ``epochs``) or ``partial_fit`` (one more epoch).
 
         Everything is checked before the estimator changes, and a call that
@@ -611,6 +614,9 @@ class _BaseMLP(BaseEstimator):
         try:
             dtype = settings.dtype if first else self.model_.dtype
             X, y = self._inputs_and_targets(X, y, dtype, reset=first)
+            if sample_weight is not None:
+                sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+                self._check_weighted(y, sample_weight)
             targets, fitted, outputs = self._targets(y, dtype, first, classes)
             if first:
                 seeds = _random_state(self.random_state, type(self).__name__).randint(_SEED_LIMIT, size=3)
@@ -626,6 +632,9 @@ class _BaseMLP(BaseEstimator):
             if settings.early_stopping and not incremental:
                 train, held = self._split(settings, targets, int(seeds[2]))
                 X, targets, validation = X[train], targets[train], (X[held], targets[held])
+                if sample_weight is not None:
+                    validation += (sample_weight[held],)
+                    sample_weight = sample_weight[train]
                 callbacks.append(EarlyStopping("val_loss", patience=patience, min_delta=min_delta, restore_best_weights=True))
             elif spelled.stopping is not None or spelled.schedule == "adaptive":
                 tol, n_iter = spelled.stopping or (1e-4, 10)
@@ -641,10 +650,10 @@ class _BaseMLP(BaseEstimator):
             model.fit(
                 X, targets, batch_size=batch_size, epochs=1 if incremental else settings.epochs,
                 validation_data=validation, shuffle=settings.shuffle, seed=shuffle_seed, callbacks=callbacks,
-                verbose=settings.verbose,
+                verbose=settings.verbose, sample_weight=sample_weight,
             )
             # One full-batch L-BFGS run: its loss after the run, and its iterations, as scikit-learn reports them.
-            final = model.evaluate(X, targets)["loss"] if spelled.full_batch else None
+            final = model.evaluate(X, targets, sample_weight=sample_weight)["loss"] if spelled.full_batch else None
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
@@ -863,12 +872,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     # --- training ---------------------------------------------------------------------------
 
-    def fit(self, X: Any, y: Any) -> "MLPClassifier":
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "MLPClassifier":
         """Train a new network on ``(X, y)`` for ``epochs`` epochs (fewer with early stopping).
 
         Args:
             X: training samples, shape (n_samples, n_features).
             y: their class labels, shape (n_samples,); at least two classes.
+            sample_weight: a weight >= 0 per sample, or None: each batch's
+                loss is the weighted mean (see :meth:`numbagrad.Sequential.fit`);
+                the held-out samples of early stopping keep theirs.
 
         Returns:
             The estimator.
@@ -879,9 +891,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             numbagrad.NonFiniteLossError: the loss became NaN or infinite
                 (lower the learning rate); the estimator stays as it was.
         """
-        return self._train(X, y, incremental=False)
+        return self._train(X, y, incremental=False, sample_weight=sample_weight)
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> "MLPClassifier":
+    def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> "MLPClassifier":
         """Train one more epoch on ``(X, y)``, from where the network stands.
 
         The first call builds the network (as ``fit`` would, without early
@@ -901,7 +913,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             numbagrad.NonFiniteLossError: the loss became NaN or infinite;
                 the network keeps the weights of its last finite step.
         """
-        return self._train(X, y, incremental=True, classes=classes)
+        return self._train(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
 
     def _targets(self, y, dtype, first, classes=None):
         owner = type(self).__name__
@@ -925,13 +937,21 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         outputs = 1 if len(known) == 2 else len(known)
         return np.ascontiguousarray(index.reshape(-1, 1), dtype=dtype), {"classes_": known}, outputs
 
-    def _train(self, X, y, *, incremental, classes=None):
+    def _train(self, X, y, *, incremental, classes=None, sample_weight=None):
         if incremental and classes is None and not hasattr(self, "model_"):
             raise ValueError(
                 f"{type(self).__name__}: partial_fit needs classes= on its first call: every class label y may hold, "
                 "as in partial_fit(X, y, classes=np.unique(y_all))"
             )
-        return super()._train(X, y, incremental=incremental, classes=classes)
+        return super()._train(X, y, incremental=incremental, classes=classes, sample_weight=sample_weight)
+
+    def _check_weighted(self, y, sample_weight):
+        weighted = np.unique(np.asarray(y)[sample_weight > 0])
+        if len(weighted) < 2:
+            raise ValueError(
+                f"{type(self).__name__}: only {len(weighted)} class has a sample weight > 0 "
+                f"({weighted.tolist()}); a classifier needs at least 2 classes with weight"
+            )
 
     def _compile_loss(self, settings, outputs):
         name = "binary_crossentropy" if outputs == 1 else "categorical_crossentropy"
@@ -1064,12 +1084,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         tags.target_tags.single_output = True
         return tags
 
-    def fit(self, X: Any, y: Any) -> "MLPRegressor":
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "MLPRegressor":
         """Train a new network on ``(X, y)`` for ``epochs`` epochs (fewer with early stopping).
 
         Args:
             X: training samples, shape (n_samples, n_features).
             y: targets, shape (n_samples,) or (n_samples, n_outputs).
+            sample_weight: a weight >= 0 per sample, or None (see the classifier's ``fit``).
 
         Returns:
             The estimator.
@@ -1080,9 +1101,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             numbagrad.NonFiniteLossError: the loss became NaN or infinite
                 (lower the learning rate); the estimator stays as it was.
         """
-        return self._train(X, y, incremental=False)
+        return self._train(X, y, incremental=False, sample_weight=sample_weight)
 
-    def partial_fit(self, X: Any, y: Any) -> "MLPRegressor":
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> "MLPRegressor":
         """Train one more epoch on ``(X, y)``, from where the network stands.
 
         The first call builds the network (as ``fit`` would, without early
@@ -1099,7 +1120,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             numbagrad.NonFiniteLossError: the loss became NaN or infinite;
                 the network keeps the weights of its last finite step.
         """
-        return self._train(X, y, incremental=True)
+        return self._train(X, y, incremental=True, sample_weight=sample_weight)
 
     def _targets(self, y, dtype, first, classes=None):
         y = np.asarray(y)

@@ -152,7 +152,7 @@ def test_the_resolved_config_runs_the_same_run_again(capsys, here):
     assert run(capsys, "train", *flags, "--name", "a")[0] == 0
     first = here / "runs" / "a"
     config = read_toml(first / "config.toml")
-    assert config["model"] == {"hidden": [8, 8], "activation": "tanh", "dtype": "float32", "device": "cpu"}
+    assert config["model"] == {"hidden": [8, 8], "activation": "tanh", "l2": 0.0, "l1": 0.0, "dtype": "float32", "device": "cpu"}
     assert config["optimizer"] == {"name": "sgd", "lr": 0.05, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0,
                                    "nesterov": True, "maximize": False}
     assert config["schedule"] == {"name": "cosine", "T_max": 4 * 7}    # 105 training rows in batches of 16: 7 steps per epoch
@@ -211,6 +211,24 @@ def test_l2_and_l1_regularize_every_layers_weights(capsys, here):
     for layer in model.layers:
         assert (layer.kernel_regularizer.l1, layer.kernel_regularizer.l2, layer.bias_regularizer) == (1e-5, 0.001, None)
     assert "l2 = 0.001" in (here / "runs" / "r" / "config.toml").read_text()
+
+
+@needs_sklearn
+@needs_toml
+def test_class_weight_balanced_weighs_the_rare_class_up(capsys, here):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    y = (X[:, 0] + 0.3 * rng.normal(size=300) > 1.3).astype(int)  # about 10% of class 1
+    with open(here / "rare.csv", "w") as file:
+        file.write("a,b,label\n" + "".join(f"{a},{b},{c}\n" for (a, b), c in zip(X, y)))
+    recalls = {}
+    for weighting in ("none", "balanced"):
+        args = ("train", "--data", "rare.csv", "--epochs", "5", "--class-weight", weighting, "--name", weighting, "-q")
+        assert run(capsys, *args)[0] == 0
+        model = numbagrad.load_model(here / "runs" / weighting / "model.ngm")
+        recalls[weighting] = (model.predict(X).argmax(axis=1)[y == 1] == 1).mean()
+    assert "class_weight = \"balanced\"" in (here / "runs" / "balanced" / "config.toml").read_text()
+    assert recalls["balanced"] > recalls["none"]
 
 
 @needs_sklearn
@@ -400,7 +418,7 @@ TRAIN_ERRORS = [
     (["--threads", "999"], 1, "--threads must be at most "),
     (["--config", "missing.toml"], 1, "--config: no file 'missing.toml'"),
     (["--config", "broken.toml"], 1, "broken.toml: not valid TOML: "),
-    (["--config", "typo.toml"], 1, "typo.toml: unknown key training.epoch (did you mean 'epochs'?); [training] takes loss, metrics, batch_size, epochs, early_stopping, seed"),
+    (["--config", "typo.toml"], 1, "typo.toml: unknown key training.epoch (did you mean 'epochs'?); [training] takes loss, metrics, batch_size, epochs, early_stopping, class_weight, seed"),
     (["--config", "table.toml"], 1, "table.toml: unknown table [optimiser] (did you mean [optimizer]?)"),
     (["--config", "value.toml"], 1, "value.toml: training.epochs must be an integer >= 1; got -2"),
     (["--output", "flowers.csv"], 1, "--output 'flowers.csv' is a file; it must be a folder (created if needed)"),
@@ -412,6 +430,8 @@ TRAIN_ERRORS = [
     (["--hidden", "100000000000", "--epochs", "1"], 1, "not enough memory"),
     (["--l2", "-0.1"], 1, "--l2 must be a finite number >= 0; got '-0.1'"),
     (["--l1", "inf"], 1, "--l1 must be a finite number >= 0; got 'inf'"),
+    (["--class-weight", "balanced", "--data", "diabetes"], 1, "--class-weight balanced weighs classes; diabetes is a regression task"),
+    (["--class-weight", "equal"], 1, "--class-weight must be one of"),
 ]
 
 

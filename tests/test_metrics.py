@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from reference.metrics import METRICS
+from reference.metrics import CLASSIFICATION, METRICS
 from scipy.special import softmax
 
 from numbagrad import metrics
@@ -45,6 +45,10 @@ CASES = [
     ("top_k_accuracy", {}, "scores", "labels", (3, 65)),
     ("top_k_accuracy", {"k": 2}, "scores", "labels", (3, 65)),
     ("top_k_accuracy", {"k": 1}, "scores", "one_hot", (3, 65)),
+    *[(name, {}, "scores", "labels", (2, 3, 65)) for name in CLASSIFICATION],
+    *[(name, {}, "scores", "one_hot", (3,)) for name in CLASSIFICATION],
+    *[(name, {}, "probability", "binary", (1,)) for name in CLASSIFICATION],
+    ("f1", {"threshold": 0.7}, "probability", "binary", (1,)),
     ("mae", {}, "real", "real", (1, 3, 65)),
     ("mse", {}, "real", "real", (1, 3, 65)),
     ("rmse", {}, "real", "real", (1, 3, 65)),

@@ -62,3 +62,18 @@ class LargeData:
 
     def time_epoch(self, source):
         self.epoch()
+
+
+class Generalization:
+    """The batch-32 epoch with an L2 penalty on both layers' weights, or with a sample weight per
+    row, against the plain one: what regularization and weighting cost inside the compiled epoch."""
+
+    params = [["plain", "l2", "weighted"]]
+    param_names = ["variant"]
+    timeout = 300
+
+    def setup(self, variant):
+        self.epoch = numbagrad_mlp_epoch(32, SAMPLES[32], variant=variant)
+
+    def time_epoch(self, variant):
+        self.epoch()

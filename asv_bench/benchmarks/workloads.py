@@ -158,11 +158,13 @@ def mlp_data(samples: int, seed: int = 0):
     return X, labels
 
 
-def numbagrad_mlp_epoch(batch_size: int, samples: int, source: str = "array", folder: str | None = None):
+def numbagrad_mlp_epoch(batch_size: int, samples: int, source: str = "array", folder: str | None = None, variant: str = "plain"):
     """One epoch of ``fit`` (no validation, silent): returns a callable.
 
     ``source``: ``"array"`` (in memory), ``"memmap"`` (the inputs a memory-mapped ``.npy``
     file in ``folder``, read in place) or ``"chunks"`` (``ArrayChunks`` of 1024 rows).
+    ``variant``: ``"plain"``, ``"l2"`` (an L2 penalty on both layers' weights) or
+    ``"weighted"`` (a sample weight per row).
     """
     from numbagrad import Dense, Sequential
     from numbagrad.train import ArrayChunks
@@ -172,12 +174,15 @@ def numbagrad_mlp_epoch(batch_size: int, samples: int, source: str = "array", fo
         path = os.path.join(folder, "X.npy")
         np.save(path, X)
         X = np.load(path, mmap_mode="r")
-    model = Sequential([Dense(MLP_SIZES[1], activation="relu"), Dense(MLP_SIZES[2], activation="softmax")], input_dim=MLP_SIZES[0])
+    penalty = {"name": "l2", "l2": 1e-4} if variant == "l2" else None
+    layers = [Dense(MLP_SIZES[1], activation="relu", kernel_regularizer=penalty), Dense(MLP_SIZES[2], activation="softmax", kernel_regularizer=penalty)]
+    model = Sequential(layers, input_dim=MLP_SIZES[0])
     model.compile("adam", "categorical_crossentropy")
     if source == "chunks":
         chunks = ArrayChunks(X, labels, rows=1024)
         return _warm(lambda: model.fit(chunks, batch_size=batch_size, epochs=1, verbose=0))
-    return _warm(lambda: model.fit(X, labels, batch_size=batch_size, epochs=1, verbose=0))
+    weights = np.random.default_rng(1).uniform(0.5, 2.0, samples) if variant == "weighted" else None
+    return _warm(lambda: model.fit(X, labels, batch_size=batch_size, epochs=1, verbose=0, sample_weight=weights))
 
 
 def torch_mlp_loop(batch_size: int, samples: int, device: str = "cpu"):

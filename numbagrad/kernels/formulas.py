@@ -102,6 +102,7 @@ __all__ = [
     "categorical_match",
     "binary_matches",
     "top_k_match",
+    "confusion_cell",
     "absolute_errors",
     "squared_errors",
     "r2_column",
@@ -577,6 +578,17 @@ def binary_matches(prediction, target, i, threshold, correct):
         if predicted == actual:
             correct += 1.0
     return correct
+
+
+def confusion_cell(prediction, target, i, threshold):
+    """Row ``i``'s ``(predicted class, true class)``: with one output column, 1 when ``p > threshold``
+    (true: ``y > 0.5``) and 0 otherwise; with several, the row's argmax and its label or the argmax of
+    its one-hot target (-1 for a label that is not an integer in ``[0, columns)``)."""
+    if prediction.shape[1] == 1:
+        predicted = 1 if np.float64(prediction[i, 0]) > threshold else 0
+        actual = 1 if np.float64(target[i, 0]) > 0.5 else 0
+        return predicted, actual
+    return argmax_row(prediction, i), true_class(target, i, prediction.shape[1])
 
 
 def top_k_match(prediction, target, i, k):

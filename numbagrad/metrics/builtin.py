@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 
@@ -10,7 +11,7 @@ from numbagrad.hyperparameters import Hyperparameter
 from numbagrad.kernels.cpu import metrics as k
 from numbagrad.metrics.spec import MetricSpec
 
-__all__ = ["BUILTIN_METRICS", "ratio", "root_ratio", "r2_result"]
+__all__ = ["BUILTIN_METRICS", "ratio", "root_ratio", "r2_result", "classification_score"]
 
 
 def _cuda(kernel: str) -> str:
@@ -61,6 +62,7 @@ ACCURACY = MetricSpec(
     target="labels",
     presets={"acc": {}},
     cuda_update=_cuda("accuracy_update"),
+    additive=True,
 )
 CATEGORICAL_ACCURACY = MetricSpec(
     name="categorical_accuracy",
@@ -71,6 +73,7 @@ CATEGORICAL_ACCURACY = MetricSpec(
     target="labels",
     presets={"sparse_categorical_accuracy": {}},
     cuda_update=_cuda("categorical_accuracy_update"),
+    additive=True,
 )
 BINARY_ACCURACY = MetricSpec(
     name="binary_accuracy",
@@ -81,6 +84,7 @@ BINARY_ACCURACY = MetricSpec(
     hyperparameters=(THRESHOLD,),
     target="binary",
     cuda_update=_cuda("binary_accuracy_update"),
+    additive=True,
 )
 TOP_K_ACCURACY = MetricSpec(
     name="top_k_accuracy",
@@ -92,21 +96,22 @@ TOP_K_ACCURACY = MetricSpec(
     target="labels",
     presets={"top_k_categorical_accuracy": {}, "sparse_top_k_categorical_accuracy": {}},
     cuda_update=_cuda("top_k_accuracy_update"),
+    additive=True,
 )
 MAE = MetricSpec(
     name="mae", title="MeanAbsoluteError", update=k.mae_update, totals=2, result=ratio, higher_is_better=False,
     presets={"mean_absolute_error": {}},
-    cuda_update=_cuda("mae_update"),
+    cuda_update=_cuda("mae_update"), additive=True,
 )
 MSE = MetricSpec(
     name="mse", title="MeanSquaredError", update=k.mse_update, totals=2, result=ratio, higher_is_better=False,
     presets={"mean_squared_error": {}},
-    cuda_update=_cuda("mse_update"),
+    cuda_update=_cuda("mse_update"), additive=True,
 )
 RMSE = MetricSpec(
     name="rmse", title="RootMeanSquaredError", update=k.mse_update, totals=2, result=root_ratio,
     higher_is_better=False, presets={"root_mean_squared_error": {}},
-    cuda_update=_cuda("mse_update"),
+    cuda_update=_cuda("mse_update"), additive=True,
 )
 R2 = MetricSpec(
     name="r2",
@@ -117,5 +122,71 @@ R2 = MetricSpec(
     cuda_update=_cuda("r2_update"),
 )
 
+#: ``(numerator, denominator)`` of each score from per-class true positives, false positives, false negatives.
+_SCORES = {
+    "precision": lambda tp, fp, fn: (tp, tp + fp),
+    "recall": lambda tp, fp, fn: (tp, tp + fn),
+    "f1": lambda tp, fp, fn: (2 * tp, 2 * tp + fp + fn),
+}
+#: The averages over classes, with scikit-learn's names; "auto" is binary for two classes, macro for more.
+AVERAGES = ("auto", "macro", "micro", "weighted")
+
+
+def classification_score(score: str, average: str) -> Callable[[np.ndarray], float]:
+    """``result(totals)`` of precision, recall or F1 from :func:`numbagrad.kernels.cpu.metrics.confusion_update`'s
+    counts, averaged as scikit-learn's ``average=``: ``"binary"`` (class 1), ``"macro"`` (the
+    unweighted mean over the classes that occur in the targets or the predictions), ``"micro"``
+    (from the summed counts) or ``"weighted"`` (weighted by each class's true count). A 0/0 score
+    is 0, as scikit-learn's ``zero_division`` default; NaN before any update."""
+
+    def result(totals: np.ndarray) -> float:
+        classes = len(totals) // 3
+        tp, fp, fn = totals[:classes], totals[classes : 2 * classes], totals[2 * classes :]
+        if not (tp.sum() + fp.sum() + fn.sum()) > 0:
+            return math.nan
+        choice = ("binary" if classes == 2 else "macro") if average == "auto" else average
+        if choice == "micro":
+            numerator, denominator = _SCORES[score](tp.sum(), fp.sum(), fn.sum())
+            return float(numerator / denominator) if denominator > 0 else 0.0
+        numerator, denominator = _SCORES[score](tp, fp, fn)
+        per_class = np.divide(numerator, denominator, out=np.zeros(classes), where=denominator > 0)
+        if choice == "binary":
+            return float(per_class[1])
+        if choice == "macro":
+            return float(per_class[(tp + fp + fn) > 0].mean())
+        support = tp + fn
+        return float(np.dot(per_class, support) / support.sum()) if support.sum() > 0 else 0.0
+
+    result.__name__ = f"{score}_{average}"
+    return result
+
+
+def _classification_metrics() -> tuple[MetricSpec, ...]:
+    specs = []
+    for score in _SCORES:
+        for average in AVERAGES:
+            name = score if average == "auto" else f"{score}_{average}"
+            specs.append(
+                MetricSpec(
+                    name=name,
+                    title=("F1Score" if score == "f1" else score.title()) + ("" if average == "auto" else average.title()),
+                    update=k.confusion_update,
+                    totals=lambda columns: 3 * max(2, columns),
+                    result=classification_score(score, average),
+                    hyperparameters=(THRESHOLD,),
+                    target="labels",
+                    presets={"f1_score": {}} if name == "f1" else {},
+                    cuda_update=_cuda("confusion_update"),
+                    additive=True,
+                )
+            )
+    return tuple(specs)
+
+
+#: Precision, recall and F1 under scikit-learn's scorer names: ``precision`` (binary for two classes,
+#: macro for more), ``precision_macro``, ``precision_micro``, ``precision_weighted``, and the same for
+#: ``recall`` and ``f1``.
+CLASSIFICATION_METRICS = _classification_metrics()
+
 #: Every built-in metric, in the order of the documentation.
-BUILTIN_METRICS = (ACCURACY, CATEGORICAL_ACCURACY, BINARY_ACCURACY, TOP_K_ACCURACY, MAE, MSE, RMSE, R2)
+BUILTIN_METRICS = (ACCURACY, CATEGORICAL_ACCURACY, BINARY_ACCURACY, TOP_K_ACCURACY, *CLASSIFICATION_METRICS, MAE, MSE, RMSE, R2)

@@ -63,6 +63,11 @@ class MetricSpec(Declaration):
             :mod:`numbagrad.kernels.cuda`); or preferably its import path
             ``"package.module:name"``, imported when CUDA is first used.
             ``None``: the metric runs on the host only.
+        additive: whether ``totals`` are sums over rows (counts, sums of
+            errors), so that a row of weight ``w`` adds ``w`` times its own
+            totals: what ``fit(..., sample_weight=...)`` and
+            ``evaluate(..., sample_weight=...)`` need to weight the metric.
+            A metric that is not additive is refused with sample weights.
         override: a plugin's declaration replaces a built-in of the same name
             only when this is true.
     """
@@ -77,6 +82,7 @@ class MetricSpec(Declaration):
     title: str = ""
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     cuda_update: Any = None
+    additive: bool = False
 
     cuda_fields = ("cuda_update",)
     override: bool = False
@@ -123,6 +129,8 @@ class MetricSpec(Declaration):
             raise ValueError(f"{label}: target must be one of {', '.join(TARGET_KINDS)}; got {self.target!r}")
         if not isinstance(self.higher_is_better, bool):
             raise TypeError(f"{label}: higher_is_better must be True or False; got {self.higher_is_better!r}")
+        if not isinstance(self.additive, bool):
+            raise TypeError(f"{label}: additive must be True or False; got {self.additive!r}")
         self._check_common()
 
 

@@ -270,7 +270,7 @@ class Sequential:
         workspace, offsets = self._workspace(X.shape[0], Y.shape[1])
         value = network_value_and_grad(
             self.parameters, self.gradients, self.layer_table, self.activation_table, self.activation_params,
-            workspace, offsets, X, Y, choice.table, choice.params, not choice.fused, self.penalty_table,
+            workspace, offsets, X, Y, choice.table, choice.params, not choice.fused, self.penalty_table, np.empty(0),
         )
         return float(value), self.gradients.copy()
 
@@ -367,6 +367,8 @@ class Sequential:
         verbose: int = 1,
         drop_last: bool = False,
         steps_per_epoch: int | None = None,
+        sample_weight: Any = None,
+        class_weight: Any = None,
     ):
         """Train the compiled model; returns its :class:`~numbagrad.train.History`.
 
@@ -392,7 +394,8 @@ class Sequential:
             epochs: passes over the data, an integer >= 0.
             validation_split: fraction in [0, 1) of the samples, taken from the
                 end before shuffling, held out for validation.
-            validation_data: ``(X_val, y_val)`` to validate on instead.
+            validation_data: ``(X_val, y_val)`` to validate on instead, or
+                ``(X_val, y_val, sample_weight_val)``.
             shuffle: reshuffle the samples every epoch (with chunks: the rows
                 within each chunk, and the order of the chunks of a sequence).
             seed: restart the shuffling from this seed (default: continue the
@@ -405,6 +408,19 @@ class Sequential:
                 needed only by a schedule that takes its length from the fit
                 (it is known without it for ``ArrayChunks``); an epoch with
                 another number of batches stops the fit with a ValueError.
+            sample_weight: a weight >= 0 per sample, shape (n_samples,): each
+                batch's loss is the weighted mean ``sum w_i l_i / sum w_i`` (as
+                PyTorch's weighted losses and scikit-learn's; Keras divides by
+                the batch's rows instead), the epoch's loss the weighted mean
+                over its samples, and the metrics count sample ``i`` ``w_i``
+                times. With ``validation_split``, the held-out rows keep their
+                weights for the validation values. Integer weights train as
+                the data with each row repeated that many times would in one
+                batch. A regularizer's ``per_sample`` penalty divides by the
+                batch's weight instead of its rows.
+            class_weight: a weight per class, multiplying ``sample_weight``:
+                a dict ``{class index: weight}`` (classes left out weigh 1),
+                or ``"balanced"``, ``n_samples / (n_classes * count)``.
 
         Raises:
             numbagrad.NonFiniteLossError: a batch's loss or gradient was NaN or
@@ -416,14 +432,15 @@ class Sequential:
 
         return fit(
             self, X, y, batch_size, epochs, validation_split, validation_data, shuffle, seed, callbacks, verbose, drop_last,
-            steps_per_epoch,
+            steps_per_epoch, sample_weight, class_weight,
         )
 
-    def evaluate(self, X: Any, y: Any, batch_size: int | None = None) -> dict[str, float]:
-        """``{"loss": ..., <metric>: ...}`` of the compiled model on ``(X, y)``."""
+    def evaluate(self, X: Any, y: Any, batch_size: int | None = None, sample_weight: Any = None) -> dict[str, float]:
+        """``{"loss": ..., <metric>: ...}`` of the compiled model on ``(X, y)``, weighted by
+        ``sample_weight`` (one weight >= 0 per sample) when given, as in :meth:`fit`."""
         from numbagrad.train.loop import evaluate
 
-        return evaluate(self, X, y, batch_size)
+        return evaluate(self, X, y, batch_size, sample_weight)
 
     def save(self, path: Any) -> None:
         """Write the model, its compile options, optimizer state and counters to ``path``

@@ -8,7 +8,7 @@ The TOML layout::
 
     [data]        source, target, task, validation_split, standardize, categorical, drop, unknown_category
     [model]       hidden, activation, l2, l1, dtype, device
-    [training]    loss, metrics, batch_size, epochs, early_stopping, seed, threads
+    [training]    loss, metrics, batch_size, epochs, early_stopping, class_weight, seed, threads
     [optimizer]   name, and any hyperparameter of that optimizer (lr, momentum, betas...)
     [schedule]    name, and the schedule's hyperparameters (or a warmup/join table)
     [output]      folder, tensorboard, mlflow, csv_log
@@ -260,6 +260,9 @@ SETTINGS: tuple[Setting, ...] = (
             "passes over the training samples (default 20)", "N"),
     Setting("early_stopping", "training", "early_stopping", "--early-stopping", _integer(0),
             "stop after this many epochs without a better validation loss and keep the best weights (default 0: off)", "PATIENCE"),
+    Setting("class_weight", "training", "class_weight", "--class-weight", _choice(("none", "balanced")),
+            "balanced weighs each class's training samples by n_samples / (n_classes * its count), for imbalanced "
+            "classes; none (default) weighs every sample alike", "WHAT"),
     Setting("seed", "training", "seed", "--seed", _integer(0),
             "seed of the split, the initial weights and the shuffling (default 0)", "N"),
     Setting("threads", "training", "threads", "--threads", _integer(0),
@@ -324,6 +327,7 @@ class RunConfig:
     batch_size: int = 32
     epochs: int = 20
     early_stopping: int = 0
+    class_weight: str = "none"
     seed: int = 0
     threads: int = 0
     optimizer: str = "adam"

@@ -75,6 +75,10 @@ def prepare(config: RunConfig) -> Prepared:
             f"{dataset.name}: the target {dataset.target_name!r} has a single class ({dataset.classes[0]!r}); "
             "classification needs at least two"
         )
+    if config.class_weight != "none" and dataset.task != "classification":
+        raise ValueError(
+            f"{config.origin('class_weight')} {config.class_weight} weighs classes; {dataset.name} is a regression task"
+        )
     labels = dataset.y if dataset.task == "classification" else None
     training, validation = split_rows(dataset.samples, config.validation_split, config.seed, labels)
     preprocessing = Preprocessing.fit(dataset, training, config.standardize, config.categorical, config.unknown_category)

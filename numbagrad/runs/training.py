@@ -144,6 +144,7 @@ def fit_prepared(prepared: Prepared, model: Any, label: str, verbose: int, track
         history = model.fit(
             prepared.X_train, prepared.y_train, batch_size=config.batch_size, epochs=config.epochs,
             validation_data=prepared.validation, seed=config.seed, callbacks=callbacks, verbose=verbose,
+            class_weight=None if config.class_weight == "none" else config.class_weight,
         )
         elapsed = time.perf_counter() - began
     stopped = stopper.stopped_epoch + 1 if stopper is not None and stopper.stopped_epoch is not None else None

@@ -16,7 +16,7 @@ import contextlib
 import math
 import numbers
 import time
-from typing import Any, Callable, Iterator, NamedTuple, Sequence
+from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
 import numba
 import numpy as np
@@ -46,6 +46,9 @@ __all__ = ["fit", "evaluate", "run_epochs", "SEGMENT_SECONDS"]
 #: Target duration of one compiled segment of an epoch.
 SEGMENT_SECONDS = 0.2
 
+#: What the compiled loops take for "no sample weights".
+_NO_WEIGHTS = np.empty(0)
+
 
 def _integer(value: Any, name: str, minimum: int) -> int:
     return integer(value, name, minimum, "fit")
@@ -71,8 +74,12 @@ def _check_validation_args(validation_split: Any, validation_data: Any) -> None:
         raise ValueError(f"fit: validation_split must be a number in [0, 1); got {validation_split!r}")
     if validation_data is not None and validation_split:
         raise ValueError("fit: give validation_data or validation_split, not both")
-    if validation_data is not None and (not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2):
-        raise TypeError(f"fit: validation_data must be a pair (X_val, y_val); got {type(validation_data).__name__}")
+    if validation_data is not None and (not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3)):
+        raise TypeError(
+            f"fit: validation_data must be a pair (X_val, y_val) or a triple (X_val, y_val, sample_weight_val); "
+            f"got {type(validation_data).__name__}"
+            + (f" of {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else "")
+        )
 
 
 def _refuse_mapped_conversion(model: Any, X: Any, name: str) -> None:
@@ -91,12 +98,15 @@ def _refuse_mapped_conversion(model: Any, X: Any, name: str) -> None:
     )
 
 
-def _split_validation(model, X, y, validation_split, validation_data):
+def _split_validation(model, X, y, validation_split, validation_data, sample_weight=None, class_weight=None):
+    """``(inputs, targets, validation, weights)``: the training arrays, ``(X_val, y_val, w_val or None)``
+    or None, and the training rows' weights or None."""
     _check_validation_args(validation_split, validation_data)
     _refuse_mapped_conversion(model, X, "X")
     inputs, targets = _prepare(model, X, y)
+    weights = sample_weights(model, targets, sample_weight, class_weight, "fit")
     if validation_data is not None:
-        return inputs, targets, _validation(model, validation_data)
+        return inputs, targets, _validation(model, validation_data), weights
     if validation_split:
         # As Keras: the last fraction of the rows, taken before any shuffling.
         held = int(math.floor(inputs.shape[0] * validation_split))
@@ -106,25 +116,116 @@ def _split_validation(model, X, y, validation_split, validation_data):
                 f"{inputs.shape[0] - held} for training and {held} for validation; both need at least one"
             )
         cut = inputs.shape[0] - held
-        return inputs[:cut], targets[:cut], (inputs[cut:], targets[cut:])
-    return inputs, targets, None
+        if weights is None:
+            return inputs[:cut], targets[:cut], (inputs[cut:], targets[cut:], None), None
+        for part, name in ((weights[:cut], "training"), (weights[cut:], "validation")):
+            if not part.sum() > 0:
+                raise ValueError(f"fit: the sample weights of the {name} rows (validation_split={validation_split}) sum to 0")
+        return inputs[:cut], targets[:cut], (inputs[cut:], targets[cut:], weights[cut:]), weights[:cut]
+    return inputs, targets, None, weights
 
 
-def _validation(model: Any, validation_data: tuple[Any, Any]) -> tuple[np.ndarray, np.ndarray]:
+def _validation(model: Any, validation_data: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     _refuse_mapped_conversion(model, validation_data[0], "validation_data[0]")
-    return _prepare(model, *validation_data, name="_val")
+    inputs, targets = _prepare(model, validation_data[0], validation_data[1], name="_val")
+    weight = validation_data[2] if len(validation_data) > 2 else None
+    return inputs, targets, sample_weights(model, targets, weight, None, "fit", "validation_data[2]")
 
 
-def evaluate(model: Any, X: Any, y: Any, batch_size: int | None = None) -> dict[str, float]:
-    """Loss and metrics of the compiled model on ``(X, y)``, nothing updated."""
+def sample_weights(model: Any, targets: np.ndarray, sample_weight: Any, class_weight: Any, owner: str,
+                   name: str = "sample_weight") -> np.ndarray | None:
+    """The float64 weight of each row of ``targets`` (the product of ``sample_weight`` and the class's
+    ``class_weight``), checked; None when neither is given.
+
+    ``class_weight``: a dict ``{class index: weight}`` (a class left out weighs 1, as in Keras), or
+    ``"balanced"``: ``n_samples / (n_classes * count of the class)``, scikit-learn's.
+    """
+    if sample_weight is None and class_weight is None:
+        return None
+    rows = targets.shape[0]
+    weights = np.ones(rows)
+    if sample_weight is not None:
+        given = np.asarray(sample_weight)
+        if given.dtype.kind not in "biuf":
+            raise TypeError(f"{owner}: {name} must be numbers, one weight per sample; got an array of dtype {given.dtype}")
+        if given.shape not in ((rows,), (rows, 1)):
+            raise ValueError(f"{owner}: {name} must have one weight per sample, shape ({rows},); got shape {given.shape}")
+        weights = given.reshape(rows).astype(np.float64)
+        bad = ~(np.isfinite(weights) & (weights >= 0))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"{owner}: {name}[{i}] = {float(weights[i])!r}; weights must be finite numbers >= 0")
+    if class_weight is not None:
+        weights = weights * _class_weights(model, targets, class_weight, owner)[_class_labels(model, targets, owner)]
+    if not weights.sum() > 0:
+        raise ValueError(f"{owner}: the sample weights sum to 0; at least one sample needs a weight > 0")
+    if (weights == 1.0).all():  # the unweighted loops, bit for bit (scikit-learn passes ones for "none")
+        return None
+    return weights
+
+
+def _class_labels(model: Any, targets: np.ndarray, owner: str) -> np.ndarray:
+    """Each row's class index, from integer labels, 0/1 targets of one output, or one-hot rows."""
+    if targets.shape[1] == 1:
+        labels = targets[:, 0]
+        allowed = np.arange(max(2, model.output_dim))
+        if np.isin(labels, allowed).all():
+            return labels.astype(np.int64)
+    elif ((targets == 0) | (targets == 1)).all() and (targets.sum(axis=1) == 1).all():
+        return np.argmax(targets, axis=1)
+    raise ValueError(
+        f"{owner}: class_weight needs class labels: y must hold integer labels in [0, {max(2, model.output_dim)}), "
+        "0 or 1 for a network of one output, or one-hot rows"
+    )
+
+
+def _class_weights(model: Any, targets: np.ndarray, class_weight: Any, owner: str) -> np.ndarray:
+    classes = max(2, model.output_dim)
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise ValueError(f"{owner}: class_weight must be a dict {{class index: weight}} or 'balanced'; got {class_weight!r}")
+        counts = np.bincount(_class_labels(model, targets, owner), minlength=classes).astype(np.float64)
+        present = counts > 0
+        table = np.ones(classes)
+        table[present] = targets.shape[0] / (present.sum() * counts[present])
+        return table
+    if not isinstance(class_weight, Mapping):
+        raise TypeError(f"{owner}: class_weight must be a dict {{class index: weight}} or 'balanced'; got {type(class_weight).__name__}")
+    table = np.ones(classes)
+    for key, value in class_weight.items():
+        if isinstance(key, bool) or not isinstance(key, numbers.Integral) or not 0 <= key < classes:
+            raise ValueError(f"{owner}: class_weight has the key {key!r}; keys are class indices in [0, {classes})")
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{owner}: class_weight[{key}] = {value!r}; weights must be finite numbers >= 0")
+        table[int(key)] = float(value)
+    return table
+
+
+def evaluate(model: Any, X: Any, y: Any, batch_size: int | None = None, sample_weight: Any = None) -> dict[str, float]:
+    """Loss and metrics of the compiled model on ``(X, y)``, weighted by ``sample_weight`` when given;
+    nothing updated."""
     model.require_compiled("evaluate")
     inputs, targets = _prepare(model, X, y)
     size = inputs.shape[0] if batch_size is None else integer(batch_size, "batch_size", 1, "evaluate")
-    return _evaluate_arrays(model, inputs, targets, min(size, inputs.shape[0]))
+    weights = sample_weights(model, targets, sample_weight, None, "evaluate")
+    return _evaluate_arrays(model, inputs, targets, min(size, inputs.shape[0]), weights)
 
 
-def _evaluate_arrays(model, inputs, targets, batch_size):
+def _check_weighted_metrics(setup: Any, owner: str) -> None:
+    for metric in setup.metrics:
+        if not metric.spec.additive:
+            raise ValueError(
+                f"{owner}: the metric {metric.name!r} cannot be weighted by sample weights (its totals are not sums "
+                "over rows); compile without it to train or evaluate with sample_weight or class_weight"
+            )
+
+
+def _evaluate_arrays(model, inputs, targets, batch_size, weights=None):
+    if weights is not None:
+        _check_weighted_metrics(model.training, "evaluate")
     if model.device != "cpu":
+        if weights is not None:
+            raise ValueError("evaluate: sample_weight is not supported for a model on the GPU yet; evaluate it on the CPU")
         from numbagrad.train.cuda_loop import evaluate_arrays
 
         return evaluate_arrays(model, inputs, targets, batch_size)
@@ -135,7 +236,7 @@ def _evaluate_arrays(model, inputs, targets, batch_size):
         model.parameters, model.layer_table, model.activation_table, model.activation_params,
         workspace, offsets, inputs, targets, batch_size,
         setup.loss.table, setup.loss.params, not setup.loss.fused,
-        setup.metric_tables, setup.metric_params, totals, model.penalty_table,
+        setup.metric_tables, setup.metric_params, totals, model.penalty_table, _NO_WEIGHTS if weights is None else weights,
     )
     return {"loss": float(loss), **setup.metric_values(totals)}
 
@@ -154,6 +255,8 @@ def fit(
     verbose: int = 1,
     drop_last: bool = False,
     steps_per_epoch: int | None = None,
+    sample_weight: Any = None,
+    class_weight: Any = None,
 ) -> History:
     """Train ``model`` (see :meth:`numbagrad.nn.Sequential.fit`): on arrays ``X, y``, or on the
     chunks ``X`` gives when ``y`` is left out (see :mod:`numbagrad.train.chunks`)."""
@@ -173,6 +276,8 @@ def fit(
     if steps_per_epoch is not None:
         steps_per_epoch = _integer(steps_per_epoch, "steps_per_epoch", 1)
     if y is None or is_chunk_source(X):
+        if sample_weight is not None or class_weight is not None:
+            raise ValueError("fit: sample_weight and class_weight are for arrays X, y; chunks are not weighted")
         if y is not None:
             raise ValueError(
                 f"fit: y must be left out when X gives chunks ({type(X).__name__}): each chunk is a pair "
@@ -186,26 +291,35 @@ def fit(
         raise ValueError(
             f"fit: steps_per_epoch={steps_per_epoch} is for chunks; with arrays an epoch has len(X) / batch_size batches"
         )
-    inputs, targets, validation = _split_validation(model, X, y, validation_split, validation_data)
+    inputs, targets, validation, weights = _split_validation(model, X, y, validation_split, validation_data, sample_weight, class_weight)
     samples = inputs.shape[0]
     batches = samples // batch_size if drop_last else -(-samples // batch_size)
     if batches == 0:
         raise ValueError(f"fit: drop_last=True with batch_size={batch_size} leaves no batch of {samples} samples")
     if model.device != "cpu":
+        if weights is not None or (validation is not None and validation[2] is not None):
+            raise ValueError(
+                "fit: sample_weight and class_weight are not supported for a model on the GPU yet; "
+                "train it on the CPU (model.to('cpu')), then move it back"
+            )
         from numbagrad.train.cuda_loop import fit as fit_on_gpu
 
+        validation = None if validation is None else validation[:2]
         return fit_on_gpu(model, inputs, targets, validation, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last, batches)
     trainer_class = _ClosureTrainer if model.training.optimizer.spec.closure else _HostTrainer
-    trainer = trainer_class(model, inputs, targets, batch_size)
+    trainer = trainer_class(model, inputs, targets, batch_size, weights)
     validate = _host_validation(model, validation, batch_size)
-    return run_epochs(model, trainer, validate, samples, batches, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last)
+    return run_epochs(
+        model, trainer, validate, samples, batches, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last, weights,
+    )
 
 
-def _host_validation(model: Any, validation: tuple[np.ndarray, np.ndarray] | None, batch_size: int):
+def _host_validation(model: Any, validation: tuple | None, batch_size: int):
     if validation is None:
         return None
     rows = min(max(batch_size, 256), validation[0].shape[0])
-    return lambda: _evaluate_arrays(model, validation[0], validation[1], rows)
+    weights = validation[2] if len(validation) > 2 else None
+    return lambda: _evaluate_arrays(model, validation[0], validation[1], rows, weights)
 
 
 def _fit_chunks(
@@ -236,7 +350,9 @@ def _fit_chunks(
 
         context = contextlib.nullcontext()
         make = lambda inputs, targets, count: cuda_loop.new_trainer(model, inputs, targets, batch_size, count)  # noqa: E731
-        validate = None if validation is None else cuda_loop.new_validator(model, validation, batch_size)
+        if validation is not None and validation[2] is not None:
+            raise ValueError("fit: validation sample weights are not supported for a model on the GPU yet")
+        validate = None if validation is None else cuda_loop.new_validator(model, validation[:2], batch_size)
     else:
         trainer_class = _ClosureTrainer if model.training.optimizer.spec.closure else _HostTrainer
         context = trainer = trainer_class(model, None, None, batch_size)
@@ -259,8 +375,9 @@ class _Piece(NamedTuple):
 class _WholeArrays:
     """An epoch of an array fit: one piece, the whole training set, shuffled as a whole."""
 
-    def __init__(self, trainer: Any, samples: int, batches: int, batch_size: int, drop_last: bool):
+    def __init__(self, trainer: Any, samples: int, batches: int, batch_size: int, drop_last: bool, weights: np.ndarray | None = None):
         self.trainer, self.samples, self.batches = trainer, samples, batches
+        self.batch_size, self.weights = batch_size, weights
         self.rows = _batch_rows(batches, batch_size, samples, drop_last)
 
     def __enter__(self) -> "_WholeArrays":
@@ -272,7 +389,11 @@ class _WholeArrays:
 
     def pieces(self, rng: np.random.Generator, shuffle: bool) -> Iterator[_Piece]:
         order = rng.permutation(self.samples) if shuffle else np.arange(self.samples)
-        yield _Piece(self.trainer, order.astype(np.int64, copy=False), self.batches, self.rows, "")
+        rows = self.rows
+        if self.weights is not None:  # each batch's loss counts by the sum of its weights
+            ordered = self.weights[order[: self.batches * self.batch_size]]
+            rows = np.add.reduceat(ordered, np.arange(0, ordered.size, self.batch_size))
+        yield _Piece(self.trainer, order.astype(np.int64, copy=False), self.batches, rows, "")
 
     def end_epoch(self, batches: int) -> None:
         return None
@@ -339,9 +460,11 @@ class _HostTrainer:
     #: Why the last ``run`` stopped early: 0, or one of the NON_FINITE_* codes.
     problem = 0
 
-    def __init__(self, model: Any, inputs: np.ndarray | None, targets: np.ndarray | None, batch_size: int):
+    def __init__(self, model: Any, inputs: np.ndarray | None, targets: np.ndarray | None, batch_size: int,
+                 weights: np.ndarray | None = None):
         self.model, self.setup = model, model.training
         self.batch_size = batch_size
+        self.weights = _NO_WEIGHTS if weights is None else weights
         self.order = np.arange(0, dtype=np.int64)
         self.totals = self.setup.new_totals()
         self.threads, self.update_threshold = 1, 1 << 62
@@ -412,7 +535,7 @@ class _HostTrainer:
             self.workspace, self.offsets, self.inputs, self.targets, self.order, self.batch_size, first, stop,
             setup.loss.table, setup.loss.params, not setup.loss.fused,
             plan.table, plan.tensors, plan.tasks, rates, self.threads, setup.clip_value, setup.clip_norm,
-            setup.metric_tables, setup.metric_params, self.totals, losses, problem, model.penalty_table,
+            setup.metric_tables, setup.metric_params, self.totals, losses, problem, model.penalty_table, self.weights,
             setup.flush_subnormals,
         )
         self.problem = int(problem[0])
@@ -442,12 +565,13 @@ class _ClosureTrainer(_HostTrainer):
         for b in range(first, stop):
             rows = self.order[b * self.batch_size : (b + 1) * self.batch_size]
             inputs, targets = self.inputs[rows], self.targets[rows]
+            weights = self.weights[rows] if self.weights.size else _NO_WEIGHTS
 
             def closure():
                 value = network_value_and_grad(
                     model.parameters, model.gradients, model.layer_table, model.activation_table, model.activation_params,
                     self.workspace, self.offsets, inputs, targets, setup.loss.table, setup.loss.params, not setup.loss.fused,
-                    model.penalty_table,
+                    model.penalty_table, weights,
                 )
                 return value, grads
 
@@ -473,7 +597,7 @@ class _ClosureTrainer(_HostTrainer):
                     self.model.parameters, self.model.layer_table, self.model.activation_table, self.model.activation_params,
                     workspace, offsets, self.inputs, self.targets, self.batch_size,
                     setup.loss.table, setup.loss.params, not setup.loss.fused,
-                    setup.metric_tables, setup.metric_params, totals, self.model.penalty_table,
+                    setup.metric_tables, setup.metric_params, totals, self.model.penalty_table, self.weights,
                 )
             self._measured = totals
         return self._measured
@@ -492,6 +616,7 @@ def run_epochs(
     callbacks: Sequence[Callback],
     verbose: int,
     drop_last: bool,
+    weights: np.ndarray | None = None,
 ) -> History:
     """The epochs of :func:`fit` on checked arguments, wherever the model lives.
 
@@ -504,10 +629,13 @@ def run_epochs(
     stop on a non-finite loss — is the same on the CPU and the GPU, for
     arrays and chunks. An epoch's loss is the mean over its samples: each
     batch's loss weighted by its rows, over every piece; its metrics add up
-    the totals of every piece.
+    the totals of every piece. With sample ``weights``, each batch's loss is weighted by the sum of
+    its rows' weights instead.
     """
     setup = model.training
-    data = trainer if isinstance(trainer, _Chunks) else _WholeArrays(trainer, samples, batches, batch_size, drop_last)
+    if weights is not None:
+        _check_weighted_metrics(setup, "fit")
+    data = trainer if isinstance(trainer, _Chunks) else _WholeArrays(trainer, samples, batches, batch_size, drop_last, weights)
     if seed is not None:
         model.reseed(seed)
     parts = _refreshed_partitions(setup)
@@ -667,8 +795,9 @@ def _batch_rows(count: int, batch_size: int, samples: int, drop_last: bool) -> n
 
 def _epoch_loss(losses: np.ndarray, rows: np.ndarray) -> float:
     """The epoch's loss: the mean over its samples, ``sum(losses * rows) / sum(rows)`` (each batch's
-    mean loss weighted by its rows)."""
-    return float(np.dot(losses, rows) / rows.sum())
+    mean loss weighted by its rows, or by the sum of its sample weights); NaN when nothing counted."""
+    total = rows.sum()
+    return float(np.dot(losses, rows) / total) if total > 0 else math.nan
 
 
 def _running_logs(losses, rows, setup, totals) -> dict[str, float]:

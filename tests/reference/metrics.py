@@ -55,7 +55,48 @@ def r2(p, y):
     return float(scores.mean())
 
 
+def _per_class(p, y, threshold):
+    """True positives, false positives and false negatives of each class."""
+    if p.shape[1] == 1:
+        predicted, actual, classes = (p[:, 0] > threshold).astype(int), (y[:, 0] > 0.5).astype(int), 2
+    else:
+        predicted, actual, classes = np.argmax(p, axis=1), _classes(y, p), p.shape[1]
+    counts = [[np.sum((predicted == c) & (actual == c)), np.sum((predicted == c) & (actual != c)),
+               np.sum((predicted != c) & (actual == c))] for c in range(classes)]
+    return np.array(counts, dtype=float).T
+
+
+def _classification(score, average):
+    """scikit-learn's precision_score / recall_score / f1_score with ``average`` (zero_division=0);
+    "auto" is binary for two classes, macro for more."""
+
+    def ratio(tp, fp, fn):
+        numerator, denominator = {"precision": (tp, tp + fp), "recall": (tp, tp + fn), "f1": (2 * tp, 2 * tp + fp + fn)}[score]
+        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), 0.0)
+
+    def value(p, y, threshold):
+        tp, fp, fn = _per_class(p, y, threshold)
+        mode = ("binary" if len(tp) == 2 else "macro") if average == "auto" else average
+        if mode == "micro":
+            return float(ratio(tp.sum(), fp.sum(), fn.sum()))
+        scores = ratio(tp, fp, fn)
+        if mode == "binary":
+            return float(scores[1])
+        if mode == "macro":
+            return float(scores[(tp + fp + fn) > 0].mean())
+        return float(np.sum(scores * (tp + fn)) / np.sum(tp + fn))
+
+    return value
+
+
+CLASSIFICATION = {
+    (score if average == "auto" else f"{score}_{average}"): _classification(score, average)
+    for score in ("precision", "recall", "f1")
+    for average in ("auto", "macro", "micro", "weighted")
+}
+
 METRICS = {
+    **CLASSIFICATION,
     "accuracy": accuracy,
     "categorical_accuracy": categorical_accuracy,
     "binary_accuracy": binary_accuracy,

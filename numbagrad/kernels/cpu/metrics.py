@@ -29,6 +29,7 @@ __all__ = [
     "binary_accuracy_update",
     "categorical_accuracy_update",
     "top_k_accuracy_update",
+    "confusion_update",
     "mae_update",
     "mse_update",
     "r2_update",
@@ -109,6 +110,26 @@ def top_k_accuracy_update(prediction, target, totals, params):
             correct += 1.0
     totals[0] += correct
     totals[1] += rows
+
+
+@metric_kernel
+def confusion_update(prediction, target, totals, params):
+    """Per-class counts of a classification, for precision, recall and F1. params = [threshold].
+
+    ``totals = [TP_0 .. TP_{C-1}, FP_0 .. FP_{C-1}, FN_0 .. FN_{C-1}]``, ``C`` the
+    classes: 2 for one output column (``p > threshold`` predicts class 1), else the
+    columns (the row's argmax). A row whose label is invalid counts as a false
+    positive of its prediction only.
+    """
+    classes = totals.size // 3
+    for i in range(prediction.shape[0]):
+        predicted, actual = F.confusion_cell(prediction, target, i, params[0])
+        if predicted == actual:
+            totals[actual] += 1.0
+        else:
+            totals[classes + predicted] += 1.0
+            if actual >= 0:
+                totals[2 * classes + actual] += 1.0
 
 
 @metric_kernel

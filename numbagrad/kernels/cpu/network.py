@@ -31,7 +31,9 @@ from numbagrad.kernels.cpu.dense import dense_backward_pass, dense_forward_pass
 from numbagrad.kernels.cpu.jit import inline, kernel
 from numbagrad.kernels.pointers import loss_function
 
-__all__ = ["network_predict", "network_value_and_grad", "forward_rows", "backward_rows", "loss_rows", "penalize"]
+__all__ = [
+    "network_predict", "network_value_and_grad", "forward_rows", "backward_rows", "loss_rows", "weighted_loss_rows", "penalize",
+]
 
 INPUT, TARGET, GRADIENT_A, GRADIENT_B = 0, 1, 2, 3
 
@@ -97,6 +99,34 @@ def loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_acti
 
 
 @inline
+def weighted_loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, w):
+    """The weighted loss of the last forward pass, ``sum w_i l_i / sum w_i`` with ``l_i`` the loss of
+    row ``i`` alone (the kernel called on that row), and its gradient in buffer A; returns
+    ``(loss, sum w_i)``. A batch whose weights sum to 0 has loss 0 and gradient 0.
+
+    Every built-in loss is a mean over rows of per-row terms, so with equal
+    weights this is :func:`loss_rows`, to rounding.
+    """
+    last = layers.shape[0] - 1
+    prediction = prediction_of(workspace, offsets, layers, rows, final_activation)
+    grad = view(workspace, offsets[GRADIENT_A], rows, layers[last, 1])
+    compute = loss_function(workspace, loss[0], loss[1])
+    total_weight = 0.0
+    for i in range(rows):
+        total_weight += w[i]
+    value = 0.0
+    for i in range(rows):
+        row_value = compute(prediction[i : i + 1], y[i : i + 1], grad[i : i + 1], loss_params)
+        share = w[i] / total_weight if total_weight > 0.0 else 0.0
+        if share != 0.0:  # a row of weight 0 adds nothing, not even a NaN of its own
+            value += share * row_value
+        scale = grad.dtype.type(share)
+        for j in range(grad.shape[1]):
+            grad[i, j] = grad[i, j] * scale if share != 0.0 else grad.dtype.type(0.0)
+    return value, total_weight
+
+
+@inline
 def backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads):
     """Backward pass from dL/d(output) in gradient buffer A; writes every weight's and bias's gradient."""
     count = layers.shape[0]
@@ -128,15 +158,15 @@ def backward_rows(params, grads, layers, activations, activation_params, workspa
 
 @inline
 def penalize(params, grads, penalties, rows, gradient):
-    """The regularizers' penalty ``sum l1 |w| + l2 w^2`` over their segments (divided by ``rows`` for a
-    ``per_sample`` one), in float64; with ``gradient``, ``l1 sign(w) + 2 l2 w`` is added to ``grads``.
+    """The regularizers' penalty ``sum l1 |w| + l2 w^2`` over their segments (divided by ``rows``, the
+    batch's rows or, with sample weights, the sum of its weights, for a ``per_sample`` one), in float64; with ``gradient``, ``l1 sign(w) + 2 l2 w`` is added to ``grads``.
 
     Called after the backward pass, before clipping: the penalty's gradient is
     part of the gradient that is clipped and stepped on, as in Keras and PyTorch.
     """
     total = 0.0
     for s in range(penalties.shape[0]):
-        scale = 1.0 / rows if penalties[s, 4] != 0.0 else 1.0
+        scale = (1.0 / rows if rows > 0 else 0.0) if penalties[s, 4] != 0.0 else 1.0
         l1 = penalties[s, 2] * scale
         l2 = penalties[s, 3] * scale
         a = grads.dtype.type(l1)
@@ -169,14 +199,18 @@ def network_predict(params, layers, activations, activation_params, workspace, o
 @kernel
 def network_value_and_grad(
     params, grads, layers, activations, activation_params, workspace, offsets, X, Y, loss, loss_params, final_activation, penalties,
+    weights,
 ):
-    """The loss of the whole of ``X`` (one batch) against ``Y``, the regularizers' penalty included,
-    and its gradient in ``grads``."""
+    """The loss of the whole of ``X`` (one batch) against ``Y``, weighted by ``weights`` (one per row;
+    empty for none), the regularizers' penalty included, and its gradient in ``grads``."""
     rows = X.shape[0]
     forward_rows(params, layers, activations, activation_params, workspace, offsets, X, rows, final_activation, 1)
-    value = loss_rows(loss, loss_params, workspace, offsets, layers, Y, rows, final_activation)
+    if weights.size > 0:
+        value, count = weighted_loss_rows(loss, loss_params, workspace, offsets, layers, Y, rows, final_activation, weights)
+    else:
+        value, count = loss_rows(loss, loss_params, workspace, offsets, layers, Y, rows, final_activation), float(rows)
     backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, X, rows, final_activation, 1)
-    return value + penalize(params, grads, penalties, rows, True)
+    return value + penalize(params, grads, penalties, count, True)
 
 
 def workspace_offsets(fan_in: int, units: list[int], target_columns: int, capacity: int) -> np.ndarray:

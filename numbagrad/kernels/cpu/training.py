@@ -32,6 +32,7 @@ from numbagrad.kernels.cpu.network import (
     loss_rows,
     output,
     penalize,
+    weighted_loss_rows,
     pre_activation,
     view,
 )
@@ -112,6 +113,21 @@ def update_metrics(metrics, metric_params, totals, prediction, y):
 
 
 @inline
+def update_weighted_metrics(metrics, metric_params, totals, prediction, y, w, scratch):
+    """The metrics with row ``i`` counted ``w[i]`` times: each row's own totals, scaled by its weight,
+    added to the running totals. Only for metrics whose totals are sums over rows (``additive``)."""
+    for m in range(metrics.shape[0]):
+        update = metric_function(prediction, metrics[m, 0], metrics[m, 1])
+        running = totals[m]
+        own = scratch[: running.size]
+        for i in range(prediction.shape[0]):
+            own[:] = 0.0
+            update(prediction[i : i + 1], y[i : i + 1], own, metric_params[m])
+            for k in range(running.size):
+                running[k] += w[i] * own[k]
+
+
+@inline
 def final_output(workspace, offsets, layers, activations, activation_params, rows, final_activation):
     """The network's output after its last activation, applying it now when the loss was fused."""
     last = layers.shape[0] - 1
@@ -153,6 +169,7 @@ def train_batches_inner(
     batch_losses,
     problem,
     penalties,
+    weights,
 ):
     """Train on batches ``first_batch <= b < last_batch`` of an epoch.
 
@@ -164,7 +181,9 @@ def train_batches_inner(
     of row ``b - first_batch`` of ``learning_rates`` (one column per partition
     of the plan), metrics on the batch's predictions.
     ``batch_losses[b - first_batch]`` receives each batch's loss, the
-    regularizers' penalty (``penalties``) included.
+    regularizers' penalty (``penalties``) included. With ``weights`` (one per
+    row of ``X``; empty for none) each batch's loss is the weighted mean
+    ``sum w_i l_i / sum w_i`` and its metrics count row ``i`` ``w_i`` times.
 
     Returns the number of batches completed. It is smaller than asked when a
     batch's loss or gradient is not finite (``problem[0]`` says which): that
@@ -174,6 +193,9 @@ def train_batches_inner(
     state from before the call and replays the completed batches.
     """
     n = X.shape[0]
+    weighted = weights.size > 0
+    batch_weights = np.empty(batch_size if weighted else 0)
+    scratch = np.empty(metric_totals.shape[1] if weighted else 0)
     for b in range(first_batch, last_batch):
         start = b * batch_size
         stop = min(n, start + batch_size)
@@ -183,14 +205,22 @@ def train_batches_inner(
         gather_rows(X, order, start, stop, x)
         gather_rows(Y, order, start, stop, y)
         forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads)
-        value = loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation)
+        count = float(rows)
+        if weighted:
+            for k in range(rows):
+                batch_weights[k] = weights[order[start + k]]
+            value, count = weighted_loss_rows(
+                loss, loss_params, workspace, offsets, layers, y, rows, final_activation, batch_weights[:rows],
+            )
+        else:
+            value = loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation)
         batch_losses[b - first_batch] = value
         if not math.isfinite(value):
             problem[0] = NON_FINITE_LOSS
             return b - first_batch
         backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads)
         if penalties.shape[0] > 0:
-            value += penalize(params, grads, penalties, rows, True)
+            value += penalize(params, grads, penalties, count, True)
             batch_losses[b - first_batch] = value
             if not math.isfinite(value):
                 problem[0] = NON_FINITE_LOSS
@@ -203,7 +233,10 @@ def train_batches_inner(
             return b - first_batch
         if metrics.shape[0] > 0:
             prediction = final_output(workspace, offsets, layers, activations, activation_params, rows, final_activation)
-            update_metrics(metrics, metric_params, metric_totals, prediction, y)
+            if weighted:
+                update_weighted_metrics(metrics, metric_params, metric_totals, prediction, y, batch_weights[:rows], scratch)
+            else:
+                update_metrics(metrics, metric_params, metric_totals, prediction, y)
     return last_batch - first_batch
 
 
@@ -211,7 +244,8 @@ def train_batches_inner(
 def train_batches(
     params, grads, layers, activations, activation_params, workspace, offsets, X, Y, order, batch_size,
     first_batch, last_batch, loss, loss_params, final_activation, plan, plan_tensors, plan_tasks,
-    learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, problem, penalties, flush,
+    learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, problem, penalties, weights,
+    flush,
 ):
     """:func:`train_batches_inner` with subnormal numbers flushed to zero on this
     thread when ``flush`` (see :mod:`numbagrad.kernels.cpu.floating`)."""
@@ -220,7 +254,7 @@ def train_batches(
         params, grads, layers, activations, activation_params, workspace, offsets, X, Y, order, batch_size,
         first_batch, last_batch, loss, loss_params, final_activation, plan, plan_tensors, plan_tasks,
         learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, problem,
-        penalties,
+        penalties, weights,
     )
     restore(previous)
     return completed
@@ -244,11 +278,16 @@ def evaluate_batches(
     metric_params,
     metric_totals,
     penalties,
+    weights,
 ):
     """Mean loss over every row of ``(X, Y)`` (each batch's loss, its regularizers' penalty included,
-    weighted by its rows), and the metrics' totals; nothing is updated."""
+    weighted by its rows, or by the sum of its ``weights`` when given), and the metrics' totals
+    (row ``i`` counted ``weights[i]`` times); nothing is updated."""
     n = X.shape[0]
+    weighted = weights.size > 0
+    scratch = np.empty(metric_totals.shape[1] if weighted else 0)
     total = 0.0
+    counted = 0.0
     for start in range(0, n, batch_size):
         stop = min(n, start + batch_size)
         rows = stop - start
@@ -256,11 +295,19 @@ def evaluate_batches(
         y = Y[start:stop]
         forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, 1)
         # The loss kernel writes its gradient too; the buffer is scratch here.
-        value = loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation)
+        if weighted:
+            value, count = weighted_loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, weights[start:stop])
+        else:
+            value, count = loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation), float(rows)
         if penalties.shape[0] > 0:
-            value += penalize(params, params, penalties, rows, False)
-        total += value * rows
+            value += penalize(params, params, penalties, count, False)
+        if count > 0.0:
+            total += value * count
+        counted += count
         if metrics.shape[0] > 0:
             prediction = final_output(workspace, offsets, layers, activations, activation_params, rows, final_activation)
-            update_metrics(metrics, metric_params, metric_totals, prediction, y)
-    return total / n
+            if weighted:
+                update_weighted_metrics(metrics, metric_params, metric_totals, prediction, y, weights[start:stop], scratch)
+            else:
+                update_metrics(metrics, metric_params, metric_totals, prediction, y)
+    return total / counted

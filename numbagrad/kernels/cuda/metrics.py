@@ -32,6 +32,7 @@ __all__ = [
     "binary_accuracy_update",
     "categorical_accuracy_update",
     "top_k_accuracy_update",
+    "confusion_update",
     "mae_update",
     "mse_update",
     "r2_update",
@@ -136,3 +137,18 @@ def r2_update(prediction, target, totals, params):
     cuda.syncthreads()
     if cuda.threadIdx.x == 0:
         totals[0] = merged
+
+
+@cuda.jit
+def confusion_update(prediction, target, totals, params):
+    """Per-class true positives, false positives and false negatives (the CPU kernel's layout).
+    The counts are whole numbers, so the atomic additions give the same totals in any order."""
+    classes = totals.size // 3
+    for i in range(cuda.grid(1), prediction.shape[0], cuda.gridsize(1)):
+        predicted, actual = F.confusion_cell(prediction, target, i, params[0])
+        if predicted == actual:
+            cuda.atomic.add(totals, actual, 1.0)
+        else:
+            cuda.atomic.add(totals, classes + predicted, 1.0)
+            if actual >= 0:
+                cuda.atomic.add(totals, 2 * classes + actual, 1.0)
