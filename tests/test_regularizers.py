@@ -219,3 +219,30 @@ def test_the_penalty_loops_are_vectorized(dtype, element):
     fresh(weights, np.zeros_like(weights), 0, 64, 0.01, 0.01, True)
     code = fresh.inspect_llvm(fresh.signatures[0])
     assert len(re.findall(rf"<\d+ x {element}>", code)) > 10, "no vector arithmetic in penalty_sums"
+
+
+def test_the_autodiff_penalty_is_the_compiled_loops_penalty():
+    import numbagrad.autodiff as ad
+
+    X, y = data(rows=9)
+    model = network()
+    W0, b0, W1, b1 = (ad.Tensor(w, requires_grad=True) for w in model.get_weights())
+
+    def objective(W0, b0, W1, b1):
+        hidden = ad.dense(X, W0, b0, activation="tanh")
+        out = ad.dense(hidden, W1, b1, activation="softmax")
+        return (
+            ad.loss("sparse_categorical_crossentropy", out, y)
+            + ad.penalty({"name": "l1_l2", "l1": 0.003, "l2": 0.02}, W0)
+            + ad.penalty("l1", b0) * 5.0
+            + ad.penalty({"name": "l2", "l2": 0.1}, W1)
+        )
+
+    value, grads = ad.value_and_grad(objective, argnums=(0, 1, 2, 3))(W0, b0, W1, b1)
+    expected_value, expected_grad = model.value_and_grad(X, y, LOSS)
+    assert value == pytest.approx(expected_value, rel=1e-13)
+    np.testing.assert_allclose(np.concatenate([g.ravel() for g in grads]), expected_grad, rtol=1e-12, atol=1e-15)
+    with pytest.raises(TypeError, match="penalty: give at least one weight tensor"):
+        ad.penalty("l2")
+    with pytest.raises(ValueError, match="unknown regularizer 'l5'"):
+        ad.penalty("l5", W0)

@@ -24,7 +24,8 @@ computation (:mod:`numbagrad.autodiff.primitives`,
 * Every registered activation (:func:`activation`, with shortcuts such as
   :func:`relu`, :func:`tanh`, :func:`sigmoid`) and loss (:func:`loss`, with
   shortcuts such as :func:`mse`), and the dense layer :func:`dense`, by
-  numbagrad's Numba kernels.
+  numbagrad's Numba kernels; :func:`penalty`, a weight regularizer's
+  ``l1 sum |w| + l2 sum w^2``.
 * :func:`grad` and :func:`value_and_grad` turn a function of Tensors into
   one returning NumPy gradients.
 
@@ -55,6 +56,7 @@ from numbagrad.autodiff.layers import (
     mae,
     mse,
     msle,
+    penalty,
     poisson,
     relu,
     selu,

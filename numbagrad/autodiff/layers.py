@@ -18,6 +18,7 @@ __all__ = [
     "softmax",
     "loss",
     "dense",
+    "penalty",
     "linear",
     "relu",
     "leaky_relu",
@@ -226,3 +227,36 @@ categorical_crossentropy = _loss_shortcut("categorical_crossentropy")
 kl_divergence = _loss_shortcut("kl_divergence")
 poisson = _loss_shortcut("poisson")
 hinge = _loss_shortcut("hinge")
+
+
+def penalty(regularizer: Any, *weights: Any) -> Tensor:
+    """A weight regularizer's penalty on ``weights`` (Tensors or arrays), as a differentiable scalar:
+    ``sum over the weights of l1 * sum |w| + l2 * sum w^2`` for a :mod:`numbagrad.nn.regularizers`
+    name (``"l2"``), config dict (``{"name": "l1_l2", "l1": 1e-5, "l2": 1e-4}``) or Regularizer;
+    its gradient ``l1 sign(w) + 2 l2 w``, as the compiled loops add it. Add it to the loss::
+
+        objective = ad.categorical_crossentropy(ad.dense(x, W, b, "softmax"), y) + ad.penalty("l2", W)
+
+    ``per_sample`` does not apply here (there is no batch to divide by): divide the result yourself.
+    """
+    from numbagrad.autodiff import primitives
+    from numbagrad.nn import regularizers
+
+    bound = regularizers.get(regularizer)
+    if bound is None:
+        raise TypeError("penalty: regularizer must be a name, a config dict or a Regularizer; got None")
+    if not weights:
+        raise TypeError("penalty: give at least one weight tensor")
+    total = None
+    for i, w in enumerate(weights):
+        w = as_tensor(w, "penalty", f"weights[{i}]")
+        term = None
+        if bound.l1:
+            term = primitives.sum(primitives.abs(w)) * bound.l1
+        if bound.l2:
+            square = primitives.sum(w * w) * bound.l2
+            term = square if term is None else term + square
+        if term is None:
+            term = primitives.sum(w) * 0.0
+        total = term if total is None else total + term
+    return total
