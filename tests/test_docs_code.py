@@ -4,7 +4,8 @@ A page's blocks run in order in one fresh interpreter, as a reader pasting
 them one after another would. The plugin guide's blocks are files of an
 example package and have their own test (test_plugin_guide.py). A page that
 needs a GPU says so with ``<!-- runs-under: cuda-simulator -->`` and runs under
-Numba's CUDA simulator.
+Numba's CUDA simulator; one that needs an optional package says
+``<!-- needs: module -->`` and is skipped without it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def test_the_page_code_runs(page, tmp_path):
     pytest.importorskip("matplotlib")
     text = (ROOT / page).read_text(encoding="utf-8")
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    for module in re.findall(r"<!-- needs: (\S+) -->", text):  # an optional package the page's code needs
+        pytest.importorskip(module)
     if "<!-- runs-under: cuda-simulator -->" in text:
         environment["NUMBA_ENABLE_CUDASIM"] = "1"
     script = tmp_path / "page.py"  # a file, so that the examples' @njit(cache=True) can cache
@@ -64,6 +67,8 @@ for index in range(COUNT):
 def test_each_block_runs_on_its_own(page, tmp_path):
     text = (ROOT / page).read_text(encoding="utf-8")
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    for module in re.findall(r"<!-- needs: (\S+) -->", text):  # an optional package the page's code needs
+        pytest.importorskip(module)
     if "<!-- runs-under: cuda-simulator -->" in text:
         environment["NUMBA_ENABLE_CUDASIM"] = "1"
     blocks = python_blocks(text)
