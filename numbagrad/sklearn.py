@@ -51,9 +51,9 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from numbagrad import activations, losses, optim, schedules
 from numbagrad.checks import flag as _flag
 from numbagrad.checks import integer as _integer
-from numbagrad.device import cuda_available, require_cuda
+from numbagrad.device import require_cuda
 from numbagrad.nn import Dense, Sequential
-from numbagrad.nn.placement import host_parameters
+from numbagrad.nn.state import model_state, restore_model
 from numbagrad.train import Callback, EarlyStopping, History
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
@@ -431,41 +431,6 @@ class _Settings:
 # --- the network as plain data (pickling) --------------------------------------------------
 
 
-def _model_state(model: Sequential) -> dict[str, Any]:
-    """Everything needed to rebuild ``model`` exactly, as plain data: no compiled objects
-    and no GPU memory (a GPU model's arrays are copied to the host)."""
-    return {
-        "config": model.get_config(),
-        "device": model.device,
-        "parameters": host_parameters(model).copy(),
-        "epoch": int(model.epoch),
-        "rng": model.rng.bit_generator.state,
-        "history": None if model.history is None else model.history.to_dict(),
-        "compile": model.training.get_config(),
-        "optimizer": model.training.optimizer.state_dict(),
-    }
-
-
-def _restore_model(state: Mapping[str, Any]) -> Sequential:
-    """The model :func:`_model_state` described, compiled, with its optimizer state.
-
-    It is rebuilt on the host, then moved back to the GPU it came from when
-    CUDA can be used here; otherwise it stays on the CPU, so that an estimator
-    fitted on a GPU still unpickles and predicts on a machine without one.
-    """
-    model = Sequential.from_config(state["config"])
-    model.parameters[...] = state["parameters"]
-    model.epoch = int(state["epoch"])
-    model.rng.bit_generator.state = state["rng"]
-    if state["history"] is not None:
-        model.history = History.from_dict(state["history"])
-    model.compile(**state["compile"])
-    model.training.optimizer.load_state_dict(state["optimizer"])
-    if state.get("device", "cpu") != "cpu" and cuda_available(allow_simulator=True):
-        model.to(state["device"])
-    return model
-
-
 def _append_history(before: History | None, after: History) -> History:
     """``before`` followed by ``after``, as a new History detached from any model; a value
     missing from one of them is NaN for its epochs, so every list has one entry per epoch."""
@@ -683,7 +648,7 @@ class _BaseMLP(BaseEstimator):
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())
         if "model_" in state:
-            state["model_"] = _model_state(state["model_"])
+            state["model_"] = model_state(state["model_"])
         return state
 
     def __setstate__(self, state: Mapping[str, Any]) -> None:
@@ -691,7 +656,7 @@ class _BaseMLP(BaseEstimator):
         saved = state.pop("model_", None)
         super().__setstate__(state)
         if saved is not None:
-            self.model_ = _restore_model(saved)
+            self.model_ = restore_model(saved)
 
 
 _PARAMETERS_DOC = """

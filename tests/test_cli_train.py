@@ -288,6 +288,33 @@ def test_compare_trains_each_optimizer_from_the_same_weights(capsys, here):
     assert json.loads((here / "runs" / "again" / "adam" / "history.json").read_text()) == histories["adam"]
 
 
+def comparison_without_times(folder):
+    """comparison.csv's rows without the seconds column (the one thing that differs between runs)."""
+    rows = list(csv.reader(open(folder / "comparison.csv")))
+    keep = [i for i, name in enumerate(rows[0]) if "second" not in name]
+    return [[row[i] for i in keep] for row in rows]
+
+
+def assert_same_comparison(here, first, second):
+    assert comparison_without_times(here / "runs" / first) == comparison_without_times(here / "runs" / second)
+    for optimizer in ("sgd", "adam"):
+        a = numbagrad.load_model(here / "runs" / first / optimizer / "model.ngm")
+        b = numbagrad.load_model(here / "runs" / second / optimizer / "model.ngm")
+        np.testing.assert_array_equal(a.parameters, b.parameters)
+        assert a.training.optimizer.state_dict()["state"][0]["step"] == b.training.optimizer.state_dict()["state"][0]["step"]
+
+
+@needs_sklearn
+@needs_toml
+def test_compare_on_worker_processes_gives_the_same_runs(capsys, here):
+    args = ("compare", "--data", "iris", "--optimizers", "sgd,adam", "--epochs", "2", "-q")
+    assert run(capsys, *args, "--name", "serial")[0] == 0
+    status, _, err = run(capsys, *args, "--backend", "loky", "--workers", "2", "--name", "loky")
+    assert status == 0
+    assert_same_comparison(here, "serial", "loky")
+    assert 'backend = "loky"' in (here / "runs" / "loky" / "config.toml").read_text()
+
+
 @needs_sklearn
 @needs_toml
 def test_compare_trains_every_optimizer_at_one_learning_rate_unless_told(capsys, here):

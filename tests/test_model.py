@@ -286,3 +286,24 @@ def test_bad_set_weights_changes_nothing(weights, error, message):
 def test_bad_predict_batch_size():
     with pytest.raises(ValueError, match="batch_size must be an integer >= 1; got 0"):
         small_model().predict(data()[0], batch_size=0)
+
+
+def test_a_model_pickles_as_plain_data_and_trains_on_identically():
+    """Worker processes (joblib, Dask, Ray) send models by pickle: as plain data, rebuilt compiled,
+    with the optimizer state, the shuffling generator, the history and the regularizers."""
+    import pickle
+    import re
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = np.random.default_rng(1).integers(0, 2, 40)
+    model = Sequential([Dense(4, "relu", kernel_regularizer="l2"), Dense(2, "softmax")], input_dim=3, dtype="float64", seed=5)
+    assert pickle.loads(pickle.dumps(model)).count_params() == model.count_params()  # not compiled yet
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(X, y, epochs=2, batch_size=8, verbose=0)
+    data = pickle.dumps(model)
+    assert not re.search(rb"numba\.", data), "compiled objects in the pickle"  # numbagrad.* is fine
+    copy = pickle.loads(data)
+    assert copy.history.history == model.history.history and copy.layers[0].kernel_regularizer.l2 == 0.01
+    model.fit(X, y, epochs=1, batch_size=8, verbose=0)
+    copy.fit(X, y, epochs=1, batch_size=8, verbose=0)
+    np.testing.assert_array_equal(copy.parameters, model.parameters)

@@ -84,3 +84,17 @@ def test_a_missing_engine_names_the_extra(monkeypatch):
     with pytest.raises(ModuleNotFoundError, match=r'pip install "numbagrad\[ray\]"'):
         with sweeps.ray_backend(workers=1):
             pass
+
+
+@pytest.mark.parametrize("backend, module", [("dask", "distributed"), ("ray", "ray.util.joblib")])
+def test_compare_on_a_cluster_gives_the_same_runs(backend, module, capsys, tmp_path, monkeypatch):
+    pytest.importorskip(module)
+    pytest.importorskip("tomli_w")
+    from helpers import run_cli
+    from test_cli_train import assert_same_comparison
+
+    monkeypatch.chdir(tmp_path)
+    args = ("compare", "--data", "iris", "--optimizers", "sgd,adam", "--epochs", "2", "-q")
+    assert run_cli(capsys, *args, "--name", "serial")[0] == 0
+    assert run_cli(capsys, *args, "--backend", backend, "--workers", "2", "--name", backend)[0] == 0
+    assert_same_comparison(tmp_path, "serial", backend)

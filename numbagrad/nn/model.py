@@ -509,6 +509,14 @@ class Sequential:
     def from_config(cls, config: Mapping[str, Any]) -> "Sequential":
         return cls([Dense.from_config(c) for c in config["layers"]], config["input_dim"], config["dtype"], config["seed"])
 
+    def __reduce__(self):
+        """Pickle as plain data (:mod:`numbagrad.nn.state`): worker processes and scikit-learn's
+        estimators send models; the receiving process rebuilds this one, compiled, with its
+        optimizer state."""
+        from numbagrad.nn.state import model_state, restore_model
+
+        return restore_model, (model_state(self),)
+
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
         where = "" if self.device == "cpu" else f", device={self.device!r}"

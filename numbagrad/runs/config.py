@@ -12,7 +12,7 @@ The TOML layout::
     [optimizer]   name, and any hyperparameter of that optimizer (lr, momentum, betas...)
     [schedule]    name, and the schedule's hyperparameters (or a warmup/join table)
     [output]      folder, tensorboard, mlflow, csv_log
-    [compare]     optimizers
+    [compare]     optimizers, backend, workers
 
 Each run writes its fully resolved configuration (every choice made for it,
 defaults included) in this layout, so ``--config`` with that file runs it
@@ -293,6 +293,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("optimizers", "compare", "optimizers", "--optimizers", _comparison,
             f"optimizers to compare, separated by commas (default {','.join(DEFAULT_COMPARISON)})", "A,B,...",
             commands=("compare",)),
+    Setting("backend", "compare", "backend", "--backend", _choice(("none", "loky", "dask", "ray")),
+            "train the optimizers in parallel worker processes: loky (joblib's, on this machine), dask or ray "
+            "(a local cluster; needs numbagrad[dask] or numbagrad[ray]); none (default) trains them one after another",
+            "NAME", commands=("compare",)),
+    Setting("workers", "compare", "workers", "--workers", _integer(0),
+            "worker processes for --backend (default 0: one per optimizer, at most one per core)", "N",
+            commands=("compare",)),
 )
 
 #: The tables a configuration file may have.
@@ -338,6 +345,8 @@ class RunConfig:
     mlflow: str | None = None
     csv_log: str | None = None
     optimizers: tuple[str, ...] = DEFAULT_COMPARISON
+    backend: str = "none"
+    workers: int = 0
     origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def origin(self, name: str) -> str:

@@ -21,6 +21,8 @@ own, with ``comparison.csv`` and ``comparison.png`` beside them.
 
 from __future__ import annotations
 
+import contextlib
+
 import importlib.util
 import threading
 import time
@@ -322,6 +324,29 @@ def _printed_header(keys: list[str]) -> list[str]:
 COMPARE_LR = 1e-3
 
 
+def _report_run(trained: Trained, options: Mapping[str, Any], verbose: int, echo: Echo) -> None:
+    if verbose:
+        final = ", ".join(f"{k} {trained.history.history[k][-1]:.4g}" for k in shown_keys(trained.history.history))
+        echo(f"{_optimizer_text(trained.label, options)}: {trained.epochs} epochs in {seconds(trained.seconds)}, {final}")
+
+
+def _fit_in_parallel(prepared: Prepared, models: list, config: RunConfig, verbose: int, note: Echo) -> list[Trained]:
+    """Each optimizer's fit as a task on ``config.backend``'s worker processes (models travel as plain
+    data: see :mod:`numbagrad.nn.state`), in the order of ``config.optimizers``."""
+    import joblib
+
+    from numbagrad import sweeps
+
+    workers = config.workers or min(len(models), sweeps._cores())
+    if verbose:
+        note(f"training {len(models)} optimizers on {workers} {config.backend} worker processes")
+    engines = {"loky": contextlib.nullcontext, "dask": sweeps.dask_backend, "ray": sweeps.ray_backend}
+    context = engines[config.backend]() if config.backend == "loky" else engines[config.backend](workers=workers)
+    with context:
+        tasks = (joblib.delayed(fit_prepared)(prepared, model, optimizer, 0) for optimizer, model in zip(config.optimizers, models))
+        return list(joblib.Parallel(n_jobs=workers)(tasks))
+
+
 def compare(config: RunConfig, name: str | None = None, verbose: int = 1, echo: Echo = print, note: Echo = print) -> Path:
     """Train the same network from the same initial weights with each of
     ``config.optimizers``; print a table, write a folder with a run per optimizer,
@@ -350,14 +375,15 @@ def compare(config: RunConfig, name: str | None = None, verbose: int = 1, echo: 
     plots = _can_plot(note)
     _header(prepared, first, _training_text(prepared, ", ".join(config.optimizers)) + ", from the same initial weights", echo)
     warm_up(prepared, config.optimizers[0], chosen[0], note)
-    runs = []
-    for optimizer, model, options in zip(config.optimizers, models, resolved_options):
-        trained = fit_prepared(prepared, model, optimizer, verbose=2 if verbose == 2 else 0)
-        runs.append(trained)
-        shown = shown_keys(trained.history.history)
-        final = ", ".join(f"{k} {trained.history.history[k][-1]:.4g}" for k in shown)
-        if verbose:
-            echo(f"{_optimizer_text(optimizer, options)}: {trained.epochs} epochs in {seconds(trained.seconds)}, {final}")
+    if config.backend == "none":
+        runs = []
+        for optimizer, model, options in zip(config.optimizers, models, resolved_options):
+            runs.append(fit_prepared(prepared, model, optimizer, verbose=2 if verbose == 2 else 0))
+            _report_run(runs[-1], options, verbose, echo)
+    else:
+        runs = _fit_in_parallel(prepared, models, config, verbose, note)
+        for trained, options in zip(runs, resolved_options):
+            _report_run(trained, options, verbose, echo)
     metric = config.metrics[0] if config.metrics else None
     keys = _compared_keys(metric, prepared.validation is not None)
     header, rows, printed = _comparison(runs, resolved_options, keys)
