@@ -280,7 +280,7 @@ def test_compare_trains_each_optimizer_from_the_same_weights(capsys, here):
         assert (folder / "comparison.png").read_bytes().startswith(PNG)
     assert sorted(os.listdir(folder)) == sorted(expected)
     config = read_toml(folder / "config.toml")
-    assert config["compare"] == {"optimizers": ["sgd", "momentum", "adam"]}
+    assert config["compare"] == {"optimizers": ["sgd", "momentum", "adam"], "backend": "none", "workers": 0}
     assert config["optimizer"] == {"lr": 0.05, "momentum": 0.0}
     assert read_toml(folder / "adam" / "config.toml")["optimizer"]["name"] == "adam"
     # The comparison's own config runs it again.

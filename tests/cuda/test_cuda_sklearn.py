@@ -48,7 +48,7 @@ def test_a_pickled_gpu_estimator_unpickles_onto_the_cpu_without_cuda(monkeypatch
     X, y = data(False)
     gpu = MLPRegressor(**SETTINGS, device="cuda").fit(X, y)
     payload = pickle.dumps(gpu)
-    import numbagrad.sklearn as module
+    import numbagrad.device as module  # where numbagrad.nn.state.restore_model asks
 
     monkeypatch.setattr(module, "cuda_available", lambda allow_simulator=False: False)
     restored = pickle.loads(payload)
