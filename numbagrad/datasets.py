@@ -38,7 +38,7 @@ from typing import Any, Sequence, TextIO
 import numpy as np
 
 from numbagrad import bundled
-from numbagrad.hyperparameters import closest_names
+from numbagrad.hyperparameters import closest_names, did_you_mean
 
 __all__ = ["Dataset", "NAMED", "TASKS", "load", "read_features", "read_cells", "infer_task", "MAX_INFERRED_CLASSES"]
 
@@ -387,7 +387,7 @@ def _file(source: str) -> Path:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".npz"):
         hint = closest_names(source, NAMED)
-        suggestion = f" Did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+        suggestion = did_you_mean(hint)
         raise ValueError(f"unknown data {source!r}.{suggestion} Give a data set ({', '.join(NAMED)}) or a .csv or .npz file")
     if not path.is_file():
         raise FileNotFoundError(f"no file {source!r}" + (" (it is a folder)" if path.is_dir() else ""))

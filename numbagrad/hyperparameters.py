@@ -30,7 +30,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-__all__ = ["Hyperparameter", "KINDS", "KERNEL_KINDS", "REQUIRED", "validate_hyperparameters", "closest_names"]
+__all__ = ["Hyperparameter", "KINDS", "KERNEL_KINDS", "REQUIRED", "validate_hyperparameters", "closest_names", "did_you_mean"]
 
 #: The kinds of value a hyperparameter can hold: a float, an integer, a
 #: boolean, a pair of floats, a list of floats or of integers, or one string
@@ -67,6 +67,11 @@ REQUIRED = _Required()
 def closest_names(name: str, candidates: Iterable[str]) -> list[str]:
     """Up to three candidates that look like ``name`` (for "did you mean")."""
     return difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.5)
+
+
+def did_you_mean(hint: list[str]) -> str:
+    """``" Did you mean 'a' or 'b'?"`` for the names :func:`closest_names` found; ``""`` for none."""
+    return f" Did you mean {' or '.join(map(repr, hint))}?" if hint else ""
 
 
 def _format_number(value: float) -> str:

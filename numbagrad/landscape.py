@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from numbagrad.errors import UnknownNameError
-from numbagrad.hyperparameters import closest_names
+from numbagrad.hyperparameters import closest_names, did_you_mean
 
 __all__ = ["Landscape", "Minimum", "Trajectory", "FUNCTIONS", "available", "get", "trajectories"]
 
@@ -415,7 +415,7 @@ def get(function: str | Landscape) -> Landscape:
     if key in FUNCTIONS:
         return FUNCTIONS[key]
     hint = closest_names(key, available())
-    suggestion = f" Did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+    suggestion = did_you_mean(hint)
     raise UnknownNameError(f"unknown function {function!r}.{suggestion} Known functions: {', '.join(available())}")
 
 

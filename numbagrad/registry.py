@@ -51,7 +51,7 @@ import pluggy
 
 from numbagrad.errors import PluginError, PluginWarning, UnknownNameError
 from numbagrad.hookspecs import PROJECT, HookSpecs, hookimpl
-from numbagrad.hyperparameters import closest_names
+from numbagrad.hyperparameters import closest_names, did_you_mean
 
 __all__ = ["Kind", "Entry", "Registry", "KINDS", "get_registry", "hookimpl", "BUILTIN_SOURCE", "CODE_SOURCE"]
 
@@ -468,7 +468,7 @@ class Registry:
         plural = KINDS[kind].plural
         known = sorted(entries)
         hint = closest_names(key, known)
-        suggestion = f" Did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+        suggestion = did_you_mean(hint)
         listing = ", ".join(known) if known else "none are registered"
         raise UnknownNameError(f"unknown {kind} {name!r}.{suggestion} Available {plural}: {listing}")
 

@@ -32,7 +32,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from numbagrad.errors import UnknownNameError
-from numbagrad.hyperparameters import Hyperparameter, closest_names, validate_hyperparameters
+from numbagrad.hyperparameters import Hyperparameter, closest_names, did_you_mean, validate_hyperparameters
 
 __all__ = ["Initializer", "get", "available"]
 
@@ -141,7 +141,7 @@ def get(initializer: str | Mapping[str, Any] | Initializer, **options: Any) -> I
     key = initializer.strip().lower()
     if key not in _DECLARED:
         hint = closest_names(key, _DECLARED)
-        suggestion = f" Did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+        suggestion = did_you_mean(hint)
         raise UnknownNameError(f"unknown initializer {initializer!r}.{suggestion} Available initializers: {', '.join(available())}")
     _, declared = _DECLARED[key]
     validated = validate_hyperparameters(declared, options, f"initializer {key!r}")

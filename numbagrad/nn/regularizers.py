@@ -30,7 +30,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from numbagrad.errors import UnknownNameError
-from numbagrad.hyperparameters import Hyperparameter, closest_names, validate_hyperparameters
+from numbagrad.hyperparameters import Hyperparameter, closest_names, did_you_mean, validate_hyperparameters
 
 __all__ = ["Regularizer", "get", "available", "penalty_value"]
 
@@ -114,7 +114,7 @@ def get(regularizer: str | Mapping[str, Any] | Regularizer | None, **options: An
     key = regularizer.strip().lower()
     if key not in _DECLARED:
         hint = closest_names(key, _DECLARED)
-        suggestion = f" Did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+        suggestion = did_you_mean(hint)
         raise UnknownNameError(f"unknown regularizer {regularizer!r}.{suggestion} Available regularizers: {', '.join(available())}")
     validated = validate_hyperparameters(_DECLARED[key], options, f"regularizer {key!r}")
     return Regularizer(key, validated)
