@@ -3,9 +3,10 @@
 Every check passes, but one, for mini-batch training only:
 ``check_sample_weight_equivalence_on_dense_data`` fits with integer weights
 and with the rows repeated, and expects the same model. With mini-batches
-the repeated rows make other batches (scikit-learn's own MLPClassifier fails
-it too); with the whole set as one batch the two fits are the same, and the
-full-batch estimators below pass it. (The checks that need pandas or
+the repeated rows make other batches (scikit-learn itself runs this check on
+its own MLPClassifier with the full-batch solver="lbfgs" only); with the whole
+set as one batch the two fits are the same, and the full-batch estimators
+below pass it. (The checks that need pandas or
 SCIPY_ARRAY_API skip themselves where those are missing.)
 """
 
