@@ -340,8 +340,10 @@ def _fit_in_parallel(prepared: Prepared, models: list, config: RunConfig, verbos
     workers = config.workers or min(len(models), sweeps._cores())
     if verbose:
         note(f"training {len(models)} optimizers on {workers} {config.backend} worker processes")
-    engines = {"loky": contextlib.nullcontext, "dask": sweeps.dask_backend, "ray": sweeps.ray_backend}
-    context = engines[config.backend]() if config.backend == "loky" else engines[config.backend](workers=workers)
+    if config.backend == "loky":  # joblib's default: processes on this machine, their threads shared out by joblib
+        context = contextlib.nullcontext()
+    else:
+        context = {"dask": sweeps.dask_backend, "ray": sweeps.ray_backend}[config.backend](workers=workers)
     with context:
         tasks = (joblib.delayed(fit_prepared)(prepared, model, optimizer, 0) for optimizer, model in zip(config.optimizers, models))
         return list(joblib.Parallel(n_jobs=workers)(tasks))

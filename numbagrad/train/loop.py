@@ -156,7 +156,8 @@ def sample_weights(model: Any, targets: np.ndarray, sample_weight: Any, class_we
             i = int(np.argmax(bad))
             raise ValueError(f"{owner}: {name}[{i}] = {float(weights[i])!r}; weights must be finite numbers >= 0")
     if class_weight is not None:
-        weights = weights * _class_weights(model, targets, class_weight, owner)[_class_labels(model, targets, owner)]
+        labels = _class_labels(model, targets, owner)
+        weights = weights * _class_weights(model, labels, class_weight, owner)[labels]
     if not weights.sum() > 0:
         raise ValueError(f"{owner}: the sample weights sum to 0; at least one sample needs a weight > 0")
     if (weights == 1.0).all():  # the unweighted loops, bit for bit (scikit-learn passes ones for "none")
@@ -179,15 +180,16 @@ def _class_labels(model: Any, targets: np.ndarray, owner: str) -> np.ndarray:
     )
 
 
-def _class_weights(model: Any, targets: np.ndarray, class_weight: Any, owner: str) -> np.ndarray:
+def _class_weights(model: Any, labels: np.ndarray, class_weight: Any, owner: str) -> np.ndarray:
+    """The weight of each class index, for rows of class ``labels``."""
     classes = max(2, model.output_dim)
     if isinstance(class_weight, str):
         if class_weight != "balanced":
             raise ValueError(f"{owner}: class_weight must be a dict {{class index: weight}} or 'balanced'; got {class_weight!r}")
-        counts = np.bincount(_class_labels(model, targets, owner), minlength=classes).astype(np.float64)
+        counts = np.bincount(labels, minlength=classes).astype(np.float64)
         present = counts > 0
         table = np.ones(classes)
-        table[present] = targets.shape[0] / (present.sum() * counts[present])
+        table[present] = labels.size / (present.sum() * counts[present])
         return table
     if not isinstance(class_weight, Mapping):
         raise TypeError(f"{owner}: class_weight must be a dict {{class index: weight}} or 'balanced'; got {type(class_weight).__name__}")

@@ -32,7 +32,8 @@ from numbagrad.kernels.cpu.jit import FASTMATH, inline, kernel
 from numbagrad.kernels.pointers import loss_function
 
 __all__ = [
-    "network_predict", "network_value_and_grad", "forward_rows", "backward_rows", "loss_rows", "weighted_loss_rows", "penalize",
+    "network_predict", "network_value_and_grad", "forward_rows", "backward_rows", "loss_rows", "weighted_loss_rows", "batch_loss",
+    "penalize",
 ]
 
 INPUT, TARGET, GRADIENT_A, GRADIENT_B = 0, 1, 2, 3
@@ -124,6 +125,15 @@ def weighted_loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, f
         for j in range(grad.shape[1]):
             grad[i, j] = grad[i, j] * scale if share != 0.0 else grad.dtype.type(0.0)
     return value, total_weight
+
+
+@inline
+def batch_loss(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, w):
+    """``(loss, count)`` of the last forward pass, its gradient in buffer A: :func:`weighted_loss_rows`
+    with the batch's weights ``w``, or :func:`loss_rows` and the batch's rows when ``w`` is empty."""
+    if w.size > 0:
+        return weighted_loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, w)
+    return loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation), float(rows)
 
 
 @inline
@@ -230,10 +240,7 @@ def network_value_and_grad(
     empty for none), the regularizers' penalty included, and its gradient in ``grads``."""
     rows = X.shape[0]
     forward_rows(params, layers, activations, activation_params, workspace, offsets, X, rows, final_activation, 1)
-    if weights.size > 0:
-        value, count = weighted_loss_rows(loss, loss_params, workspace, offsets, layers, Y, rows, final_activation, weights)
-    else:
-        value, count = loss_rows(loss, loss_params, workspace, offsets, layers, Y, rows, final_activation), float(rows)
+    value, count = batch_loss(loss, loss_params, workspace, offsets, layers, Y, rows, final_activation, weights)
     backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, X, rows, final_activation, 1)
     return value + penalize(params, grads, penalties, count, True)
 

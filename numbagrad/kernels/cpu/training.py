@@ -29,10 +29,9 @@ from numbagrad.kernels.cpu.network import (
     TARGET,
     backward_rows,
     forward_rows,
-    loss_rows,
+    batch_loss,
     output,
     penalize,
-    weighted_loss_rows,
     pre_activation,
     view,
 )
@@ -110,6 +109,15 @@ def update_metrics(metrics, metric_params, totals, prediction, y):
     for m in range(metrics.shape[0]):
         update = metric_function(prediction, metrics[m, 0], metrics[m, 1])
         update(prediction, y, totals[m], metric_params[m])
+
+
+@inline
+def update_batch_metrics(metrics, metric_params, totals, prediction, y, w, scratch):
+    """:func:`update_weighted_metrics` with the batch's weights ``w``, or :func:`update_metrics` when ``w`` is empty."""
+    if w.size > 0:
+        update_weighted_metrics(metrics, metric_params, totals, prediction, y, w, scratch)
+    else:
+        update_metrics(metrics, metric_params, totals, prediction, y)
 
 
 @inline
@@ -205,15 +213,11 @@ def train_batches_inner(
         gather_rows(X, order, start, stop, x)
         gather_rows(Y, order, start, stop, y)
         forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads)
-        count = float(rows)
         if weighted:
             for k in range(rows):
                 batch_weights[k] = weights[order[start + k]]
-            value, count = weighted_loss_rows(
-                loss, loss_params, workspace, offsets, layers, y, rows, final_activation, batch_weights[:rows],
-            )
-        else:
-            value = loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation)
+        w = batch_weights[:rows] if weighted else batch_weights
+        value, count = batch_loss(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, w)
         batch_losses[b - first_batch] = value
         if not math.isfinite(value):
             problem[0] = NON_FINITE_LOSS
@@ -233,10 +237,7 @@ def train_batches_inner(
             return b - first_batch
         if metrics.shape[0] > 0:
             prediction = final_output(workspace, offsets, layers, activations, activation_params, rows, final_activation)
-            if weighted:
-                update_weighted_metrics(metrics, metric_params, metric_totals, prediction, y, batch_weights[:rows], scratch)
-            else:
-                update_metrics(metrics, metric_params, metric_totals, prediction, y)
+            update_batch_metrics(metrics, metric_params, metric_totals, prediction, y, w, scratch)
     return last_batch - first_batch
 
 
@@ -295,10 +296,8 @@ def evaluate_batches(
         y = Y[start:stop]
         forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, 1)
         # The loss kernel writes its gradient too; the buffer is scratch here.
-        if weighted:
-            value, count = weighted_loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, weights[start:stop])
-        else:
-            value, count = loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation), float(rows)
+        w = weights[start:stop] if weighted else weights
+        value, count = batch_loss(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, w)
         if penalties.shape[0] > 0:
             value += penalize(params, params, penalties, count, False)
         if count > 0.0:
@@ -306,8 +305,5 @@ def evaluate_batches(
         counted += count
         if metrics.shape[0] > 0:
             prediction = final_output(workspace, offsets, layers, activations, activation_params, rows, final_activation)
-            if weighted:
-                update_weighted_metrics(metrics, metric_params, metric_totals, prediction, y, weights[start:stop], scratch)
-            else:
-                update_metrics(metrics, metric_params, metric_totals, prediction, y)
+            update_batch_metrics(metrics, metric_params, metric_totals, prediction, y, w, scratch)
     return total / counted
