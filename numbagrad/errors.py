@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["UnknownNameError", "PluginError", "PluginWarning", "NonFiniteLossError", "CudaUnavailableError"]
+__all__ = ["UnknownNameError", "PluginError", "PluginWarning", "NonFiniteLossError", "CudaUnavailableError", "DistributedError"]
 
 
 class UnknownNameError(ValueError):
@@ -36,3 +36,9 @@ class CudaUnavailableError(RuntimeError):
     ``numbagrad[cuda]`` extra), a CUDA driver and GPU, the CUDA compiler
     library (NVVM), or that Numba's CUDA simulator stands in for the GPU.
     """
+
+
+class DistributedError(RuntimeError):
+    """Data-parallel training cannot go on: a collective waited longer than the world's timeout
+    (another rank died, raised or stopped calling ``fit``), MPI reported an error, or the ranks
+    disagree about what they are training (data, batch size, epochs)."""

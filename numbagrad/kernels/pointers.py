@@ -41,6 +41,7 @@ __all__ = [
     "activation_backward_function",
     "loss_function",
     "metric_function",
+    "call_reducer",
 ]
 
 
@@ -118,3 +119,21 @@ def numba_float_dtype(numba_type):
         if numba_float(dtype) == numba_type:
             return dtype
     raise TypeError(f"numbagrad kernels compute in float32 or float64, not {numba_type}")
+
+
+@intrinsic
+def call_reducer(typingctx, address, send, recv, count, timeout):
+    """Call the C function ``int64 reduce(int64 send, int64 recv, int64 count, double timeout)``
+    at ``address`` (the all-reduce of :meth:`numbagrad.distributed.World.reducer_address`), from
+    compiled code that is cached on disk: the address is an argument, never a constant."""
+    if not all(isinstance(a, types.Integer) for a in (address, send, recv, count)) or not isinstance(timeout, types.Float):
+        return None
+    from llvmlite import ir
+
+    def codegen(context, builder, signature, arguments):
+        i64 = ir.IntType(64)
+        function_type = ir.FunctionType(i64, [i64, i64, i64, ir.DoubleType()])
+        function = builder.inttoptr(arguments[0], function_type.as_pointer())
+        return builder.call(function, list(arguments[1:]))
+
+    return types.int64(types.int64, types.int64, types.int64, types.int64, types.float64), codegen

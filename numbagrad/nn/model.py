@@ -369,6 +369,7 @@ class Sequential:
         steps_per_epoch: int | None = None,
         sample_weight: Any = None,
         class_weight: Any = None,
+        sharded: bool = False,
     ):
         """Train the compiled model; returns its :class:`~numbagrad.train.History`.
 
@@ -421,6 +422,12 @@ class Sequential:
             class_weight: a weight per class, multiplying ``sample_weight``:
                 a dict ``{class index: weight}`` (classes left out weigh 1),
                 or ``"balanced"``, ``n_samples / (n_classes * count)``.
+            sharded: in data-parallel training (after
+                :func:`numbagrad.distributed.init`), each rank passed only its
+                own rows: each batch takes ``batch_size / ranks`` rows from
+                every rank. By default every rank passes the same ``X, y``
+                and trains on its slice of each batch, which gives the
+                weights of one process.
 
         Raises:
             numbagrad.NonFiniteLossError: a batch's loss or gradient was NaN or
@@ -432,7 +439,7 @@ class Sequential:
 
         return fit(
             self, X, y, batch_size, epochs, validation_split, validation_data, shuffle, seed, callbacks, verbose, drop_last,
-            steps_per_epoch, sample_weight, class_weight,
+            steps_per_epoch, sample_weight, class_weight, sharded,
         )
 
     def evaluate(self, X: Any, y: Any, batch_size: int | None = None, sample_weight: Any = None) -> dict[str, float]:

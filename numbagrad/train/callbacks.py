@@ -22,9 +22,16 @@ __all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau"]
 
 
 class Callback:
-    """Base class: override the hooks you need. ``self.model`` is set by ``fit``."""
+    """Base class: override the hooks you need. ``self.model`` is set by ``fit``.
+
+    In data-parallel training (:mod:`numbagrad.distributed`) every rank runs the
+    callbacks with the same logs, except those that set ``writes = True`` (they
+    write files: checkpoints, logs), which run on rank 0 only.
+    """
 
     model: Any = None
+    #: Run on rank 0 only in data-parallel training.
+    writes: bool = False
 
     def set_model(self, model: Any) -> None:
         self.model = model
@@ -145,6 +152,8 @@ class ModelCheckpoint(_Monitor):
         save_best_only: write only when the monitored value improves.
         mode: ``"min"``, ``"max"`` or ``"auto"``.
     """
+
+    writes = True
 
     def __init__(self, path: str | os.PathLike, monitor: str = "val_loss", save_best_only: bool = False, mode: str = "auto"):
         super().__init__(monitor, mode, 0.0, "ModelCheckpoint")

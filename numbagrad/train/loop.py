@@ -24,9 +24,11 @@ import numpy as np
 from numbagrad import config
 from numbagrad.checks import flag, integer
 from numbagrad.data import as_inputs, memory_mapped
+from numbagrad import distributed
 from numbagrad.errors import NonFiniteLossError
-from numbagrad.kernels.cpu.network import network_value_and_grad
+from numbagrad.kernels.cpu.network import network_value_and_grad, penalize
 from numbagrad.kernels.cpu.training import (
+    COLLECTIVE_FAILED,
     NON_FINITE_GRADIENT,
     NON_FINITE_LOSS,
     NON_FINITE_UPDATE,
@@ -36,6 +38,7 @@ from numbagrad.kernels.cpu.training import (
 from numbagrad.optim.partition import UpdatePlan
 from numbagrad.train.callbacks import Callback
 from numbagrad.train.chunks import ChunkSource, is_chunk_source
+from numbagrad.train.data_parallel import ALONE, DataParallel
 from numbagrad.train.history import History
 from numbagrad.train.interrupts import deferred_interrupts
 from numbagrad.threads import single_threaded_blas
@@ -231,7 +234,14 @@ def _evaluate_arrays(model, inputs, targets, batch_size, weights=None):
         from numbagrad.train.cuda_loop import evaluate_arrays
 
         return evaluate_arrays(model, inputs, targets, batch_size)
+    loss, _, totals = _evaluate_totals(model, inputs, targets, batch_size, weights)
+    return {"loss": loss, **model.training.metric_values(totals)}
+
+
+def _evaluate_totals(model, inputs, targets, batch_size, weights=None) -> tuple[float, float, np.ndarray]:
+    """``(mean loss, rows or sum of weights, metric totals)`` of a CPU model on ``(inputs, targets)``."""
     setup = model.training
+    batch_size = min(batch_size, inputs.shape[0])
     workspace, offsets = model._workspace(batch_size, targets.shape[1])
     totals = setup.new_totals()
     loss = evaluate_batches(
@@ -240,7 +250,7 @@ def _evaluate_arrays(model, inputs, targets, batch_size, weights=None):
         setup.loss.table, setup.loss.params, not setup.loss.fused,
         setup.metric_tables, setup.metric_params, totals, model.penalty_table, _NO_WEIGHTS if weights is None else weights,
     )
-    return {"loss": float(loss), **setup.metric_values(totals)}
+    return float(loss), float(inputs.shape[0] if weights is None else weights.sum()), totals
 
 
 def fit(
@@ -259,14 +269,24 @@ def fit(
     steps_per_epoch: int | None = None,
     sample_weight: Any = None,
     class_weight: Any = None,
+    sharded: bool = False,
 ) -> History:
     """Train ``model`` (see :meth:`numbagrad.nn.Sequential.fit`): on arrays ``X, y``, or on the
-    chunks ``X`` gives when ``y`` is left out (see :mod:`numbagrad.train.chunks`)."""
+    chunks ``X`` gives when ``y`` is left out (see :mod:`numbagrad.train.chunks`); data parallel
+    over the ranks of :func:`numbagrad.distributed.init` when it was called."""
     model.require_compiled("fit")
     batch_size = _integer(batch_size, "batch_size", 1)
     epochs = _integer(epochs, "epochs", 0)
     shuffle = _flag(shuffle, "shuffle")
     drop_last = _flag(drop_last, "drop_last")
+    sharded = _flag(sharded, "sharded")
+    world = distributed.current()
+    parallel = None if world is None else DataParallel(world, sharded)
+    if parallel is not None and model.device != "cpu":
+        raise ValueError(
+            "fit: data-parallel training (numbagrad.distributed.init) is for CPU models; this model is on "
+            f"{model.device!r}: move it with model.to('cpu'), or train it in one process"
+        )
     if verbose not in (0, 1, 2):
         raise ValueError(f"fit: verbose must be 0, 1 or 2; got {verbose!r}")
     if seed is not None:
@@ -285,9 +305,14 @@ def fit(
                 f"fit: y must be left out when X gives chunks ({type(X).__name__}): each chunk is a pair "
                 f"(X_chunk, y_chunk); got y of type {type(y).__name__}"
             )
+        if parallel is not None and sharded:
+            raise ValueError(
+                "fit: sharded=True is for arrays; with chunks every rank reads the same chunks and trains on its "
+                "slice of each batch"
+            )
         return _fit_chunks(
             model, ChunkSource(X, epochs), batch_size, epochs, validation_split, validation_data, shuffle, seed, callbacks,
-            verbose, drop_last, steps_per_epoch,
+            verbose, drop_last, steps_per_epoch, parallel,
         )
     if steps_per_epoch is not None:
         raise ValueError(
@@ -296,6 +321,9 @@ def fit(
     inputs, targets, validation, weights = _split_validation(model, X, y, validation_split, validation_data, sample_weight, class_weight)
     samples = inputs.shape[0]
     batches = samples // batch_size if drop_last else -(-samples // batch_size)
+    if parallel is not None:
+        parallel.agree(model, samples, batch_size, epochs, shuffle, seed, drop_last, weights is not None, validation is not None)
+        batches = parallel.batches(samples, batch_size, drop_last)
     if batches == 0:
         raise ValueError(f"fit: drop_last=True with batch_size={batch_size} leaves no batch of {samples} samples")
     if model.device != "cpu":
@@ -309,24 +337,30 @@ def fit(
         validation = None if validation is None else validation[:2]
         return fit_on_gpu(model, inputs, targets, validation, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last, batches)
     trainer_class = _ClosureTrainer if model.training.optimizer.spec.closure else _HostTrainer
-    trainer = trainer_class(model, inputs, targets, batch_size, weights)
-    validate = _host_validation(model, validation, batch_size)
+    local_batch = batch_size if parallel is None else parallel.local_batch_size(batch_size)
+    trainer = trainer_class(model, inputs, targets, local_batch, weights, parallel)
+    validate = _host_validation(model, validation, batch_size, parallel)
     return run_epochs(
-        model, trainer, validate, samples, batches, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last, weights,
+        model, trainer, validate, samples, batches, local_batch, epochs, shuffle, seed, callbacks, verbose, drop_last, weights,
+        parallel,
     )
 
 
-def _host_validation(model: Any, validation: tuple | None, batch_size: int):
+def _host_validation(model: Any, validation: tuple | None, batch_size: int, parallel: DataParallel | None = None):
     if validation is None:
         return None
-    rows = min(max(batch_size, 256), validation[0].shape[0])
+    rows = max(batch_size, 256)
+    if parallel is not None:
+        if validation[2] is not None:
+            _check_weighted_metrics(model.training, "fit")
+        return parallel.validation(lambda x, y, w: _evaluate_totals(model, x, y, rows, w), validation, model.training)
     weights = validation[2] if len(validation) > 2 else None
-    return lambda: _evaluate_arrays(model, validation[0], validation[1], rows, weights)
+    return lambda: _evaluate_arrays(model, validation[0], validation[1], min(rows, validation[0].shape[0]), weights)
 
 
 def _fit_chunks(
     model, source, batch_size, epochs, validation_split, validation_data, shuffle, seed, callbacks, verbose, drop_last,
-    steps_per_epoch,
+    steps_per_epoch, parallel=None,
 ) -> History:
     """:func:`fit` on the chunks of ``source`` (a :class:`ChunkSource`), on checked arguments."""
     _check_validation_args(validation_split, validation_data)
@@ -357,11 +391,15 @@ def _fit_chunks(
         validate = None if validation is None else cuda_loop.new_validator(model, validation[:2], batch_size)
     else:
         trainer_class = _ClosureTrainer if model.training.optimizer.spec.closure else _HostTrainer
-        context = trainer = trainer_class(model, None, None, batch_size)
+        context = trainer = trainer_class(model, None, None, batch_size, None, parallel)
         make = lambda inputs, targets, count: trainer.use(inputs, targets)  # noqa: E731
-        validate = _host_validation(model, validation, batch_size)
+        validate = _host_validation(model, validation, batch_size, parallel)
+    if parallel is not None:
+        parallel.agree(model, 0, batch_size, epochs, shuffle, seed, drop_last, False, validation is not None)
     chunks = _Chunks(model, source, make, context, batch_size, drop_last, steps_per_epoch)
-    return run_epochs(model, chunks, validate, 0, batches, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last)
+    return run_epochs(
+        model, chunks, validate, 0, batches, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last, None, parallel,
+    )
 
 
 class _Piece(NamedTuple):
@@ -377,10 +415,13 @@ class _Piece(NamedTuple):
 class _WholeArrays:
     """An epoch of an array fit: one piece, the whole training set, shuffled as a whole."""
 
-    def __init__(self, trainer: Any, samples: int, batches: int, batch_size: int, drop_last: bool, weights: np.ndarray | None = None):
+    def __init__(self, trainer: Any, samples: int, batches: int, batch_size: int, drop_last: bool, weights: np.ndarray | None = None,
+                 parallel: DataParallel | None = None):
         self.trainer, self.samples, self.batches = trainer, samples, batches
-        self.batch_size, self.weights = batch_size, weights
+        self.batch_size, self.weights, self.parallel = batch_size, weights, parallel
         self.rows = _batch_rows(batches, batch_size, samples, drop_last)
+        if parallel is not None and weights is None:
+            self.rows = parallel.batch_rows(self.rows)
 
     def __enter__(self) -> "_WholeArrays":
         self.trainer.__enter__()
@@ -394,7 +435,11 @@ class _WholeArrays:
         rows = self.rows
         if self.weights is not None:  # each batch's loss counts by the sum of its weights
             ordered = self.weights[order[: self.batches * self.batch_size]]
+            if ordered.size < self.batches * self.batch_size:  # a rank's own rows end before the epoch does
+                ordered = np.concatenate([ordered, np.zeros(self.batches * self.batch_size - ordered.size)])
             rows = np.add.reduceat(ordered, np.arange(0, ordered.size, self.batch_size))
+            if self.parallel is not None:
+                rows = self.parallel.batch_rows(rows)
         yield _Piece(self.trainer, order.astype(np.int64, copy=False), self.batches, rows, "")
 
     def end_epoch(self, batches: int) -> None:
@@ -463,10 +508,14 @@ class _HostTrainer:
     problem = 0
 
     def __init__(self, model: Any, inputs: np.ndarray | None, targets: np.ndarray | None, batch_size: int,
-                 weights: np.ndarray | None = None):
+                 weights: np.ndarray | None = None, parallel: DataParallel | None = None):
         self.model, self.setup = model, model.training
         self.batch_size = batch_size
         self.weights = _NO_WEIGHTS if weights is None else weights
+        self.parallel = parallel
+        self.share = ALONE if parallel is None else parallel.share()
+        self.exchange = np.empty((2, 0)) if parallel is None else parallel.exchange(model.parameters.size)
+        self.timeout = 0.0 if parallel is None else parallel.timeout
         self.order = np.arange(0, dtype=np.int64)
         self.totals = self.setup.new_totals()
         self.threads, self.update_threshold = 1, 1 << 62
@@ -531,16 +580,18 @@ class _HostTrainer:
 
     def _train(self, plan: UpdatePlan, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
         model, setup = self.model, self.setup
-        problem = np.zeros(1, dtype=np.int64)
+        problem = np.zeros(2, dtype=np.int64)
         completed = train_batches(
             model.parameters, model.gradients, model.layer_table, model.activation_table, model.activation_params,
             self.workspace, self.offsets, self.inputs, self.targets, self.order, self.batch_size, first, stop,
             setup.loss.table, setup.loss.params, not setup.loss.fused,
             plan.table, plan.tensors, plan.tasks, rates, self.threads, setup.clip_value, setup.clip_norm,
             setup.metric_tables, setup.metric_params, self.totals, losses, problem, model.penalty_table, self.weights,
-            setup.flush_subnormals,
+            self.share, self.exchange, self.timeout, setup.flush_subnormals,
         )
         self.problem = int(problem[0])
+        if self.problem == COLLECTIVE_FAILED:
+            raise self.parallel.collective_failed(int(problem[1]))
         return completed
 
 
@@ -570,6 +621,8 @@ class _ClosureTrainer(_HostTrainer):
             weights = self.weights[rows] if self.weights.size else _NO_WEIGHTS
 
             def closure():
+                if self.parallel is not None:
+                    return self._parallel_closure(rows), grads
                 value = network_value_and_grad(
                     model.parameters, model.gradients, model.layer_table, model.activation_table, model.activation_params,
                     self.workspace, self.offsets, inputs, targets, setup.loss.table, setup.loss.params, not setup.loss.fused,
@@ -589,17 +642,40 @@ class _ClosureTrainer(_HostTrainer):
         self._measured = None
         return stop - first
 
+    def _parallel_closure(self, batch: np.ndarray) -> float:
+        """The closure's loss and gradient in data-parallel training: each rank's part of the
+        batch's rows ``batch``, summed over the ranks (see :meth:`DataParallel.closure_gradient`)."""
+        model, setup = self.model, self.setup
+
+        def value_and_grad(rows):
+            weights = self.weights[rows] if self.weights.size else _NO_WEIGHTS
+            value = network_value_and_grad(
+                model.parameters, model.gradients, model.layer_table, model.activation_table, model.activation_params,
+                self.workspace, self.offsets, self.inputs[rows], self.targets[rows], setup.loss.table, setup.loss.params,
+                not setup.loss.fused, model.penalty_table[:0], weights,
+            )
+            return value, float(rows.size if not self.weights.size else weights.sum())
+
+        def penalty(count):
+            return penalize(model.parameters, model.gradients, model.penalty_table, count, True)
+
+        return self.parallel.closure_gradient(value_and_grad, penalty, batch, model.gradients)
+
     def host_totals(self) -> np.ndarray:
         if self._measured is None:
             setup = self.setup
             totals = setup.new_totals()
-            if setup.metrics:
-                workspace, offsets = self.workspace, self.offsets
+            inputs, targets, weights = self.inputs, self.targets, self.weights
+            if self.parallel is not None and not self.parallel.sharded:  # each rank counts its slice of the rows
+                n, rank, size = inputs.shape[0], self.parallel.rank, self.parallel.size
+                part = slice(n * rank // size, n * (rank + 1) // size)
+                inputs, targets, weights = inputs[part], targets[part], weights[part] if weights.size else weights
+            if setup.metrics and inputs.shape[0] > 0:
                 evaluate_batches(
                     self.model.parameters, self.model.layer_table, self.model.activation_table, self.model.activation_params,
-                    workspace, offsets, self.inputs, self.targets, self.batch_size,
+                    self.workspace, self.offsets, inputs, targets, min(self.batch_size, inputs.shape[0]),
                     setup.loss.table, setup.loss.params, not setup.loss.fused,
-                    setup.metric_tables, setup.metric_params, totals, self.model.penalty_table, self.weights,
+                    setup.metric_tables, setup.metric_params, totals, self.model.penalty_table, weights,
                 )
             self._measured = totals
         return self._measured
@@ -619,6 +695,7 @@ def run_epochs(
     verbose: int,
     drop_last: bool,
     weights: np.ndarray | None = None,
+    parallel: DataParallel | None = None,
 ) -> History:
     """The epochs of :func:`fit` on checked arguments, wherever the model lives.
 
@@ -633,14 +710,24 @@ def run_epochs(
     batch's loss weighted by its rows, over every piece; its metrics add up
     the totals of every piece. With sample ``weights``, each batch's loss is weighted by the sum of
     its rows' weights instead.
+
+    Data parallel (``parallel``): every rank starts from rank 0's weights,
+    optimizer state and generator, the epoch's metric totals are summed over
+    the ranks, and only rank 0 shows progress and runs the callbacks that
+    write files.
     """
     setup = model.training
     if weights is not None:
         _check_weighted_metrics(setup, "fit")
-    data = trainer if isinstance(trainer, _Chunks) else _WholeArrays(trainer, samples, batches, batch_size, drop_last, weights)
+    data = trainer if isinstance(trainer, _Chunks) else _WholeArrays(trainer, samples, batches, batch_size, drop_last, weights, parallel)
     if seed is not None:
         model.reseed(seed)
     parts = _refreshed_partitions(setup)
+    if parallel is not None:
+        parallel.start_alike(model, parts)
+        if parallel.rank != 0:
+            verbose = 0
+            callbacks = [callback for callback in callbacks if not callback.writes]
     if batches is not None:  # else (chunks) fit made sure that no schedule needs the run's length
         setup.fit_length(parts[0][1].step + epochs * batches, model.epoch + epochs)
     history = History()
@@ -692,6 +779,8 @@ def run_epochs(
                     totals += trainer.host_totals()
                     losses, rows = np.concatenate([losses, piece_losses]), np.concatenate([rows, piece.rows])
                 data.end_epoch(losses.size)
+                if parallel is not None:
+                    totals = parallel.totals(totals)
                 batches = losses.size  # the progress bar's length from now on (chunks may not say it before)
                 _sync_learning_rates(setup, parts)
                 logs = {"loss": _epoch_loss(losses, rows)}
@@ -789,10 +878,9 @@ def _sync_learning_rates(setup, parts: list) -> None:
 
 
 def _batch_rows(count: int, batch_size: int, samples: int, drop_last: bool) -> np.ndarray:
-    rows = np.full(count, batch_size, dtype=np.float64)
-    if not drop_last and count and count * batch_size > samples:
-        rows[-1] = samples - (count - 1) * batch_size
-    return rows
+    """The rows of each of ``count`` batches of ``samples`` rows: ``batch_size``, fewer in the last
+    one, none past the end (a rank whose own rows end before the epoch's last batch)."""
+    return np.clip(samples - batch_size * np.arange(count, dtype=np.float64), 0, batch_size)
 
 
 def _epoch_loss(losses: np.ndarray, rows: np.ndarray) -> float:

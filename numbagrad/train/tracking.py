@@ -84,6 +84,8 @@ class CSVLogger(Callback):
         IsADirectoryError: ``filename`` is a folder.
     """
 
+    writes = True
+
     def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False):
         path = _path(filename, "filename", "CSVLogger")
         if not isinstance(separator, str) or len(separator) != 1 or separator in '"\r\n':
@@ -207,6 +209,8 @@ class TensorBoard(Callback):
         TypeError, ValueError: a bad argument, named with its value.
         NotADirectoryError: ``log_dir`` is an existing file.
     """
+
+    writes = True
 
     def __init__(self, log_dir: str | os.PathLike, update_freq: str | int = "epoch"):
         path = _path(log_dir, "log_dir", "TensorBoard")
@@ -367,6 +371,8 @@ class MLflow(Callback):
         ModuleNotFoundError: mlflow is not installed (``pip install "numbagrad[mlflow]"``).
         TypeError, ValueError: a bad argument, named with its value.
     """
+
+    writes = True
 
     def __init__(
         self,

@@ -36,12 +36,20 @@ from numbagrad.kernels.cpu.network import (
     view,
 )
 from numbagrad.kernels.cpu.update import apply_plan
-from numbagrad.kernels.pointers import activation_forward_function, metric_function
+from numbagrad.kernels.pointers import activation_forward_function, call_reducer, metric_function
 
-__all__ = ["train_batches", "evaluate_batches", "gradient_norm", "sum_of_squares", "NON_FINITE_LOSS", "NON_FINITE_GRADIENT", "NON_FINITE_UPDATE"]
+__all__ = [
+    "train_batches", "evaluate_batches", "gradient_norm", "sum_of_squares", "NON_FINITE_LOSS", "NON_FINITE_GRADIENT",
+    "NON_FINITE_UPDATE", "COLLECTIVE_FAILED", "SHARE_RANK", "SHARE_SIZE", "SHARE_REDUCER",
+]
 
-#: What stopped a segment early, written to ``problem[0]``.
-NON_FINITE_LOSS, NON_FINITE_GRADIENT, NON_FINITE_UPDATE = 1, 2, 3
+#: What stopped a segment early, written to ``problem[0]``; with ``COLLECTIVE_FAILED``,
+#: ``problem[1]`` holds the all-reduce's code (-1: it timed out).
+NON_FINITE_LOSS, NON_FINITE_GRADIENT, NON_FINITE_UPDATE, COLLECTIVE_FAILED = 1, 2, 3, 4
+
+#: The entries of the ``share`` table of :func:`train_batches`: this rank's part of each batch
+#: (``SHARE_RANK`` of ``SHARE_SIZE`` equal slices) and the address of the all-reduce (0 for none).
+SHARE_RANK, SHARE_SIZE, SHARE_REDUCER = 0, 1, 2
 
 
 @kernel(fastmath=FASTMATH)
@@ -136,6 +144,37 @@ def update_weighted_metrics(metrics, metric_params, totals, prediction, y, w, sc
 
 
 @inline
+def all_reduce_gradient(grads, value, count, reducer, exchange, timeout):
+    """Sum one batch's gradient over the ranks: each rank's mean gradient ``g_r`` over its
+    ``count_r`` rows (or the sum of their weights) becomes, on every rank,
+    ``g = sum_r count_r g_r / sum_r count_r``, in float64, with the loss likewise, in one
+    all-reduce of ``[count_r g_r, count_r loss_r, count_r]``. A batch of total count 0 has
+    gradient 0 and loss 0, as :func:`weighted_loss_rows` gives it in one process.
+
+    Returns ``(code, loss, total count)``: code 0, or the reducer's failure.
+    """
+    size = grads.size
+    send = exchange[0]
+    receive = exchange[1]
+    if count > 0.0:
+        for i in range(size):
+            send[i] = grads[i] * count
+        send[size] = value * count
+    else:  # no rows here: nothing, not even a NaN of an empty mean
+        send[: size + 1] = 0.0
+    send[size + 1] = count
+    code = call_reducer(reducer, send.ctypes.data, receive.ctypes.data, size + 2, timeout)
+    total = receive[size + 1]
+    if code != 0 or not total > 0.0:
+        grads[:] = 0.0
+        return code, 0.0, total
+    scale = 1.0 / total
+    for i in range(size):
+        grads[i] = receive[i] * scale
+    return code, receive[size] * scale, total
+
+
+@inline
 def final_output(workspace, offsets, layers, activations, activation_params, rows, final_activation):
     """The network's output after its last activation, applying it now when the loss was fused."""
     last = layers.shape[0] - 1
@@ -178,6 +217,9 @@ def train_batches_inner(
     problem,
     penalties,
     weights,
+    share,
+    exchange,
+    timeout,
 ):
     """Train on batches ``first_batch <= b < last_batch`` of an epoch.
 
@@ -204,25 +246,41 @@ def train_batches_inner(
     weighted = weights.size > 0
     batch_weights = np.empty(batch_size if weighted else 0)
     scratch = np.empty(metric_totals.shape[1] if weighted else 0)
+    reducer = share[SHARE_REDUCER]
     for b in range(first_batch, last_batch):
-        start = b * batch_size
+        start = min(n, b * batch_size)
         stop = min(n, start + batch_size)
+        if share[SHARE_SIZE] > 1:  # this rank's slice of the batch
+            rows = stop - start
+            start, stop = start + rows * share[SHARE_RANK] // share[SHARE_SIZE], start + rows * (share[SHARE_RANK] + 1) // share[SHARE_SIZE]
         rows = stop - start
         x = view(workspace, offsets[INPUT], rows, X.shape[1])
         y = view(workspace, offsets[TARGET], rows, Y.shape[1])
         gather_rows(X, order, start, stop, x)
         gather_rows(Y, order, start, stop, y)
-        forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads)
         if weighted:
             for k in range(rows):
                 batch_weights[k] = weights[order[start + k]]
         w = batch_weights[:rows] if weighted else batch_weights
-        value, count = batch_loss(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, w)
+        value, count = 0.0, 0.0
+        if rows > 0:
+            forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads)
+            value, count = batch_loss(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, w)
+        if reducer != 0:
+            # Every rank learns the batch's loss from the same sum, so all stop at the same batch.
+            if rows > 0:
+                backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads)
+            code, value, count = all_reduce_gradient(grads, value, count, reducer, exchange, timeout)
+            if code != 0:
+                problem[0] = COLLECTIVE_FAILED
+                problem[1] = code
+                return b - first_batch
         batch_losses[b - first_batch] = value
         if not math.isfinite(value):
             problem[0] = NON_FINITE_LOSS
             return b - first_batch
-        backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads)
+        if reducer == 0:
+            backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads)
         if penalties.shape[0] > 0:
             value += penalize(params, grads, penalties, count, True)
             batch_losses[b - first_batch] = value
@@ -235,7 +293,7 @@ def train_batches_inner(
         if apply_plan(params, plan, plan_tensors, plan_tasks, learning_rates[b - first_batch], b - first_batch, threads, True) != 0:
             problem[0] = NON_FINITE_UPDATE
             return b - first_batch
-        if metrics.shape[0] > 0:
+        if metrics.shape[0] > 0 and rows > 0:
             prediction = final_output(workspace, offsets, layers, activations, activation_params, rows, final_activation)
             update_batch_metrics(metrics, metric_params, metric_totals, prediction, y, w, scratch)
     return last_batch - first_batch
@@ -246,7 +304,7 @@ def train_batches(
     params, grads, layers, activations, activation_params, workspace, offsets, X, Y, order, batch_size,
     first_batch, last_batch, loss, loss_params, final_activation, plan, plan_tensors, plan_tasks,
     learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, problem, penalties, weights,
-    flush,
+    share, exchange, timeout, flush,
 ):
     """:func:`train_batches_inner` with subnormal numbers flushed to zero on this
     thread when ``flush`` (see :mod:`numbagrad.kernels.cpu.floating`)."""
@@ -255,7 +313,7 @@ def train_batches(
         params, grads, layers, activations, activation_params, workspace, offsets, X, Y, order, batch_size,
         first_batch, last_batch, loss, loss_params, final_activation, plan, plan_tensors, plan_tasks,
         learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, problem,
-        penalties, weights,
+        penalties, weights, share, exchange, timeout,
     )
     restore(previous)
     return completed

@@ -1,0 +1,168 @@
+"""What ``fit`` does differently across the ranks of :mod:`numbagrad.distributed`.
+
+The compiled epoch sums each batch's gradient over the ranks (see
+:func:`numbagrad.kernels.cpu.training.train_batches`); this module is the
+Python around it: agreeing on what is trained before anything changes,
+starting every rank from rank 0's weights, optimizer state and random
+generator, each rank's share of the batches, and the sums at an epoch's end
+(metric totals, validation, the rows of each batch when ranks hold their own).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import numpy as np
+
+from numbagrad.errors import DistributedError
+from numbagrad.kernels.cpu.training import SHARE_RANK, SHARE_REDUCER, SHARE_SIZE
+
+__all__ = ["DataParallel", "ALONE"]
+
+#: The ``share`` table of a fit in one process: the whole batch, no all-reduce.
+ALONE = np.array([0, 1, 0], dtype=np.int64)
+
+
+class DataParallel:
+    """One data-parallel ``fit`` on ``world``: ``sharded`` when each rank passed only its own rows."""
+
+    def __init__(self, world: Any, sharded: bool):
+        self.world, self.sharded = world, sharded
+        self.rank, self.size = world.rank, world.size
+        self.timeout = world.timeout
+
+    # --- before training -----------------------------------------------------------------
+
+    def local_batch_size(self, batch_size: int) -> int:
+        """The rows of each batch this rank trains on when it holds its own rows: an equal share
+        of ``batch_size`` (the first ``batch_size % size`` ranks one more). With the same rows on
+        every rank, each rank takes its slice inside the compiled loop instead."""
+        if not self.sharded:
+            return batch_size
+        return batch_size // self.size + (1 if self.rank < batch_size % self.size else 0)
+
+    def share(self) -> np.ndarray:
+        """The compiled loop's ``share`` table for this rank."""
+        table = np.zeros(3, dtype=np.int64)
+        table[SHARE_RANK] = 0 if self.sharded else self.rank
+        table[SHARE_SIZE] = 1 if self.sharded else self.size
+        table[SHARE_REDUCER] = self.world.reducer_address()
+        return table
+
+    def exchange(self, parameters: int) -> np.ndarray:
+        return np.empty((2, parameters + 2))
+
+    def agree(self, model: Any, samples: int, batch_size: int, epochs: int, shuffle: bool, seed: int | None,
+              drop_last: bool, weighted: bool, validated: bool) -> None:
+        """Raise :class:`DistributedError` on every rank, before anything changes, when the ranks
+        were not given the same fit (the same data, unless sharded)."""
+        fields = {
+            "batch_size": batch_size, "epochs": epochs, "shuffle": int(shuffle), "seed": -1 if seed is None else seed,
+            "drop_last": int(drop_last), "sharded": int(self.sharded), "sample weights": int(weighted),
+            "validation": int(validated), "parameters": model.parameters.size, "model.epoch": model.epoch,
+        }
+        if not self.sharded:
+            fields["rows of X"] = samples
+        values = np.array(list(fields.values()), dtype=np.float64)
+        seen = self.world.gather(values, "fit's check that every rank trains the same way")
+        for column, name in enumerate(fields):
+            if not (seen[:, column] == seen[0, column]).all():
+                found = ", ".join(f"rank {r}: {_shown(seen[r, column])}" for r in range(self.size))
+                hint = (
+                    " (every rank passes the same X, y; pass sharded=True when each rank has only its own rows)"
+                    if name == "rows of X" else ""
+                )
+                raise DistributedError(f"fit: the ranks disagree about {name}: {found}{hint}")
+
+    def start_alike(self, model: Any, parts: list) -> None:
+        """Every rank takes rank 0's weights, optimizer state and random generator."""
+        self.world.broadcast(model.parameters, "fit's broadcast of rank 0's weights")
+        for _, partition in parts:
+            state = getattr(partition, "state_block", None)  # None: an optimizer stepping from Python (L-BFGS)
+            if state is not None:
+                self.world.broadcast(state, "fit's broadcast of rank 0's optimizer state")
+        state = np.frombuffer(json.dumps(model.rng.bit_generator.state).encode(), dtype=np.uint8)
+        length = np.array([state.size], dtype=np.int64)
+        self.world.broadcast(length, "fit's broadcast of rank 0's random generator")
+        received = np.zeros(int(length[0]), dtype=np.uint8)
+        received[: min(state.size, received.size)] = state[: received.size]
+        self.world.broadcast(received, "fit's broadcast of rank 0's random generator")
+        model.rng.bit_generator.state = json.loads(received.tobytes().decode())
+
+    def batches(self, samples: int, batch_size: int, drop_last: bool) -> int:
+        """Batches per epoch: with own rows, as many as the rank that needs the most (a rank past
+        its last row trains on none), or, with ``drop_last``, the fewest whole ones of any rank."""
+        if not self.sharded:
+            return samples // batch_size if drop_last else -(-samples // batch_size)
+        local = self.local_batch_size(batch_size)
+        mine = samples // local if drop_last else -(-samples // local)
+        counts = self.world.gather([mine], "fit's count of batches per epoch")[:, 0]
+        return int(counts.min() if drop_last else counts.max())
+
+    # --- during training ---------------------------------------------------------------------
+
+    def batch_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The rows (or weights) of each whole batch, summed over the ranks when each holds its own."""
+        return self.world.sum(rows, "fit's sum of each batch's rows") if self.sharded else rows
+
+    def totals(self, totals: np.ndarray) -> np.ndarray:
+        """The epoch's metric totals of every rank's rows."""
+        if totals.size == 0:
+            return totals
+        return self.world.sum(totals, "fit's sum of the epoch's metrics").reshape(totals.shape).astype(totals.dtype)
+
+    def validation(self, evaluate: Callable, validation: tuple, setup: Any) -> Callable[[], dict[str, float]]:
+        """The validation logs, each rank evaluating its slice of the rows (or its own rows) and the
+        sums taken over the ranks. ``evaluate(inputs, targets, weights)`` gives
+        ``(mean loss, count, metric totals)``."""
+        inputs, targets = validation[0], validation[1]
+        weights = validation[2] if len(validation) > 2 else None
+        if not self.sharded:
+            n = inputs.shape[0]
+            lo, hi = n * self.rank // self.size, n * (self.rank + 1) // self.size
+            inputs, targets = inputs[lo:hi], targets[lo:hi]
+            weights = None if weights is None else weights[lo:hi]
+
+        def validate() -> dict[str, float]:
+            if inputs.shape[0] > 0:
+                loss, count, totals = evaluate(inputs, targets, weights)
+                own = np.concatenate([[loss * count if count > 0 else 0.0, count], totals.ravel()])
+            else:
+                own = np.zeros(2 + setup.new_totals().size)
+            total = self.world.sum(own, "fit's validation")
+            totals = total[2:].reshape(setup.new_totals().shape)
+            return {"loss": float(total[0] / total[1]) if total[1] > 0 else float("nan"), **setup.metric_values(totals)}
+
+        return validate
+
+    def collective_failed(self, code: int) -> DistributedError:
+        if code == -1:
+            return DistributedError(self.world.waited("the all-reduce of a batch's gradient"))
+        return DistributedError(f"rank {self.rank} of {self.size}: MPI failed in the all-reduce of a batch's gradient (error code {code})")
+
+    def closure_gradient(self, value_and_grad: Callable, penalize: Callable, order_rows: np.ndarray,
+                         grads: np.ndarray) -> float:
+        """An L-BFGS closure's loss and gradient (in ``grads``) of the batch of rows ``order_rows``:
+        each rank its slice, summed over the ranks, then the regularizers' penalty.
+
+        ``value_and_grad(rows)`` gives ``(loss, count)`` of the data's ``rows`` without the
+        penalty, its gradient in ``grads``; ``penalize(count)`` adds the penalty's gradient for a
+        batch of that count and returns its value."""
+        if not self.sharded:
+            n = order_rows.size
+            order_rows = order_rows[n * self.rank // self.size : n * (self.rank + 1) // self.size]
+        value, count = value_and_grad(order_rows) if order_rows.size else (0.0, 0.0)
+        own = np.empty(grads.size + 2)
+        own[: grads.size] = grads * count if count > 0 else 0.0
+        own[-2:] = (value * count if count > 0 else 0.0), count
+        total = self.world.sum(own, "the all-reduce of a batch's gradient")
+        if not total[-1] > 0:
+            grads[:] = 0.0
+            return 0.0 + penalize(0.0)
+        grads[:] = total[: grads.size] / total[-1]
+        return float(total[-2] / total[-1]) + penalize(float(total[-1]))
+
+
+def _shown(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
