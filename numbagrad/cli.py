@@ -276,11 +276,56 @@ def _given(arguments) -> dict:
 
 
 def _train(arguments) -> int:
-    from numbagrad import runs
+    from numbagrad import distributed, runs
 
+    launched = distributed.launched_ranks()
+    ranks = getattr(arguments, "ranks", None)
+    if ranks is not None and launched == 1 and ranks > 1:
+        return _launch_ranks(ranks, arguments.argv)
+    if ranks is not None and launched > 1 and ranks != launched:
+        raise ValueError(f"--ranks {ranks}, but the MPI launcher started {launched} ranks; leave --ranks out under mpiexec or srun")
+    world = distributed.init() if launched > 1 else None
+    lead = world is None or world.rank == 0  # only rank 0 reports and writes the run folder
     config = runs.resolve(_given(arguments), arguments.config, "train")
-    runs.train(config, name=arguments.name, verbose=_verbosity(arguments), note=_note(arguments.quiet))
+    runs.train(
+        config, name=arguments.name, verbose=_verbosity(arguments) if lead else 0, echo=print if lead else _silent,
+        note=_note(arguments.quiet or not lead), write=lead,
+    )
     return 0
+
+
+def _abort_other_ranks() -> None:
+    """In a data-parallel run, one rank's error ends every rank (they would wait for it)."""
+    from numbagrad import distributed
+
+    world = distributed.current()
+    if world is not None:
+        sys.stderr.flush()
+        world.abort(1)
+
+
+def _silent(message: str) -> None:
+    return None
+
+
+def _launch_ranks(ranks: int, argv: list[str]) -> int:
+    """Run this ``numbagrad train`` on ``ranks`` MPI ranks of this machine with the installed
+    ``mpiexec``, without ``--ranks``; returns its exit status."""
+    import shutil
+    import subprocess
+
+    mpiexec = shutil.which("mpiexec", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+    if mpiexec is None:
+        raise ValueError(f"--ranks {ranks} needs MPI's mpiexec, which is not installed: pip install \"numbagrad[distributed]\"")
+    kept, skip = [], False
+    for argument in argv:
+        if skip:
+            skip = False
+        elif argument == "--ranks":
+            skip = True
+        elif not argument.startswith("--ranks="):
+            kept.append(argument)
+    return subprocess.call([mpiexec, "-n", str(ranks), sys.executable, "-m", "numbagrad", *kept])
 
 
 def _compare(arguments) -> int:
@@ -353,6 +398,10 @@ def _add_run_command(commands, common, command_name: str, help: str, description
         if setting.name == "schedule":
             command.add_argument("--schedule-set", dest="schedule_set", action="append", default=argparse.SUPPRESS,
                                  metavar="NAME=VALUE", help="a schedule hyperparameter, such as gamma=0.5 or per=epoch (repeatable)")
+    if command_name == "train":
+        command.add_argument("--ranks", type=_positive, default=None, metavar="N",
+                             help="train data parallel on N MPI ranks of this machine (starts the installed mpiexec; "
+                             "needs numbagrad[distributed]); under mpiexec or srun the launcher's ranks are used")
     command.add_argument("--name", default=None, metavar="NAME",
                          help="the run folder's name inside --output (default: data, optimizer, date and time)")
     command.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no notes; the report only")
@@ -449,10 +498,11 @@ _COMMANDS = {"train": _train, "compare": _compare, "evaluate": _evaluate, "predi
 
 def main(argv=None) -> int:
     """Run the command line with ``argv`` (``sys.argv[1:]`` by default); returns the exit status."""
-    from numbagrad.errors import CudaUnavailableError, PluginError
+    from numbagrad.errors import CudaUnavailableError, DistributedError, PluginError
 
     argv = _joined_negative_start(list(sys.argv[1:] if argv is None else argv))
     arguments = _parser().parse_args(argv)
+    arguments.argv = argv
     run = _COMMANDS[arguments.command]
     try:
         return run(arguments)
@@ -468,7 +518,7 @@ def main(argv=None) -> int:
         return 130
     except (
         ValueError, TypeError, KeyError, ImportError, OSError, FloatingPointError, PluginError, CudaUnavailableError,
-        MemoryError, OverflowError, csv.Error,
+        DistributedError, MemoryError, OverflowError, csv.Error,
     ) as error:
         if arguments.debug:
             raise
@@ -480,4 +530,5 @@ def main(argv=None) -> int:
         # A message that already names the command (numbagrad.export.run_export's) does not name it twice.
         message = message.removeprefix(f"numbagrad {arguments.command}: ")
         print(f"numbagrad {arguments.command}: error: {message}", file=sys.stderr)
+        _abort_other_ranks()
         return 1

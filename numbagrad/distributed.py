@@ -122,9 +122,9 @@ class World:
             self._reducer = (function, function.address)
         return self._reducer[1]
 
-    @property
-    def shares_cores(self) -> bool:
-        return self.local_size > 1
+    def abort(self, code: int = 1) -> None:
+        """End every rank of the job (``MPI_Abort``) with exit status ``code``."""
+        _mpi().COMM_WORLD.Abort(code)
 
 
 def _mpi() -> Any:
@@ -250,6 +250,6 @@ def _abort_on_uncaught_exceptions(world: World) -> None:
         previous(kind, error, trace)
         sys.stderr.write(f"numbagrad.distributed: rank {world.rank} of {world.size} raised {kind.__name__}; aborting every rank\n")
         sys.stderr.flush()
-        _mpi().COMM_WORLD.Abort(1)
+        world.abort(1)
 
     sys.excepthook = abort

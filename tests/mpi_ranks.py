@@ -105,6 +105,10 @@ class _Fails(Callback):
 
 def main() -> None:
     scenario, out = sys.argv[1], Path(sys.argv[2])
+    if scenario == "cli-mismatch":
+        from numbagrad.cli import main as cli
+
+        raise SystemExit(cli(["train", "--ranks", "3", "--data", "iris", "--epochs", "1", "--output", str(out)]))
     world = distributed.init(timeout=float(os.environ.get("TIMEOUT", "60")))
     rank = world.rank
     if scenario in SCENARIOS:

@@ -156,3 +156,24 @@ def test_one_process_world_trains_as_before():
 
 def test_distributed_error_is_exported():
     assert issubclass(DistributedError, RuntimeError)
+
+
+def test_the_cli_trains_on_ranks_and_rank_0_writes_the_run(tmp_path):
+    """``numbagrad train --ranks 2`` starts mpiexec itself; one report, one run folder."""
+    env = dict(os.environ, PYTHONPATH=str(Path(ng.__file__).parents[1]))
+    process = subprocess.run(
+        [sys.executable, "-m", "numbagrad", "train", "--ranks", "2", "--data", "iris", "--epochs", "3", "--quiet",
+         "--output", str(tmp_path), "--name", "run"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    assert process.stdout.count("saved ") == 1 and process.stdout.count("final:") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert len(history["history"]["loss"]) == 3
+
+
+def test_cli_ranks_under_a_launcher_must_match_it(tmp_path):
+    process = launch(2, "cli-mismatch", tmp_path)
+    assert process.returncode != 0
+    assert "--ranks 3, but the MPI launcher started 2 ranks" in process.stdout + process.stderr

@@ -232,7 +232,8 @@ def _training_text(prepared: Prepared, optimizer: str) -> str:
     return f"training: {optimizer}, {config.loss}, batch {config.batch_size}, {config.epochs} epochs{schedule}"
 
 
-def train(config: RunConfig, name: str | None = None, verbose: int = 1, echo: Echo = print, note: Echo = print) -> Path:
+def train(config: RunConfig, name: str | None = None, verbose: int = 1, echo: Echo = print, note: Echo = print,
+          write: bool = True) -> Path | None:
     """Train one model as ``config`` says and write its run folder; returns the folder.
 
     Args:
@@ -240,6 +241,8 @@ def train(config: RunConfig, name: str | None = None, verbose: int = 1, echo: Ec
             ``<data>-<optimizer>-<date>-<time>``).
         verbose: 1 a progress bar per epoch, 0 nothing during training.
         echo: prints a line of the report; note: prints a remark (stderr).
+        write: write the run folder (False on the ranks other than 0 of a
+            data-parallel run; returns None then).
     """
     toml_writer()  # a missing tomli-w is reported before any work, not after training
     _check_machine(config)
@@ -258,6 +261,8 @@ def train(config: RunConfig, name: str | None = None, verbose: int = 1, echo: Ec
     trained = fit_prepared(prepared, model, config.optimizer, verbose, tracking)
     for line in result_lines(trained):
         echo(line)
+    if not write:
+        return None
     with building(target, unique=name is None) as run:
         written = _write_run(run.temporary, prepared, trained, _resolved(prepared, config.optimizer, options), plots)
     echo(f"saved {run.final}: {', '.join(written)}")
