@@ -40,6 +40,14 @@ SCENARIOS = {
         "early_stopping": True,
     },
     "float32": {"fit": {"batch_size": 10, "epochs": 2}, "dtype": "float32"},
+    # A GPU model (under Numba's CUDA simulator in the tests): the gradient summed through the host.
+    "gpu": {
+        "fit": {"batch_size": 10, "epochs": 1, "validation_split": 0.25},
+        "compile": {"clip_norm": 0.5},
+        "rows": 40,
+        "device": "cuda",
+    },
+    "gpu_l2": {"fit": {"batch_size": 8, "epochs": 1}, "compile": {"clip_value": 0.2}, "l2": 1e-2, "rows": 24, "device": "cuda"},
 }
 
 
@@ -59,6 +67,8 @@ def model(options: dict) -> ng.nn.Sequential:
     )
     compile_options = {"optimizer": "adam", "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
     compile_options.update(options.get("compile", {}))
+    if "device" in options:
+        net.to(options["device"])
     return net.compile(**compile_options)
 
 
@@ -66,7 +76,7 @@ def training(name: str, net: ng.nn.Sequential | None = None, **extra) -> tuple[n
     """Train scenario ``name`` (in one process, or on every rank after ``distributed.init``)."""
     options = SCENARIOS[name]
     net = net if net is not None else model(options)
-    X, y, weights = data()
+    X, y, weights = data(options.get("rows", 203))
     keywords = dict(options["fit"], seed=3, verbose=0, **extra)
     if options.get("weighted"):
         keywords["sample_weight"] = weights
@@ -82,7 +92,8 @@ def training(name: str, net: ng.nn.Sequential | None = None, **extra) -> tuple[n
 
 
 def save(out: Path, rank: int, net: ng.nn.Sequential, history: dict, **more) -> None:
-    np.savez(out / f"rank{rank}.npz", parameters=net.parameters)
+    parameters = net.parameters if isinstance(net.parameters, np.ndarray) else net.parameters.copy_to_host()
+    np.savez(out / f"rank{rank}.npz", parameters=parameters)
     (out / f"rank{rank}.json").write_text(json.dumps({"history": history, "epoch": net.epoch, **more}))
 
 

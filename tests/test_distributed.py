@@ -71,6 +71,27 @@ def test_ranks_train_the_weights_of_one_process(tmp_path, ranks, scenario):
     assert record["epoch"] == net.epoch
 
 
+#: Numba's CUDA simulator with the small launches of tests/cuda/conftest.py (it runs every thread in Python).
+SIMULATED = {
+    "NUMBA_ENABLE_CUDASIM": "1", "NUMBAGRAD_CUDA_THREADS_PER_BLOCK": "4", "NUMBAGRAD_CUDA_MAX_BLOCKS": "3",
+    "NUMBAGRAD_CUDA_GEMM_TILE": "4", "NUMBAGRAD_CUDA_GEMM_TILE_K": "2", "NUMBAGRAD_CUDA_GEMM_THREAD_TILE": "2",
+}
+
+
+@pytest.mark.parametrize("scenario", ["gpu", "gpu_l2"])
+def test_gpu_models_sum_the_device_gradient_through_the_host(tmp_path, scenario):
+    """Under Numba's CUDA simulator: 2 ranks against the same GPU fit in one process."""
+    alone, ranks = tmp_path / "alone", tmp_path / "ranks"
+    alone.mkdir()
+    ranks.mkdir()
+    ran(launch(1, scenario, alone, **SIMULATED))
+    ran(launch(2, scenario, ranks, **SIMULATED))
+    (expected, reference), found = results(alone, 1)[0], results(ranks, 2)
+    np.testing.assert_array_equal(found[0][0], found[1][0])
+    np.testing.assert_allclose(found[0][0], expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+    assert_close_histories(found[0][1]["history"], reference["history"], rtol=1e-9)
+
+
 def test_each_rank_uses_its_share_of_the_cores(tmp_path):
     ran(launch(2, "plain", tmp_path))
     cores = len(os.sched_getaffinity(0))

@@ -54,7 +54,7 @@ __all__ = ["fit", "evaluate_arrays", "new_trainer", "new_validator"]
 
 
 def _rows_of(batch: int, batch_size: int, samples: int) -> int:
-    return min(batch_size, samples - batch * batch_size)
+    return max(0, min(batch_size, samples - batch * batch_size))
 
 
 def _resident_budget(cuda: Any) -> int:
@@ -136,10 +136,17 @@ class _Trainer:
     #: Why the last ``run`` stopped early: 0, or one of the NON_FINITE_* codes.
     problem = 0
 
-    def __init__(self, model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int, batches: int):
+    def __init__(self, model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int, batches: int, parallel: Any = None):
         cuda = require_cuda("fit on a model on the GPU")
         self.cuda = cuda
         self.model = model
+        #: Data parallel (:class:`numbagrad.train.data_parallel.DataParallel`): each batch's gradient is
+        #: summed over the ranks through the host between the backward pass and the clipping.
+        self.parallel = parallel
+        if parallel is not None:
+            self.exchange = np.empty(model.parameters.size + 2)
+            self.norm_partials = cuda.device_array(max(1, int(config.CUDA_MAX_BLOCKS)), dtype=np.float64)
+            self.norm_counter = cuda.to_device(np.zeros(1, dtype=np.int32))
         setup = model.training
         self.setup = setup
         self.samples = inputs.shape[0]
@@ -195,6 +202,10 @@ class _Trainer:
         launches = network.forward_launches(rows, self.device_inputs, self.order, final_activation=not network.fused)
         launches.append(network.loss_launch(rows, self.device_targets, self.order, self.losses))
         threads = config.CUDA_THREADS_PER_BLOCK
+        if self.parallel is not None:  # this rank's gradient only: the rest after the all-reduce
+            launches += network.backward_launches(rows, self.device_inputs, self.order, 0.0, partials=False)
+            self._launches[rows] = launches
+            return launches
         if network.penalties.shape[0]:
             launches += network.backward_launches(rows, self.device_inputs, self.order, 0.0, partials=False)
             launches += network.penalty_launches(rows, self.losses, self.norms, setup.clip_value)
@@ -207,6 +218,65 @@ class _Trainer:
             launches.append(Launch(scale_gradients, blocks, threads, [gradients, self.norms, 0, setup.clip_norm], {"index": 2}))
         self._launches[rows] = launches
         return launches
+
+    def reduced_launches(self, rows: int) -> list:
+        """Data parallel, after the all-reduce of a batch of ``rows`` rows (all ranks together): the
+        regularizers' penalties, the clamping to ``clip_value``, the gradient's norm and the clipping
+        by norm, as :meth:`launches` does in one process."""
+        key = ("reduced", rows)
+        cached = self._launches.get(key)
+        if cached is not None:
+            return cached
+        from numbagrad.kernels.cuda.launch import Launch
+        from numbagrad.kernels.cuda.training import clamped_squares, scale_gradients, square_root
+        from numbagrad.kernels.cuda.update import launch_configuration
+
+        network, setup, gradients = self.network, self.setup, self.model.gradients
+        threads = config.CUDA_THREADS_PER_BLOCK
+        blocks, _ = launch_configuration(gradients.size, threads, config.CUDA_MAX_BLOCKS)
+        if network.penalties.shape[0]:
+            launches = network.penalty_launches(rows, self.losses, self.norms, setup.clip_value)
+        else:
+            args = [gradients, float(setup.clip_value), self.norm_partials, self.norm_counter, self.norms, 0]
+            launches = [Launch(clamped_squares, blocks, threads, args, {"index": 5}), Launch(square_root, 1, 1, [self.norms, 0], {"index": 1})]
+        if setup.clip_norm > 0:
+            launches.append(Launch(scale_gradients, blocks, threads, [gradients, self.norms, 0, setup.clip_norm], {"index": 2}))
+        self._launches[key] = launches
+        return launches
+
+    def _gradient(self, batch: int, k: int) -> int:
+        """Forward, loss, backward and clipping of batch ``batch`` (the ``k``-th of the segment);
+        data parallel, this rank's part of its rows, summed over the ranks. Returns the rows this
+        process computed (its metrics' rows)."""
+        rows = _rows_of(batch, self.batch_size, self.samples)
+        start = batch * self.batch_size if self.resident else k * self.batch_size
+        if self.parallel is None:
+            launch_all(self.launches(rows), start=start, index=k)
+            return rows
+        first, last = self.parallel.part(rows)
+        if last > first:
+            launch_all(self.launches(last - first), start=start + first, index=k)
+        total = self._all_reduce(k, last - first)
+        launch_all(self.reduced_launches(total), index=k)
+        return last - first
+
+    def _all_reduce(self, k: int, rows: int) -> int:
+        """Sum batch ``k``'s gradient and loss over the ranks, through the host (see
+        :func:`numbagrad.kernels.cpu.training.all_reduce_gradient` for the sum); returns the
+        batch's rows over all ranks."""
+        gradients, size, send = self.model.gradients, self.model.gradients.size, self.exchange
+        if rows > 0:
+            send[:size] = gradients.copy_to_host() * float(rows)
+            send[size] = float(self.losses[k : k + 1].copy_to_host()[0]) * rows
+        else:
+            send[: size + 1] = 0.0
+        send[size + 1] = rows
+        total = self.parallel.world.sum(send, "the all-reduce of a batch's gradient")
+        count = total[size + 1]
+        scale = 1.0 / count if count > 0 else 0.0
+        gradients.copy_to_device((total[:size] * scale).astype(gradients.dtype))
+        self.losses[k : k + 1].copy_to_device(np.array([total[size] * scale]))
+        return int(count)
 
     def update_steps(self, parts: list) -> list:
         """For each partition of the model's optimizers, ``step(k, step)``: its kernels for batch ``k`` of a
@@ -329,15 +399,13 @@ class _Trainer:
         return self._check
 
     def _batch(self, parts: list, updates: list, first: int, k: int) -> None:
-        batch = first + k
-        rows = _rows_of(batch, self.batch_size, self.samples)
-        start = batch * self.batch_size if self.resident else k * self.batch_size
-        launch_all(self.launches(rows), start=start, index=k)
+        rows = self._gradient(first + k, k)
         for (_, partition), update in zip(parts, updates):
             update(k, partition.step + 1 + k)
         for check in self.check_launches(parts):
             check(index=k)
-        launch_all(self.metric_launches(rows))
+        if rows > 0:
+            launch_all(self.metric_launches(rows))
 
     def run(self, parts: list, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
         """Train on batches ``first <= b < stop``; returns how many completed (fewer when one was not finite).
@@ -403,11 +471,9 @@ class _ClosureTrainer(_Trainer):
         if not self.resident:
             self._stage(first, stop)
         for k in range(stop - first):
-            rows = _rows_of(first + k, self.batch_size, self.samples)
-            start = (first + k) * self.batch_size if self.resident else k * self.batch_size
 
-            def closure(rows=rows, start=start, k=k):
-                launch_all(self.launches(rows), start=start, index=k)
+            def closure(k=k):
+                self._gradient(first + k, k)
                 return float(self.losses[k : k + 1].copy_to_host()[0]), grads
 
             parts[0][1].hyper[_lr_index(optimizer)] = rates[k, 0]
@@ -426,8 +492,12 @@ class _ClosureTrainer(_Trainer):
     def host_totals(self) -> np.ndarray:
         if self._measured is None:
             totals = self.setup.new_totals()
-            if self.setup.metrics:
-                evaluator = _Evaluator(self.model, self.inputs, self.targets, self.capacity)
+            inputs, targets = self.inputs, self.targets
+            if self.parallel is not None and not self.parallel.sharded:  # each rank counts its slice of the rows
+                first, last = self.parallel.part(inputs.shape[0])
+                inputs, targets = inputs[first:last], targets[first:last]
+            if self.setup.metrics and inputs.shape[0] > 0:
+                evaluator = _Evaluator(self.model, inputs, targets, min(self.capacity, inputs.shape[0]))
                 evaluator()
                 totals = evaluator.totals.copy_to_host()
             self._measured = totals
@@ -447,22 +517,40 @@ def fit(
     verbose: int,
     drop_last: bool,
     batches: int,
+    parallel: Any = None,
 ) -> History:
-    """The epochs of :func:`numbagrad.train.loop.fit` for a model on the GPU, on checked arguments."""
+    """The epochs of :func:`numbagrad.train.loop.fit` for a model on the GPU, on checked arguments
+    (data parallel with ``parallel``, a :class:`numbagrad.train.data_parallel.DataParallel`)."""
     from numbagrad.train.loop import run_epochs
 
-    trainer = new_trainer(model, inputs, targets, batch_size, batches)
-    validate = None if validation is None else new_validator(model, validation, batch_size)
-    return run_epochs(model, trainer, validate, inputs.shape[0], batches, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last)
+    trainer = new_trainer(model, inputs, targets, batch_size, batches, parallel)
+    validate = None if validation is None else new_validator(model, validation, batch_size, parallel)
+    return run_epochs(
+        model, trainer, validate, inputs.shape[0], batches, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last,
+        None, parallel,
+    )
 
 
-def new_trainer(model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int, batches: int) -> _Trainer:
+def new_trainer(model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int, batches: int, parallel: Any = None) -> _Trainer:
     """The trainer of a GPU model on checked host arrays of ``batches`` batches (the whole training
     set, or one chunk of a chunked fit: each chunk gets its own, with buffers of its size)."""
     trainer_class = _ClosureTrainer if model.training.optimizer.spec.closure else _Trainer
-    return trainer_class(model, inputs, targets, batch_size, batches)
+    return trainer_class(model, inputs, targets, batch_size, batches, parallel)
 
 
-def new_validator(model: Any, validation: tuple[np.ndarray, np.ndarray], batch_size: int) -> _Evaluator:
+def new_validator(model: Any, validation: tuple, batch_size: int, parallel: Any = None):
     """The validation of a GPU model's ``fit`` on checked host arrays: ``validator()`` gives the logs."""
-    return _Evaluator(model, validation[0], validation[1], min(max(batch_size, 256), validation[0].shape[0]))
+    rows = max(batch_size, 256)
+    if parallel is None:
+        return _Evaluator(model, validation[0], validation[1], min(rows, validation[0].shape[0]))
+
+    def evaluation(inputs, targets, weights):
+        evaluator = _Evaluator(model, inputs, targets, min(rows, inputs.shape[0]))
+
+        def evaluate():
+            loss = evaluator()["loss"]
+            return loss, float(inputs.shape[0]), evaluator.totals.copy_to_host()
+
+        return evaluate
+
+    return parallel.validation(evaluation, validation, model.training)

@@ -50,6 +50,13 @@ class DataParallel:
         table[SHARE_REDUCER] = self.world.reducer_address()
         return table
 
+    def part(self, rows: int) -> tuple[int, int]:
+        """``(first, last)``: the rows of a batch (or of any rows every rank holds alike) that this
+        rank computes; all of them when each rank holds its own."""
+        if self.sharded:
+            return 0, rows
+        return rows * self.rank // self.size, rows * (self.rank + 1) // self.size
+
     def exchange(self, parameters: int) -> np.ndarray:
         return np.empty((2, parameters + 2))
 
@@ -77,11 +84,13 @@ class DataParallel:
 
     def start_alike(self, model: Any, parts: list) -> None:
         """Every rank takes rank 0's weights, optimizer state and random generator."""
-        self.world.broadcast(model.parameters, "fit's broadcast of rank 0's weights")
+        self._broadcast(model.parameters, "fit's broadcast of rank 0's weights")
         for _, partition in parts:
-            state = getattr(partition, "state_block", None)  # None: an optimizer stepping from Python (L-BFGS)
-            if state is not None:
-                self.world.broadcast(state, "fit's broadcast of rank 0's optimizer state")
+            # A CPU partition's state is one block, a GPU one's an array per tensor; an optimizer
+            # that steps from Python (L-BFGS) has neither.
+            block = getattr(partition, "state_block", None)
+            for state in [block] if block is not None else getattr(partition, "states", []):
+                self._broadcast(state, "fit's broadcast of rank 0's optimizer state")
         state = np.frombuffer(json.dumps(model.rng.bit_generator.state).encode(), dtype=np.uint8)
         length = np.array([state.size], dtype=np.int64)
         self.world.broadcast(length, "fit's broadcast of rank 0's random generator")
@@ -89,6 +98,17 @@ class DataParallel:
         received[: min(state.size, received.size)] = state[: received.size]
         self.world.broadcast(received, "fit's broadcast of rank 0's random generator")
         model.rng.bit_generator.state = json.loads(received.tobytes().decode())
+
+    def _broadcast(self, values: Any, what: str) -> None:
+        """:meth:`World.broadcast` of a host array, or of a GPU array through the host."""
+        if values.size == 0:
+            return
+        if isinstance(values, np.ndarray):
+            self.world.broadcast(values, what)
+            return
+        host = np.ascontiguousarray(values.copy_to_host())
+        self.world.broadcast(host, what)
+        values.copy_to_device(host)
 
     def batches(self, samples: int, batch_size: int, drop_last: bool) -> int:
         """Batches per epoch: with own rows, as many as the rank that needs the most (a rank past
@@ -112,27 +132,26 @@ class DataParallel:
             return totals
         return self.world.sum(totals, "fit's sum of the epoch's metrics").reshape(totals.shape).astype(totals.dtype)
 
-    def validation(self, evaluate: Callable, validation: tuple, setup: Any) -> Callable[[], dict[str, float]]:
+    def validation(self, evaluation: Callable, validation: tuple, setup: Any) -> Callable[[], dict[str, float]]:
         """The validation logs, each rank evaluating its slice of the rows (or its own rows) and the
-        sums taken over the ranks. ``evaluate(inputs, targets, weights)`` gives
-        ``(mean loss, count, metric totals)``."""
+        sums taken over the ranks. ``evaluation(inputs, targets, weights)`` gives the function that
+        evaluates those rows: ``() -> (mean loss, rows or sum of weights, metric totals)``."""
         inputs, targets = validation[0], validation[1]
         weights = validation[2] if len(validation) > 2 else None
-        if not self.sharded:
-            n = inputs.shape[0]
-            lo, hi = n * self.rank // self.size, n * (self.rank + 1) // self.size
-            inputs, targets = inputs[lo:hi], targets[lo:hi]
-            weights = None if weights is None else weights[lo:hi]
+        first, last = self.part(inputs.shape[0])
+        inputs, targets = inputs[first:last], targets[first:last]
+        weights = None if weights is None else weights[first:last]
+        evaluate = evaluation(inputs, targets, weights) if inputs.shape[0] > 0 else None
+        empty = setup.new_totals()
 
         def validate() -> dict[str, float]:
-            if inputs.shape[0] > 0:
-                loss, count, totals = evaluate(inputs, targets, weights)
-                own = np.concatenate([[loss * count if count > 0 else 0.0, count], totals.ravel()])
-            else:
-                own = np.zeros(2 + setup.new_totals().size)
+            own = np.zeros(2 + empty.size)
+            if evaluate is not None:
+                loss, count, totals = evaluate()
+                own[0], own[1], own[2:] = (loss * count if count > 0 else 0.0), count, totals.ravel()
             total = self.world.sum(own, "fit's validation")
-            totals = total[2:].reshape(setup.new_totals().shape)
-            return {"loss": float(total[0] / total[1]) if total[1] > 0 else float("nan"), **setup.metric_values(totals)}
+            values = setup.metric_values(total[2:].reshape(empty.shape))
+            return {"loss": float(total[0] / total[1]) if total[1] > 0 else float("nan"), **values}
 
         return validate
 
@@ -149,9 +168,8 @@ class DataParallel:
         ``value_and_grad(rows)`` gives ``(loss, count)`` of the data's ``rows`` without the
         penalty, its gradient in ``grads``; ``penalize(count)`` adds the penalty's gradient for a
         batch of that count and returns its value."""
-        if not self.sharded:
-            n = order_rows.size
-            order_rows = order_rows[n * self.rank // self.size : n * (self.rank + 1) // self.size]
+        first, last = self.part(order_rows.size)
+        order_rows = order_rows[first:last]
         value, count = value_and_grad(order_rows) if order_rows.size else (0.0, 0.0)
         own = np.empty(grads.size + 2)
         own[: grads.size] = grads * count if count > 0 else 0.0

@@ -282,11 +282,6 @@ def fit(
     sharded = _flag(sharded, "sharded")
     world = distributed.current()
     parallel = None if world is None else DataParallel(world, sharded)
-    if parallel is not None and model.device != "cpu":
-        raise ValueError(
-            "fit: data-parallel training (numbagrad.distributed.init) is for CPU models; this model is on "
-            f"{model.device!r}: move it with model.to('cpu'), or train it in one process"
-        )
     if verbose not in (0, 1, 2):
         raise ValueError(f"fit: verbose must be 0, 1 or 2; got {verbose!r}")
     if seed is not None:
@@ -326,6 +321,7 @@ def fit(
         batches = parallel.batches(samples, batch_size, drop_last)
     if batches == 0:
         raise ValueError(f"fit: drop_last=True with batch_size={batch_size} leaves no batch of {samples} samples")
+    local_batch = batch_size if parallel is None else parallel.local_batch_size(batch_size)
     if model.device != "cpu":
         if weights is not None or (validation is not None and validation[2] is not None):
             raise ValueError(
@@ -335,9 +331,10 @@ def fit(
         from numbagrad.train.cuda_loop import fit as fit_on_gpu
 
         validation = None if validation is None else validation[:2]
-        return fit_on_gpu(model, inputs, targets, validation, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last, batches)
+        return fit_on_gpu(
+            model, inputs, targets, validation, local_batch, epochs, shuffle, seed, callbacks, verbose, drop_last, batches, parallel,
+        )
     trainer_class = _ClosureTrainer if model.training.optimizer.spec.closure else _HostTrainer
-    local_batch = batch_size if parallel is None else parallel.local_batch_size(batch_size)
     trainer = trainer_class(model, inputs, targets, local_batch, weights, parallel)
     validate = _host_validation(model, validation, batch_size, parallel)
     return run_epochs(
@@ -353,7 +350,7 @@ def _host_validation(model: Any, validation: tuple | None, batch_size: int, para
     if parallel is not None:
         if validation[2] is not None:
             _check_weighted_metrics(model.training, "fit")
-        return parallel.validation(lambda x, y, w: _evaluate_totals(model, x, y, rows, w), validation, model.training)
+        return parallel.validation(lambda x, y, w: lambda: _evaluate_totals(model, x, y, rows, w), validation, model.training)
     weights = validation[2] if len(validation) > 2 else None
     return lambda: _evaluate_arrays(model, validation[0], validation[1], min(rows, validation[0].shape[0]), weights)
 
@@ -385,10 +382,10 @@ def _fit_chunks(
         from numbagrad.train import cuda_loop
 
         context = contextlib.nullcontext()
-        make = lambda inputs, targets, count: cuda_loop.new_trainer(model, inputs, targets, batch_size, count)  # noqa: E731
+        make = lambda inputs, targets, count: cuda_loop.new_trainer(model, inputs, targets, batch_size, count, parallel)  # noqa: E731
         if validation is not None and validation[2] is not None:
             raise ValueError("fit: validation sample weights are not supported for a model on the GPU yet")
-        validate = None if validation is None else cuda_loop.new_validator(model, validation[:2], batch_size)
+        validate = None if validation is None else cuda_loop.new_validator(model, validation[:2], batch_size, parallel)
     else:
         trainer_class = _ClosureTrainer if model.training.optimizer.spec.closure else _HostTrainer
         context = trainer = trainer_class(model, None, None, batch_size, None, parallel)
@@ -667,8 +664,7 @@ class _ClosureTrainer(_HostTrainer):
             totals = setup.new_totals()
             inputs, targets, weights = self.inputs, self.targets, self.weights
             if self.parallel is not None and not self.parallel.sharded:  # each rank counts its slice of the rows
-                n, rank, size = inputs.shape[0], self.parallel.rank, self.parallel.size
-                part = slice(n * rank // size, n * (rank + 1) // size)
+                part = slice(*self.parallel.part(inputs.shape[0]))
                 inputs, targets, weights = inputs[part], targets[part], weights[part] if weights.size else weights
             if setup.metrics and inputs.shape[0] > 0:
                 evaluate_batches(
