@@ -151,6 +151,10 @@ def main() -> None:
         net = model(SCENARIOS["plain"])
         X, y, _ = data()
         net.fit(X, y, batch_size=10, epochs=4, seed=3, verbose=0, callbacks=[_Fails(world.size - 1, scenario)])
+    elif scenario == "other-optimizer":
+        X, y, _ = data()
+        net = model({"compile": {"optimizer": "adam" if rank == 0 else "sgd"}})
+        net.fit(X, y, batch_size=10, epochs=1, verbose=0)
     elif scenario == "disagree":
         X, y, _ = data()
         rows = 203 - rank  # each rank a different number of rows

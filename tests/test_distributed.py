@@ -159,6 +159,13 @@ def test_ranks_given_different_data_say_so_before_training(tmp_path):
     assert "sharded=True" in output
 
 
+def test_ranks_compiled_differently_say_so_before_training(tmp_path):
+    process = launch(2, "other-optimizer", tmp_path, limit=120)
+    assert process.returncode != 0
+    output = process.stdout + process.stderr
+    assert "the ranks disagree about the compile options (optimizer, its hyperparameters, loss, metrics)" in output
+
+
 def test_init_checks_its_arguments():
     with pytest.raises(ValueError, match=r"timeout must be a number of seconds > 0; got 0"):
         distributed.init(timeout=0)

@@ -77,3 +77,43 @@ class Generalization:
 
     def time_epoch(self, variant):
         self.epoch()
+
+
+def _interleaved_median_ratio(peer, ours, rounds: int = 5) -> float:
+    """``median(peer time) / median(numbagrad time)`` over ``rounds`` alternating runs of each, so
+    that a machine busy for a moment slows both alike: above 1, numbagrad is faster."""
+    import time
+
+    peer()
+    ours()
+    peer_times, our_times = [], []
+    for _ in range(rounds):
+        for run, times in ((peer, peer_times), (ours, our_times)):
+            began = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - began)
+    peer_times.sort()
+    our_times.sort()
+    return peer_times[rounds // 2] / our_times[rounds // 2]
+
+
+class EpochSpeedup:
+    """The epochs of :class:`Epoch` against the peers' in the same process, as speed-ups (the
+    peer's time over numbagrad's): the ratios the published history tracks. Skipped when the peer
+    is not installed (asv.conf.json's environment installs CPU builds of PyTorch and JAX)."""
+
+    params = [BATCHES, ["pytorch", "jax"]]
+    param_names = ["batch", "peer"]
+    timeout = 600
+    number = 1
+    repeat = 1
+
+    def setup(self, batch, peer):
+        make = torch_mlp_epoch if peer == "pytorch" else jax_mlp_epoch
+        self.peer = make(batch, SAMPLES[batch])
+        self.ours = numbagrad_mlp_epoch(batch, SAMPLES[batch])
+
+    def track_speedup(self, batch, peer):
+        return _interleaved_median_ratio(self.peer, self.ours)
+
+    track_speedup.unit = "peer's time / numbagrad's"

@@ -11,6 +11,7 @@ generator, each rank's share of the batches, and the sums at an epoch's end
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any, Callable
 
 import numpy as np
@@ -69,6 +70,13 @@ class DataParallel:
             "drop_last": int(drop_last), "sharded": int(self.sharded), "sample weights": int(weighted),
             "validation": int(validated), "parameters": model.parameters.size, "model.epoch": model.epoch,
         }
+        setup = model.training
+        compiled = json.dumps(
+            [[optimizer.spec.name, [repr({k: v for k, v in group.items() if k != "params"}) for group in optimizer.param_groups]]
+             for optimizer in setup.optimizers.values()]
+            + [setup.loss.name, [metric.name for metric in setup.metrics]], default=repr,
+        )
+        fields["the compile options (optimizer, its hyperparameters, loss, metrics)"] = zlib.crc32(compiled.encode())
         if not self.sharded:
             fields["rows of X"] = samples
         values = np.array(list(fields.values()), dtype=np.float64)
@@ -76,6 +84,8 @@ class DataParallel:
         for column, name in enumerate(fields):
             if not (seen[:, column] == seen[0, column]).all():
                 found = ", ".join(f"rank {r}: {_shown(seen[r, column])}" for r in range(self.size))
+                if name.startswith("the compile options"):
+                    found = "compile every rank's model with the same options"
                 hint = (
                     " (every rank passes the same X, y; pass sharded=True when each rank has only its own rows)"
                     if name == "rows of X" else ""
