@@ -8,6 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from numbagrad.nn import initializers, regularizers
+from numbagrad.nn.dropout import check_rate
 from numbagrad.registry import get_registry
 
 __all__ = ["Dense", "resolve_component"]
@@ -53,6 +54,9 @@ class Dense:
             :mod:`numbagrad.nn.regularizers`): ``"l2"``, ``{"name": "l2", "l2": 1e-4}``,
             ``"l1"``, ``"l1_l2"``; default none.
         bias_regularizer: the same for b.
+        dropout: the rate of inverted dropout on the layer's output while
+            training (see :class:`numbagrad.nn.Dropout`, which sets it when it
+            follows the layer); default 0, none.
 
     Once the layer is in a :class:`~numbagrad.nn.Sequential`, ``weight`` and
     ``bias`` are views into the model's single parameter buffer.
@@ -68,6 +72,7 @@ class Dense:
         name: str | None = None,
         kernel_regularizer: str | Mapping[str, Any] | None = None,
         bias_regularizer: str | Mapping[str, Any] | None = None,
+        dropout: float = 0.0,
     ):
         if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
             raise ValueError(f"Dense: units must be an integer >= 1; got {units!r}")
@@ -85,6 +90,7 @@ class Dense:
         self.bias_regularizer = _regularizer(bias_regularizer, "bias_regularizer")
         if self.bias_regularizer is not None and not self.use_bias:
             raise ValueError("Dense: bias_regularizer needs use_bias=True; the layer has no bias to penalize")
+        self.dropout = check_rate(dropout, "Dense: dropout")
         self.weight: np.ndarray | None = None
         self.bias: np.ndarray | None = None
 
@@ -112,6 +118,8 @@ class Dense:
             penalty = getattr(self, key)
             if penalty is not None:
                 config[key] = penalty.get_config()
+        if self.dropout:
+            config["dropout"] = self.dropout
         return config
 
     @classmethod
@@ -123,7 +131,7 @@ class Dense:
             f", {key}={getattr(self, key).get_config()!r}"
             for key in ("kernel_regularizer", "bias_regularizer")
             if getattr(self, key) is not None
-        )
+        ) + (f", dropout={self.dropout}" if self.dropout else "")
         return f"Dense({self.units}, activation={self.activation!r}, use_bias={self.use_bias}{extra})"
 
 

@@ -8,10 +8,11 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from numbagrad.data import as_inputs, compiled_view
-from numbagrad.kernels.cpu.network import network_predict, network_value_and_grad, workspace_offsets
+from numbagrad.kernels.cpu.network import NO_DRAW, NO_DROPOUT, network_predict, network_value_and_grad, workspace_offsets
 from numbagrad.kernels.signatures import FLOAT_DTYPES
 from numbagrad.memory import aligned_empty, aligned_zeros
 from numbagrad.nn import placement
+from numbagrad.nn.dropout import Dropout
 from numbagrad.nn.layers import Dense, resolve_component
 from numbagrad.targets import check_targets
 
@@ -47,6 +48,26 @@ class LossChoice:
         return {"name": self.name, **self.options}
 
 
+def _fold_dropout(layers: list) -> list[Dense]:
+    """The Dense layers of ``layers``, each :class:`Dropout` set as the rate of the Dense before it."""
+    dense: list[Dense] = []
+    for i, layer in enumerate(layers):
+        if isinstance(layer, Dense):
+            dense.append(layer)
+            continue
+        if i == 0 or i == len(layers) - 1 or not isinstance(layers[i - 1], Dense) or not isinstance(layers[i + 1], Dense):
+            raise ValueError(
+                f"Sequential: layers[{i}] is a Dropout that is not between two Dense layers; a Dropout drops the "
+                "outputs of the Dense before it while training, and the last layer's outputs are the predictions"
+            )
+        if layers[i - 1].dropout and layers[i - 1].dropout != layer.rate:
+            raise ValueError(f"Sequential: layers[{i - 1}] has dropout={layers[i - 1].dropout} and is followed by {layer!r}; give one")
+        layers[i - 1].dropout = layer.rate
+    if dense[-1].dropout:
+        raise ValueError("Sequential: the last Dense layer has dropout; its outputs are the predictions, which are never dropped")
+    return dense
+
+
 class Sequential:
     """A feed-forward network of :class:`~numbagrad.nn.Dense` layers.
 
@@ -55,7 +76,10 @@ class Sequential:
     and one optimizer step is one compiled call over all of them.
 
     Args:
-        layers: the layers, first to last.
+        layers: the layers, first to last: :class:`~numbagrad.nn.Dense`, with a
+            :class:`~numbagrad.nn.Dropout` between two of them where wanted
+            (folded into the Dense before it: :attr:`layers` holds the Dense
+            layers only).
         input_dim: number of input features, an integer >= 1.
         dtype: ``np.float32`` (default) or ``np.float64``.
         seed: seed of the weight initializers (an integer >= 0); the same
@@ -70,10 +94,11 @@ class Sequential:
         if not isinstance(layers, list) or not layers:
             raise ValueError(f"Sequential: layers must be a non-empty list of Dense layers; got {layers!r}")
         for i, layer in enumerate(layers):
-            if not isinstance(layer, Dense):
-                raise TypeError(f"Sequential: layers[{i}] must be a numbagrad.nn.Dense; got {type(layer).__name__}")
-            if layer.built:
+            if not isinstance(layer, (Dense, Dropout)):
+                raise TypeError(f"Sequential: layers[{i}] must be a numbagrad.nn.Dense or Dropout; got {type(layer).__name__}")
+            if isinstance(layer, Dense) and layer.built:
                 raise ValueError(f"Sequential: layers[{i}] already belongs to a model; create a new Dense layer")
+        layers = _fold_dropout(layers)
         if isinstance(input_dim, bool) or not isinstance(input_dim, numbers.Integral) or input_dim < 1:
             raise ValueError(f"Sequential: input_dim must be an integer >= 1; got {input_dim!r}")
         try:
@@ -131,6 +156,8 @@ class Sequential:
             fan_in = layer.units
         self.layer_table = np.array(table, dtype=np.int64)
         self.penalty_table = penalty_table(self.layers, self.layer_table)
+        #: Each layer's dropout rate while training (see :class:`~numbagrad.nn.Dropout`).
+        self.dropout_table = np.array([layer.dropout for layer in self.layers], dtype=np.float64)
         placement.attach(self, aligned_zeros(offset, self.dtype), aligned_zeros(offset, self.dtype))
         self.activation_table = np.array([layer.activation_spec.kernel_table(self.dtype) for layer in self.layers], dtype=np.int64)
         encoded = [layer.activation_spec.encode(layer.activation_options) for layer in self.layers]
@@ -151,6 +178,11 @@ class Sequential:
                 layer.bias[...] = layer.bias_initializer(layer.bias.shape, rng)
 
     # --- shape facts --------------------------------------------------------------
+
+    @property
+    def has_dropout(self) -> bool:
+        """Whether any layer drops outputs while training."""
+        return bool(self.dropout_table.any())
 
     @property
     def output_dim(self) -> int:
@@ -271,6 +303,7 @@ class Sequential:
         value = network_value_and_grad(
             self.parameters, self.gradients, self.layer_table, self.activation_table, self.activation_params,
             workspace, offsets, X, Y, choice.table, choice.params, not choice.fused, self.penalty_table, np.empty(0),
+            NO_DROPOUT, NO_DRAW,
         )
         return float(value), self.gradients.copy()
 

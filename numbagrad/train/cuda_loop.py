@@ -332,7 +332,7 @@ class _Trainer:
     def __exit__(self, *exc_info: Any) -> None:
         return None
 
-    def begin_epoch(self, order: np.ndarray) -> None:
+    def begin_epoch(self, order: np.ndarray, dropout_key: int = 0) -> None:
         self.host_order = order
         if self.resident:
             self.order.copy_to_device(order)
@@ -459,7 +459,7 @@ class _ClosureTrainer(_Trainer):
 
     _measured: np.ndarray | None = None
 
-    def begin_epoch(self, order: np.ndarray) -> None:
+    def begin_epoch(self, order: np.ndarray, dropout_key: int = 0) -> None:
         super().begin_epoch(order)
         self._measured = None
 

@@ -175,12 +175,13 @@ class DataParallel:
         """An L-BFGS closure's loss and gradient (in ``grads``) of the batch of rows ``order_rows``:
         each rank its slice, summed over the ranks, then the regularizers' penalty.
 
-        ``value_and_grad(rows)`` gives ``(loss, count)`` of the data's ``rows`` without the
+        ``value_and_grad(rows, first_row)`` gives ``(loss, count)`` of the data's ``rows`` (from
+        place ``first_row`` of the batch on) without the
         penalty, its gradient in ``grads``; ``penalize(count)`` adds the penalty's gradient for a
         batch of that count and returns its value."""
         first, last = self.part(order_rows.size)
         order_rows = order_rows[first:last]
-        value, count = value_and_grad(order_rows) if order_rows.size else (0.0, 0.0)
+        value, count = value_and_grad(order_rows, first) if order_rows.size else (0.0, 0.0)
         own = np.empty(grads.size + 2)
         own[: grads.size] = grads * count if count > 0 else 0.0
         own[-2:] = (value * count if count > 0 else 0.0), count

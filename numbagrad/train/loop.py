@@ -503,6 +503,8 @@ class _HostTrainer:
     segment_limit = 1 << 62
     #: Why the last ``run`` stopped early: 0, or one of the NON_FINITE_* codes.
     problem = 0
+    #: The key of this epoch's (or chunk's) dropout masks.
+    dropout_key = 0
 
     def __init__(self, model: Any, inputs: np.ndarray | None, targets: np.ndarray | None, batch_size: int,
                  weights: np.ndarray | None = None, parallel: DataParallel | None = None):
@@ -537,8 +539,10 @@ class _HostTrainer:
     def __exit__(self, *exc_info: Any) -> None:
         self._blas.close()
 
-    def begin_epoch(self, order: np.ndarray) -> None:
+    def begin_epoch(self, order: np.ndarray, dropout_key: int = 0) -> None:
+        """A new epoch (or chunk) in ``order``, its dropout masks drawn with ``dropout_key``."""
         self.order = order
+        self.dropout_key = dropout_key
         self.totals = self.setup.new_totals()
 
     def host_totals(self) -> np.ndarray:
@@ -584,7 +588,7 @@ class _HostTrainer:
             setup.loss.table, setup.loss.params, not setup.loss.fused,
             plan.table, plan.tensors, plan.tasks, rates, self.threads, setup.clip_value, setup.clip_norm,
             setup.metric_tables, setup.metric_params, self.totals, losses, problem, model.penalty_table, self.weights,
-            self.share, self.exchange, self.timeout, setup.flush_subnormals,
+            self.share, self.exchange, self.timeout, model.dropout_table, self.dropout_key, setup.flush_subnormals,
         )
         self.problem = int(problem[0])
         if self.problem == COLLECTIVE_FAILED:
@@ -604,8 +608,8 @@ class _ClosureTrainer(_HostTrainer):
 
     _measured: np.ndarray | None = None
 
-    def begin_epoch(self, order: np.ndarray) -> None:
-        super().begin_epoch(order)
+    def begin_epoch(self, order: np.ndarray, dropout_key: int = 0) -> None:
+        super().begin_epoch(order, dropout_key)
         self._measured = None
 
     def run(self, parts: list, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
@@ -617,13 +621,13 @@ class _ClosureTrainer(_HostTrainer):
             inputs, targets = self.inputs[rows], self.targets[rows]
             weights = self.weights[rows] if self.weights.size else _NO_WEIGHTS
 
-            def closure():
+            def closure(b=b):
                 if self.parallel is not None:
-                    return self._parallel_closure(rows), grads
+                    return self._parallel_closure(rows, b), grads
                 value = network_value_and_grad(
                     model.parameters, model.gradients, model.layer_table, model.activation_table, model.activation_params,
                     self.workspace, self.offsets, inputs, targets, setup.loss.table, setup.loss.params, not setup.loss.fused,
-                    model.penalty_table, weights,
+                    model.penalty_table, weights, model.dropout_table, self._draw(b, 0),
                 )
                 return value, grads
 
@@ -639,17 +643,21 @@ class _ClosureTrainer(_HostTrainer):
         self._measured = None
         return stop - first
 
-    def _parallel_closure(self, batch: np.ndarray) -> float:
+    def _draw(self, batch: int, first_row: int) -> np.ndarray:
+        """The coordinates of a batch's dropout masks (see :mod:`numbagrad.kernels.cpu.dropout`)."""
+        return np.array([self.dropout_key, batch, first_row], dtype=np.int64)
+
+    def _parallel_closure(self, batch: np.ndarray, b: int) -> float:
         """The closure's loss and gradient in data-parallel training: each rank's part of the
-        batch's rows ``batch``, summed over the ranks (see :meth:`DataParallel.closure_gradient`)."""
+        rows ``batch`` of batch ``b``, summed over the ranks (see :meth:`DataParallel.closure_gradient`)."""
         model, setup = self.model, self.setup
 
-        def value_and_grad(rows):
+        def value_and_grad(rows, first_row):
             weights = self.weights[rows] if self.weights.size else _NO_WEIGHTS
             value = network_value_and_grad(
                 model.parameters, model.gradients, model.layer_table, model.activation_table, model.activation_params,
                 self.workspace, self.offsets, self.inputs[rows], self.targets[rows], setup.loss.table, setup.loss.params,
-                not setup.loss.fused, model.penalty_table[:0], weights,
+                not setup.loss.fused, model.penalty_table[:0], weights, model.dropout_table, self._draw(b, first_row),
             )
             return value, float(rows.size if not self.weights.size else weights.sum())
 
@@ -748,7 +756,9 @@ def run_epochs(
                 segment = max(1, 4096 // batch_size)  # then sized by time, across the epoch's pieces
                 for piece in data.pieces(model.rng, shuffle):
                     trainer = piece.trainer
-                    trainer.begin_epoch(piece.order)
+                    # Drawn after the piece's order, and only when there is dropout: the generator of
+                    # a model without it runs as it always did.
+                    trainer.begin_epoch(piece.order, int(model.rng.integers(1 << 62)) if model.has_dropout else 0)
                     piece_losses = np.empty(piece.batches)
                     done = 0
                     segment = max(1, min(piece.batches, trainer.segment_limit, segment))

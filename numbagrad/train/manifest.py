@@ -37,7 +37,7 @@ _TOP = {
 _MODEL = {"dtype": True, "input_dim": True, "layers": True, "seed": True}
 _LAYER = {
     "units": True, "activation": True, "use_bias": True, "kernel_initializer": True, "bias_initializer": True,
-    "name": True, "kernel_regularizer": False, "bias_regularizer": False,
+    "name": True, "kernel_regularizer": False, "bias_regularizer": False, "dropout": False,
 }
 _COMPILE = {
     "optimizer": True, "loss": True, "metrics": False, "schedule": False, "clip_norm": False, "clip_value": False,
@@ -159,6 +159,8 @@ def declared_parameters(model: Any, path: str) -> int:
         for key in ("kernel_regularizer", "bias_regularizer"):
             if key in layer:
                 check.component(layer[key], f"{where}.{key}")
+        if "dropout" in layer and not 0.0 <= check.number(layer["dropout"], f"{where}.dropout") < 1.0:
+            raise check.fail(f"{where}.dropout", "a number in [0, 1)", layer["dropout"])
         total += fan_in * units + (units if use_bias else 0)
         fan_in = units
         if total > MAX_PARAMETERS:

@@ -15,6 +15,14 @@ serves every architecture and every activation, a plugin's included:
   ``capacity * widest`` elements, then ``offsets[4 + 2 l]`` layer l's
   pre-activation ``z`` and ``offsets[5 + 2 l]`` its output.
 
+* ``dropout``: float64 (L,) rates of inverted dropout on each layer's output
+  while training (0 for none; an empty array outside training), and ``draw``
+  int64 ``[key, step, first_row]``: the coordinates of the batch's masks (see
+  :mod:`numbagrad.kernels.cpu.dropout`). A layer with dropout keeps its
+  output after dropout in the workspace; the backward pass recomputes the
+  activation's output before dropout into the workspace's scratch buffer (its
+  last region, ``capacity * widest`` elements).
+
 * ``penalties``: float64 (S, 5) rows ``[start, stop, l1, l2, per_sample]``:
   the weight regularizers (:mod:`numbagrad.nn.regularizers`) of the segments
   ``params[start:stop]``; (0, 5) for none.
@@ -28,8 +36,9 @@ from __future__ import annotations
 import numpy as np
 
 from numbagrad.kernels.cpu.dense import dense_backward_pass, dense_forward_pass
+from numbagrad.kernels.cpu.dropout import dropout_backward, dropout_forward
 from numbagrad.kernels.cpu.jit import FASTMATH, inline, kernel
-from numbagrad.kernels.pointers import loss_function
+from numbagrad.kernels.pointers import activation_forward_function, loss_function
 
 __all__ = [
     "network_predict", "network_value_and_grad", "forward_rows", "backward_rows", "loss_rows", "weighted_loss_rows", "batch_loss",
@@ -37,6 +46,10 @@ __all__ = [
 ]
 
 INPUT, TARGET, GRADIENT_A, GRADIENT_B = 0, 1, 2, 3
+
+#: What the passes take for "no dropout" (outside training).
+NO_DROPOUT = np.empty(0)
+NO_DRAW = np.zeros(3, dtype=np.int64)
 
 
 @inline
@@ -68,8 +81,15 @@ def output(workspace, offsets, layers, l, rows):
 
 
 @inline
-def forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads):
-    """Forward pass of ``rows`` rows of ``x``; every layer's z and output land in the workspace."""
+def scratch(workspace, offsets, rows, columns):
+    """The workspace's scratch buffer as a (rows, columns) matrix."""
+    return view(workspace, offsets[offsets.shape[0] - 2], rows, columns)
+
+
+@inline
+def forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads, dropout, draw):
+    """Forward pass of ``rows`` rows of ``x``; every layer's z and output land in the workspace,
+    an output after its ``dropout`` (when ``dropout`` is not empty)."""
     count = layers.shape[0]
     inputs = x
     for l in range(count):
@@ -77,6 +97,8 @@ def forward_rows(params, layers, activations, activation_params, workspace, offs
         out = output(workspace, offsets, layers, l, rows)
         apply = final_activation or l < count - 1
         dense_forward_pass(inputs, weight_of(params, layers, l), bias_of(params, layers, l), z, out, activations[l], activation_params[l], apply, threads)
+        if dropout.size > 0 and dropout[l] > 0.0:
+            dropout_forward(out, dropout[l], draw[0], draw[1], l, draw[2])
         inputs = out
 
 
@@ -137,8 +159,9 @@ def batch_loss(loss, loss_params, workspace, offsets, layers, y, rows, final_act
 
 
 @inline
-def backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads):
-    """Backward pass from dL/d(output) in gradient buffer A; writes every weight's and bias's gradient."""
+def backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads, dropout, draw):
+    """Backward pass from dL/d(output) in gradient buffer A; writes every weight's and bias's gradient.
+    Through a layer's dropout first (the same masks as :func:`forward_rows`, recomputed)."""
     count = layers.shape[0]
     current = offsets[GRADIENT_A]
     spare = offsets[GRADIENT_B]
@@ -148,11 +171,19 @@ def backward_rows(params, grads, layers, activations, activation_params, workspa
         grad_out = view(workspace, current, rows, units)
         inputs = x if l == 0 else output(workspace, offsets, layers, l - 1, rows)
         grad_x = view(workspace, spare, rows, fan_in if l > 0 else 0)
+        z = pre_activation(workspace, offsets, layers, l, rows)
+        out = output(workspace, offsets, layers, l, rows)
+        if dropout.size > 0 and dropout[l] > 0.0:
+            dropout_backward(grad_out, dropout[l], draw[0], draw[1], l, draw[2])
+            # The activation's derivative may read its output: the one before dropout, recomputed.
+            out = scratch(workspace, offsets, rows, units)
+            forward = activation_forward_function(z, activations[l, 0], activations[l, 1])
+            forward(z, out, activation_params[l])
         dense_backward_pass(
             inputs,
             weight_of(params, layers, l),
-            pre_activation(workspace, offsets, layers, l, rows),
-            output(workspace, offsets, layers, l, rows),
+            z,
+            out,
             grad_out,
             weight_of(grads, layers, l),
             bias_of(grads, layers, l),
@@ -227,21 +258,22 @@ def network_predict(params, layers, activations, activation_params, workspace, o
     for start in range(0, n, capacity):
         stop = min(n, start + capacity)
         rows = stop - start
-        forward_rows(params, layers, activations, activation_params, workspace, offsets, X[start:stop], rows, True, 1)
+        forward_rows(params, layers, activations, activation_params, workspace, offsets, X[start:stop], rows, True, 1, NO_DROPOUT, NO_DRAW)
         out[start:stop] = output(workspace, offsets, layers, last, rows)
 
 
 @kernel
 def network_value_and_grad(
     params, grads, layers, activations, activation_params, workspace, offsets, X, Y, loss, loss_params, final_activation, penalties,
-    weights,
+    weights, dropout, draw,
 ):
     """The loss of the whole of ``X`` (one batch) against ``Y``, weighted by ``weights`` (one per row;
-    empty for none), the regularizers' penalty included, and its gradient in ``grads``."""
+    empty for none), the regularizers' penalty included, and its gradient in ``grads``; with the
+    ``dropout`` of a training step (empty for none) at the coordinates ``draw``."""
     rows = X.shape[0]
-    forward_rows(params, layers, activations, activation_params, workspace, offsets, X, rows, final_activation, 1)
+    forward_rows(params, layers, activations, activation_params, workspace, offsets, X, rows, final_activation, 1, dropout, draw)
     value, count = batch_loss(loss, loss_params, workspace, offsets, layers, Y, rows, final_activation, weights)
-    backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, X, rows, final_activation, 1)
+    backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, X, rows, final_activation, 1, dropout, draw)
     return value + penalize(params, grads, penalties, count, True)
 
 
@@ -257,6 +289,7 @@ def workspace_offsets(fan_in: int, units: list[int], target_columns: int, capaci
     sizes = [capacity * fan_in, capacity * target_columns, capacity * widest, capacity * widest]
     for width in units:
         sizes += [capacity * width, capacity * width]
+    sizes.append(capacity * widest)  # scratch
     offsets = [0]
     for size in sizes:
         offsets.append(offsets[-1] + aligned(size))

@@ -26,6 +26,8 @@ from numbagrad.kernels.cpu.floating import flush_subnormals, restore
 from numbagrad.kernels.cpu.jit import FASTMATH, inline, kernel, parallel_kernel
 from numbagrad.kernels.cpu.network import (
     INPUT,
+    NO_DRAW,
+    NO_DROPOUT,
     TARGET,
     backward_rows,
     forward_rows,
@@ -220,6 +222,8 @@ def train_batches_inner(
     share,
     exchange,
     timeout,
+    dropout,
+    dropout_key,
 ):
     """Train on batches ``first_batch <= b < last_batch`` of an epoch.
 
@@ -235,6 +239,11 @@ def train_batches_inner(
     row of ``X``; empty for none) each batch's loss is the weighted mean
     ``sum w_i l_i / sum w_i`` and its metrics count row ``i`` ``w_i`` times.
 
+    Dropout: layer ``l``'s output is dropped at rate ``dropout[l]`` (an empty
+    array for none), the masks of batch ``b`` hashed from ``(dropout_key, b)``
+    and each row's place in the whole batch (see
+    :mod:`numbagrad.kernels.cpu.dropout`).
+
     Returns the number of batches completed. It is smaller than asked when a
     batch's loss or gradient is not finite (``problem[0]`` says which): that
     batch changes nothing, so the parameters stay those of the last finite
@@ -247,12 +256,18 @@ def train_batches_inner(
     batch_weights = np.empty(batch_size if weighted else 0)
     scratch = np.empty(metric_totals.shape[1] if weighted else 0)
     reducer = share[SHARE_REDUCER]
+    draw = np.zeros(3, dtype=np.int64)
+    draw[0] = dropout_key
     for b in range(first_batch, last_batch):
         start = min(n, b * batch_size)
         stop = min(n, start + batch_size)
+        draw[1] = b
+        draw[2] = 0
         if share[SHARE_SIZE] > 1:  # this rank's slice of the batch
             rows = stop - start
-            start, stop = start + rows * share[SHARE_RANK] // share[SHARE_SIZE], start + rows * (share[SHARE_RANK] + 1) // share[SHARE_SIZE]
+            first = rows * share[SHARE_RANK] // share[SHARE_SIZE]
+            start, stop = start + first, start + rows * (share[SHARE_RANK] + 1) // share[SHARE_SIZE]
+            draw[2] = first
         rows = stop - start
         x = view(workspace, offsets[INPUT], rows, X.shape[1])
         y = view(workspace, offsets[TARGET], rows, Y.shape[1])
@@ -264,12 +279,12 @@ def train_batches_inner(
         w = batch_weights[:rows] if weighted else batch_weights
         value, count = 0.0, 0.0
         if rows > 0:
-            forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads)
+            forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads, dropout, draw)
             value, count = batch_loss(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, w)
         if reducer != 0:
             # Every rank learns the batch's loss from the same sum, so all stop at the same batch.
             if rows > 0:
-                backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads)
+                backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads, dropout, draw)
             code, value, count = all_reduce_gradient(grads, value, count, reducer, exchange, timeout)
             if code != 0:
                 problem[0] = COLLECTIVE_FAILED
@@ -280,7 +295,7 @@ def train_batches_inner(
             problem[0] = NON_FINITE_LOSS
             return b - first_batch
         if reducer == 0:
-            backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads)
+            backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads, dropout, draw)
         if penalties.shape[0] > 0:
             value += penalize(params, grads, penalties, count, True)
             batch_losses[b - first_batch] = value
@@ -304,7 +319,7 @@ def train_batches(
     params, grads, layers, activations, activation_params, workspace, offsets, X, Y, order, batch_size,
     first_batch, last_batch, loss, loss_params, final_activation, plan, plan_tensors, plan_tasks,
     learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, problem, penalties, weights,
-    share, exchange, timeout, flush,
+    share, exchange, timeout, dropout, dropout_key, flush,
 ):
     """:func:`train_batches_inner` with subnormal numbers flushed to zero on this
     thread when ``flush`` (see :mod:`numbagrad.kernels.cpu.floating`)."""
@@ -313,7 +328,7 @@ def train_batches(
         params, grads, layers, activations, activation_params, workspace, offsets, X, Y, order, batch_size,
         first_batch, last_batch, loss, loss_params, final_activation, plan, plan_tensors, plan_tasks,
         learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, problem,
-        penalties, weights, share, exchange, timeout,
+        penalties, weights, share, exchange, timeout, dropout, dropout_key,
     )
     restore(previous)
     return completed
@@ -352,7 +367,7 @@ def evaluate_batches(
         rows = stop - start
         x = X[start:stop]
         y = Y[start:stop]
-        forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, 1)
+        forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, 1, NO_DROPOUT, NO_DRAW)
         # The loss kernel writes its gradient too; the buffer is scratch here.
         w = weights[start:stop] if weighted else weights
         value, count = batch_loss(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, w)
