@@ -425,6 +425,7 @@ class _Settings:
     verbose: int
     loss: dict[str, Any] | None
     alpha: float
+    dropout: float
     spelled: _Spelled
 
 
@@ -477,6 +478,7 @@ class _BaseMLP(BaseEstimator):
             verbose=self._verbose(owner),
             loss=self._checked_loss(owner),
             alpha=_real(self.alpha, "alpha", owner, "a finite number >= 0", lambda v: v >= 0),
+            dropout=_real(self.dropout, "dropout", owner, "a number in [0, 1)", lambda v: 0 <= v < 1),
             spelled=spelled,
         )
 
@@ -531,7 +533,10 @@ class _BaseMLP(BaseEstimator):
     def _build(self, settings: _Settings, features: int, outputs: int, seed: int) -> Sequential:
         # scikit-learn's alpha: alpha / (2 n_batch) * ||W||^2 of every layer's weights, added to each batch's loss.
         penalty = {"name": "l2", "l2": settings.alpha / 2, "per_sample": True} if settings.alpha else None
-        hidden = [Dense(units, activation=settings.activation, kernel_regularizer=penalty) for units in settings.hidden_layer_sizes]
+        hidden = [
+            Dense(units, activation=settings.activation, kernel_regularizer=penalty, dropout=settings.dropout)
+            for units in settings.hidden_layer_sizes
+        ]
         last = Dense(outputs, kernel_regularizer=penalty)
         model = Sequential([*hidden, last], input_dim=features, dtype=settings.dtype, seed=seed, device=settings.device)
         model.compile(
@@ -719,6 +724,9 @@ _PARAMETERS_DOC = """
             batch's loss, as in scikit-learn's MLP (see
             :mod:`numbagrad.nn.regularizers`, ``per_sample``). Default 0
             (scikit-learn's is 1e-4).
+        dropout: the rate of dropout after every hidden layer while training
+            (see :class:`numbagrad.nn.Dropout`); default 0, none. scikit-learn's
+            MLP has no dropout.
 
     scikit-learn's own names are accepted beside these, with scikit-learn's
     meaning; each defaults to ``None`` (not given), and giving one while also
@@ -790,6 +798,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         device="cpu",
         verbose=0,
         alpha=0.0,
+        dropout=0.0,
         max_iter=None,
         learning_rate_init=None,
         solver=None,
@@ -823,6 +832,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.device = device
         self.verbose = verbose
         self.alpha = alpha
+        self.dropout = dropout
         self.max_iter = max_iter
         self.learning_rate_init = learning_rate_init
         self.solver = solver
@@ -997,6 +1007,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         device="cpu",
         verbose=0,
         alpha=0.0,
+        dropout=0.0,
         max_iter=None,
         learning_rate_init=None,
         solver=None,
@@ -1031,6 +1042,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.device = device
         self.verbose = verbose
         self.alpha = alpha
+        self.dropout = dropout
         self.max_iter = max_iter
         self.learning_rate_init = learning_rate_init
         self.solver = solver

@@ -40,6 +40,8 @@ SCENARIOS = {
         "early_stopping": True,
     },
     "float32": {"fit": {"batch_size": 10, "epochs": 2}, "dtype": "float32"},
+    # Each rank hashes its rows' places in the whole batch: the masks of one process.
+    "dropout": {"fit": {"batch_size": 10, "epochs": 2}, "dropout": 0.3},
     # A GPU model (under Numba's CUDA simulator in the tests): the gradient summed through the host.
     "gpu": {
         "fit": {"batch_size": 10, "epochs": 1, "validation_split": 0.25},
@@ -62,7 +64,8 @@ def data(rows: int = 203) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def model(options: dict) -> ng.nn.Sequential:
     regularizer = {"name": "l2", "l2": options["l2"]} if "l2" in options else None
     net = ng.nn.Sequential(
-        [ng.nn.Dense(16, activation="tanh", kernel_regularizer=regularizer), ng.nn.Dense(2, activation="softmax")],
+        [ng.nn.Dense(16, activation="tanh", kernel_regularizer=regularizer, dropout=options.get("dropout", 0.0)),
+         ng.nn.Dense(2, activation="softmax")],
         input_dim=8, seed=1, dtype=options.get("dtype", "float64"),
     )
     compile_options = {"optimizer": "adam", "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}

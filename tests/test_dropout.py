@@ -163,3 +163,74 @@ def test_a_corrupt_dropout_in_a_model_file_is_refused(tmp_path):
             archive.writestr(name, data)
     with pytest.raises(ModelFileError, match=r"model.layers\[0\].dropout must be a number in \[0, 1\); got 1.5"):
         ng.load_model(tmp_path / "bad.ngm")
+
+
+def test_autodiff_dropout_gives_the_compiled_steps_gradient():
+    """``ad.dropout`` with the fit's key and step: its gradient by finite differences in float64,
+    and the first SGD step of a fit recovered from it."""
+    import numbagrad.autodiff as ad
+
+    rate, seed = 0.25, 3
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(12, 5)), rng.integers(0, 3, size=12)
+    model = _model(rate)
+    W1, b1, W2, b2 = model.get_weights()
+    key = int(np.random.default_rng(seed).integers(1 << 62))
+
+    def objective(W1):
+        hidden = ad.dropout(ad.dense(X, W1, b1, "tanh"), rate, key, step=0, layer=0)
+        return ad.loss("sparse_categorical_crossentropy", ad.dense(hidden, W2, b2, "softmax"), y)
+
+    value, gradient = ad.value_and_grad(objective)(W1)
+    shift = np.zeros_like(W1)
+    shift[2, 3] = 1e-6
+    numeric = (ad.value_and_grad(objective)(W1 + shift)[0] - ad.value_and_grad(objective)(W1 - shift)[0]) / 2e-6
+    assert abs(numeric - gradient[2, 3]) < 1e-8
+    model.fit(X, y, batch_size=12, epochs=1, shuffle=False, seed=seed, verbose=0)
+    np.testing.assert_allclose(model.get_weights()[0], W1 - 0.1 * gradient, rtol=1e-10, atol=1e-13)
+
+
+def test_autodiff_dropout_checks_its_arguments():
+    import numbagrad.autodiff as ad
+
+    with pytest.raises(ValueError, match=r"dropout: rate must be a number in \[0, 1\)"):
+        ad.dropout(np.ones((2, 2)), 1.0, key=1)
+    with pytest.raises(ValueError, match=r"dropout: x must be a matrix"):
+        ad.dropout(np.ones(3), 0.5, key=1)
+    with pytest.raises(ValueError, match=r"dropout: key must be an integer in \[0, 2\*\*63\); got -1"):
+        ad.dropout(np.ones((2, 2)), 0.5, key=-1)
+
+
+def test_summary_shows_the_dropout():
+    text = _model(0.3).summary(print_fn=None)
+    assert "dense_0_dropout" in text and "dropout 0.3" in text
+
+
+def test_the_cli_and_the_estimators_take_a_dropout(tmp_path):
+    for module in ("sklearn", "tomli_w", "matplotlib"):  # the cli extra
+        pytest.importorskip(module)
+    from numbagrad.cli import main
+
+    assert main(["train", "--data", "iris", "--hidden", "8", "--dropout", "0.2", "--epochs", "2", "--quiet",
+                 "--output", str(tmp_path), "--name", "run"]) == 0
+    assert ng.load_model(tmp_path / "run" / "model.ngm").layers[0].dropout == 0.2
+    assert main(["train", "--data", "iris", "--dropout", "1", "--epochs", "1", "--quiet", "--output", str(tmp_path)]) == 1
+    from numbagrad.sklearn import MLPClassifier
+
+    X = np.random.default_rng(0).normal(size=(40, 4))
+    y = (X[:, 0] > 0).astype(int)
+    estimator = MLPClassifier(hidden_layer_sizes=(8,), dropout=0.25, epochs=2, random_state=0).fit(X, y)
+    assert estimator.model_.layers[0].dropout == 0.25
+    with pytest.raises(ValueError, match=r"dropout must be a number in \[0, 1\); got 1.5"):
+        MLPClassifier(dropout=1.5).fit(X, y)
+
+
+def test_export_writes_the_network_at_inference(tmp_path):
+    pytest.importorskip("onnx")
+    onnxruntime = pytest.importorskip("onnxruntime")
+    model = _model(0.5)
+    model.export_onnx(tmp_path / "m.onnx")
+    X = np.random.default_rng(6).normal(size=(7, 5))
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
+    (out,) = session.run(None, {"input": X})
+    np.testing.assert_allclose(out, model.predict(X), rtol=1e-10, atol=1e-12)

@@ -163,8 +163,8 @@ def numbagrad_mlp_epoch(batch_size: int, samples: int, source: str = "array", fo
 
     ``source``: ``"array"`` (in memory), ``"memmap"`` (the inputs a memory-mapped ``.npy``
     file in ``folder``, read in place) or ``"chunks"`` (``ArrayChunks`` of 1024 rows).
-    ``variant``: ``"plain"``, ``"l2"`` (an L2 penalty on both layers' weights) or
-    ``"weighted"`` (a sample weight per row).
+    ``variant``: ``"plain"``, ``"l2"`` (an L2 penalty on both layers' weights),
+    ``"weighted"`` (a sample weight per row) or ``"dropout"`` (dropout 0.5 after the hidden layer).
     """
     from numbagrad import Dense, Sequential
     from numbagrad.train import ArrayChunks
@@ -175,7 +175,11 @@ def numbagrad_mlp_epoch(batch_size: int, samples: int, source: str = "array", fo
         np.save(path, X)
         X = np.load(path, mmap_mode="r")
     penalty = {"name": "l2", "l2": 1e-4} if variant == "l2" else None
-    layers = [Dense(MLP_SIZES[1], activation="relu", kernel_regularizer=penalty), Dense(MLP_SIZES[2], activation="softmax", kernel_regularizer=penalty)]
+    dropout = 0.5 if variant == "dropout" else 0.0
+    layers = [
+        Dense(MLP_SIZES[1], activation="relu", kernel_regularizer=penalty, dropout=dropout),
+        Dense(MLP_SIZES[2], activation="softmax", kernel_regularizer=penalty),
+    ]
     model = Sequential(layers, input_dim=MLP_SIZES[0])
     model.compile("adam", "categorical_crossentropy")
     if source == "chunks":

@@ -25,7 +25,8 @@ computation (:mod:`numbagrad.autodiff.primitives`,
   :func:`relu`, :func:`tanh`, :func:`sigmoid`) and loss (:func:`loss`, with
   shortcuts such as :func:`mse`), and the dense layer :func:`dense`, by
   numbagrad's Numba kernels; :func:`penalty`, a weight regularizer's
-  ``l1 sum |w| + l2 sum w^2``.
+  ``l1 sum |w| + l2 sum w^2``; :func:`dropout`, with the masks of a compiled
+  training step.
 * :func:`grad` and :func:`value_and_grad` turn a function of Tensors into
   one returning NumPy gradients.
 
@@ -44,6 +45,7 @@ from numbagrad.autodiff.layers import (
     binary_crossentropy,
     categorical_crossentropy,
     dense,
+    dropout,
     elu,
     gelu,
     hinge,

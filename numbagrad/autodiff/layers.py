@@ -19,6 +19,7 @@ __all__ = [
     "loss",
     "dense",
     "penalty",
+    "dropout",
     "linear",
     "relu",
     "leaky_relu",
@@ -260,3 +261,29 @@ def penalty(regularizer: Any, *weights: Any) -> Tensor:
             term = primitives.sum(w) * 0.0
         total = term if total is None else total + term
     return total
+
+
+def dropout(x: Any, rate: float, key: int, step: int = 0, layer: int = 0, first_row: int = 0) -> Tensor:
+    """Inverted dropout of the rows of ``x`` (rows, units), with the masks of a compiled training
+    step: element ``(r, j)`` is kept, scaled by ``1 / (1 - rate)``, when the hash of
+    ``(key, step, layer, first_row + r, j)`` says so (:func:`numbagrad.nn.dropout.keep_mask`), else 0;
+    its gradient is the upstream gradient times the same mask. ``rate`` 0 returns ``x`` unchanged.
+
+    The masks are a function of their coordinates, not of hidden state: calling it twice with
+    the same ``key`` and ``step`` drops the same elements (draw a new ``key`` per step, from a
+    seeded generator, for new masks).
+    """
+    from numbagrad.nn.dropout import check_rate, keep_mask
+
+    rate = check_rate(rate, "dropout")
+    x = as_tensor(x, "dropout", "x")
+    if x.ndim != 2:
+        raise ValueError(f"dropout: x must be a matrix (rows, units); got shape {x.shape}")
+    for name, value in (("key", key), ("step", step), ("layer", layer), ("first_row", first_row)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < 1 << 63:
+            raise ValueError(f"dropout: {name} must be an integer in [0, 2**63); got {value!r}")
+    if rate == 0.0:
+        return x
+    scale = keep_mask(int(key), int(step), int(layer), int(first_row), x.shape[0], x.shape[1], rate) * (1.0 / (1.0 - rate))
+    scale = scale.astype(x.data.dtype)
+    return node(x.data * scale, (x, lambda g: g * scale))

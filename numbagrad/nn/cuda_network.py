@@ -17,6 +17,14 @@ no allocation:
   gradient through the previous layer's activation derivative, clipping by
   value and the partial sums of squares, fused).
 
+In training (``draws`` given, see :mod:`numbagrad.kernels.cuda.dropout`), a
+layer with dropout adds a launch after its forward ones (its output masked
+in place: the next layer reads the dropped output), and its activation's
+derivative leaves the next layer's backward kernel for a launch of its own
+that masks dL/d(output), recomputes the output before dropout into a
+scratch buffer and applies the derivative with it. A model without dropout
+launches exactly the kernels above; so does everything outside training.
+
 Used by ``predict``, ``value_and_grad``, ``evaluate`` and ``fit`` of a model
 on the GPU (:mod:`numbagrad.nn.placement`, :mod:`numbagrad.train.cuda_loop`).
 """
@@ -115,6 +123,8 @@ class DeviceNetwork:
             offset += blocks
         self.partial_count = offset
         self.partials = cuda.device_array(max(1, offset), dtype=np.float64)
+        self.dropout = np.asarray(model.dropout_table, dtype=np.float64)
+        self._scratch = None
         self.penalties = np.asarray(model.penalty_table)
         self.parameters, self.gradients = model.parameters, model.gradients
         if self.penalties.shape[0]:
@@ -134,6 +144,14 @@ class DeviceNetwork:
     def gradient_view(self, which: int, rows: int, columns: int):
         return self.gradient_buffers[which][: rows * columns].reshape(rows, columns)
 
+    def scratch_view(self, rows: int, columns: int):
+        """The scratch matrix where the backward pass recomputes a layer's output before dropout
+        (allocated on first use: only a training pass through dropout needs it)."""
+        if self._scratch is None:
+            widest = max(layer.units for layer, rate in zip(self.layers, self.dropout) if rate > 0.0)
+            self._scratch = self.cuda.device_array(self.capacity * widest, dtype=self.dtype)
+        return self._scratch[: rows * columns].reshape(rows, columns)
+
     def target_view(self, rows: int):
         return self.target[: rows * self.target_columns].reshape(rows, self.target_columns)
 
@@ -149,10 +167,24 @@ class DeviceNetwork:
 
     # --- launches -----------------------------------------------------------------------------
 
-    def forward_launches(self, rows: int, x: Any, order: Any, final_activation: bool) -> list:
+    def _dropout(self, l: int, draws: Any) -> float:
+        """Layer ``l``'s dropout rate in a pass with ``draws`` (0 outside training: ``draws`` None)."""
+        return float(self.dropout[l]) if draws is not None else 0.0
+
+    def _mask_launch(self, values: Any, l: int, draws: Any) -> Any:
+        """``values *= mask / (1 - rate)`` with layer ``l``'s masks of the batch ``draws[index]`` (variable ``index``)."""
+        from numbagrad.kernels.cuda.dropout import dropout_mask
+        from numbagrad.kernels.cuda.launch import Launch
+
+        rate = float(self.dropout[l])
+        args = [values, rate, self.dtype.type(1.0 / (1.0 - rate)), draws, 0, l]
+        return Launch(dropout_mask, self._grid(values.size), config.CUDA_THREADS_PER_BLOCK, args, {"index": 4})
+
+    def forward_launches(self, rows: int, x: Any, order: Any, final_activation: bool, draws: Any = None) -> list:
         """The forward pass of ``rows`` rows of ``x`` (row ``r`` is ``x[order[start + r]]``, or
         ``x[start + r]`` with an empty ``order``); variable ``start``. The last layer's activation
-        is applied when ``final_activation``."""
+        is applied when ``final_activation``. With ``draws`` (training: the int64 table of
+        :mod:`numbagrad.kernels.cuda.dropout`, variable ``index``), each layer's dropout."""
         from numbagrad.kernels.cuda.dense import forward_grid, forward_kernel
         from numbagrad.kernels.cuda.launch import Launch
 
@@ -171,6 +203,8 @@ class DeviceNetwork:
             )
             if apply and activation.row_wise:
                 launches.append(Launch(activation.kernels[0], self._grid(rows), config.CUDA_THREADS_PER_BLOCK, [z, out, layer.params]))
+            if self._dropout(l, draws) > 0.0:
+                launches.append(self._mask_launch(out, l, draws))
             inputs, source_order = out, empty_array(np.int64)
         return launches
 
@@ -193,10 +227,11 @@ class DeviceNetwork:
         ]
         return Launch(kernel, self._grid(rows), config.CUDA_THREADS_PER_BLOCK, args, {"start": 3, "index": 13})
 
-    def backward_launches(self, rows: int, x: Any, order: Any, clip_value: float, partials: bool) -> list:
+    def backward_launches(self, rows: int, x: Any, order: Any, clip_value: float, partials: bool, draws: Any = None) -> list:
         """The backward pass from dL/dz of the last layer in gradient buffer 0 (variable ``start``):
         every weight's and bias's gradient, clamped to ``clip_value`` when > 0, with the partial sums
-        of their squares in :attr:`partials` when ``partials``."""
+        of their squares in :attr:`partials` when ``partials``. With ``draws`` (variable ``index``),
+        through each layer's dropout, as in :meth:`forward_launches`."""
         from numbagrad.kernels.cuda.dense import backward_grid, backward_kernel
         from numbagrad.kernels.cuda.launch import Launch
 
@@ -207,7 +242,9 @@ class DeviceNetwork:
         for l in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[l]
             previous = self.layers[l - 1] if l > 0 else None
-            fused = previous.activation.backward if previous is not None and not previous.activation.row_wise else None
+            dropped = previous is not None and self._dropout(l - 1, draws) > 0.0
+            # Through dropout, the derivative needs dL/d(output) masked first: not fused then.
+            fused = previous.activation.backward if previous is not None and not previous.activation.row_wise and not dropped else None
             kernel = backward_kernel(self.dtype, self.tiles, fused)
             weight_blocks, input_blocks = backward_grid(rows, layer.fan_in, layer.units, layer.bias.size > 0, l > 0, self.tiles)
             inputs = x if l == 0 else self.out_view(l - 1, rows)
@@ -222,7 +259,9 @@ class DeviceNetwork:
                 self.partials if partials else no_partials, self.partial_offsets[l],
             ]
             launches.append(Launch(kernel, weight_blocks + input_blocks, self.tiles.threads, args, {"start": 2} if l == 0 else {}))
-            if previous is not None and previous.activation.row_wise:
+            if dropped:
+                launches += self._dropout_backward_launches(rows, l - 1, grad_x, draws)
+            elif previous is not None and previous.activation.row_wise:
                 launches.append(
                     Launch(
                         previous.activation.kernels[1], self._grid(rows), config.CUDA_THREADS_PER_BLOCK,
@@ -231,6 +270,29 @@ class DeviceNetwork:
                 )
             current, spare = spare, current
         return launches
+
+    def _dropout_backward_launches(self, rows: int, l: int, grad: Any, draws: Any) -> list:
+        """dL/d(layer ``l``'s output after dropout) in ``grad`` to dL/dz of layer ``l``: masked, then the
+        activation's derivative at the output before dropout, recomputed into the scratch matrix
+        (sigmoid's and tanh's derivatives read the output). One launch for an element-wise
+        activation; the mask, the forward and the backward row kernels for a row-wise one."""
+        from numbagrad.kernels.cuda.dropout import dropout_backward_kernel
+        from numbagrad.kernels.cuda.launch import Launch
+
+        layer = self.layers[l]
+        activation = layer.activation
+        z, out = self.z_view(l, rows), self.scratch_view(rows, layer.units)
+        threads = config.CUDA_THREADS_PER_BLOCK
+        if activation.row_wise:
+            return [
+                self._mask_launch(grad, l, draws),
+                Launch(activation.kernels[0], self._grid(rows), threads, [z, out, layer.params]),
+                Launch(activation.kernels[1], self._grid(rows), threads, [z, out, grad, grad, layer.params]),
+            ]
+        rate = float(self.dropout[l])
+        kernel = dropout_backward_kernel(activation.forward, activation.backward)
+        args = [z, out, grad, layer.params, rate, self.dtype.type(1.0 / (1.0 - rate)), draws, 0, l]
+        return [Launch(kernel, self._grid(z.size), threads, args, {"index": 7})]
 
     def penalty_launches(self, rows: int, losses: Any, norms: Any, clip_value: float) -> list:
         """With weight regularizers, after :meth:`backward_launches` without clamping or partial sums:

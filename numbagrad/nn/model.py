@@ -521,6 +521,9 @@ class Sequential:
             count = layer.weight.size + (layer.bias.size if layer.bias is not None else 0)
             row = (layer.name, f"(None, {layer.units})", layer.activation, f"{count:,}")
             rows.append(row + ((_penalties_text(layer),) if penalized else ()))
+            if layer.dropout:  # a row of its own, as Keras shows a Dropout layer
+                row = (f"{layer.name}_dropout", f"(None, {layer.units})", f"dropout {layer.dropout:g}", "0")
+                rows.append(row + (("",) if penalized else ()))
         columns = len(rows[0])
         widths = [max(len(r[i]) for r in rows) for i in range(columns)]
         line = "-" * (sum(widths) + 2 * (columns - 1))

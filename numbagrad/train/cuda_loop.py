@@ -20,6 +20,10 @@ allocated once per ``fit``:
 * the learning rate of every batch of a segment, and the optimizer's
   scalar state (NAdam's ``mu_product``), are computed on the host before
   the segment and copied in one transfer; each update reads its own row.
+  So are the coordinates of each batch's dropout masks (``[key, step,
+  first_row]``, see :mod:`numbagrad.kernels.cuda.dropout`), for a model
+  with dropout: the same masks as the CPU loop's, on every evaluation of an
+  L-BFGS step, and with each rank's rows at their places in the batch.
 
 Non-finite losses: the host reads the losses and gradient norms of a
 segment once, at its end, instead of after every batch (which would make
@@ -171,6 +175,9 @@ class _Trainer:
             self.order = empty_array(np.int64)
         self.losses = cuda.device_array(batches, dtype=np.float64)
         self.norms = cuda.device_array(batches, dtype=np.float64)
+        #: Row k: ``[key, step, first_row]`` of the dropout masks of the segment's k-th batch (None without dropout).
+        self.draws = cuda.device_array((batches, 3), dtype=np.int64) if model.has_dropout else None
+        self.dropout_key = 0
         # After each batch's update, a row per checked array (the weights, then each optimizer state
         # array): 0 when every value is finite (see finite_check); allocated with the launches.
         self.checks = None
@@ -199,18 +206,19 @@ class _Trainer:
         from numbagrad.kernels.cuda.update import launch_configuration
 
         network, setup = self.network, self.setup
-        launches = network.forward_launches(rows, self.device_inputs, self.order, final_activation=not network.fused)
+        draws = self.draws
+        launches = network.forward_launches(rows, self.device_inputs, self.order, final_activation=not network.fused, draws=draws)
         launches.append(network.loss_launch(rows, self.device_targets, self.order, self.losses))
         threads = config.CUDA_THREADS_PER_BLOCK
         if self.parallel is not None:  # this rank's gradient only: the rest after the all-reduce
-            launches += network.backward_launches(rows, self.device_inputs, self.order, 0.0, partials=False)
+            launches += network.backward_launches(rows, self.device_inputs, self.order, 0.0, partials=False, draws=draws)
             self._launches[rows] = launches
             return launches
         if network.penalties.shape[0]:
-            launches += network.backward_launches(rows, self.device_inputs, self.order, 0.0, partials=False)
+            launches += network.backward_launches(rows, self.device_inputs, self.order, 0.0, partials=False, draws=draws)
             launches += network.penalty_launches(rows, self.losses, self.norms, setup.clip_value)
         else:
-            launches += network.backward_launches(rows, self.device_inputs, self.order, setup.clip_value, partials=True)
+            launches += network.backward_launches(rows, self.device_inputs, self.order, setup.clip_value, partials=True, draws=draws)
             launches.append(Launch(gradient_norm, 1, threads, [network.partials, network.partial_count, self.norms, 0], {"index": 3}))
         if setup.clip_norm > 0:
             gradients = self.model.gradients
@@ -333,7 +341,9 @@ class _Trainer:
         return None
 
     def begin_epoch(self, order: np.ndarray, dropout_key: int = 0) -> None:
+        """A new epoch (or chunk) in ``order``, its dropout masks drawn with ``dropout_key``."""
         self.host_order = order
+        self.dropout_key = dropout_key
         if self.resident:
             self.order.copy_to_device(order)
         self.totals.copy_to_device(self.setup.new_totals())
@@ -372,6 +382,22 @@ class _Trainer:
         if row is None:
             row = self.hyper_rows[(p, k)] = self.device_hypers[p][k]
         return row
+
+    def _write_draws(self, first: int, stop: int) -> None:
+        """Row ``k`` of :attr:`draws`: ``[key, first + k, first_row]``, the coordinates of the dropout masks
+        of batch ``first + k`` (its index in the piece, as on the CPU), ``first_row`` the place in the
+        batch of this rank's first row in data-parallel training (0 otherwise); one transfer."""
+        if self.draws is None:
+            return
+        count = stop - first
+        table = np.empty((count, 3), dtype=np.int64)
+        table[:, 0] = self.dropout_key
+        table[:, 1] = np.arange(first, stop)
+        table[:, 2] = 0
+        if self.parallel is not None:
+            for k in range(count):
+                table[k, 2] = self.parallel.part(_rows_of(first + k, self.batch_size, self.samples))[0]
+        self.draws[:count].copy_to_device(table)
 
     def _stage(self, first: int, stop: int) -> None:
         """Copy the rows of batches ``first`` to ``stop`` (in the epoch's order) to the GPU's staging buffers."""
@@ -417,6 +443,7 @@ class _Trainer:
         """
         count = stop - first
         tables = self._hyper_tables(parts, rates, count)
+        self._write_draws(first, stop)
         updates = self.update_steps(parts)
         if not self.resident:
             self._stage(first, stop)
@@ -460,7 +487,7 @@ class _ClosureTrainer(_Trainer):
     _measured: np.ndarray | None = None
 
     def begin_epoch(self, order: np.ndarray, dropout_key: int = 0) -> None:
-        super().begin_epoch(order)
+        super().begin_epoch(order, dropout_key)
         self._measured = None
 
     def run(self, parts: list, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
@@ -470,6 +497,8 @@ class _ClosureTrainer(_Trainer):
         grads = gradient_arrays(model, parts)
         if not self.resident:
             self._stage(first, stop)
+        # Every evaluation of a step's closure reads the same row: the same masks.
+        self._write_draws(first, stop)
         for k in range(stop - first):
 
             def closure(k=k):
