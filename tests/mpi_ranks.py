@@ -158,6 +158,10 @@ def main() -> None:
         X, y, _ = data()
         net = model({"compile": {"optimizer": "adam" if rank == 0 else "sgd"}})
         net.fit(X, y, batch_size=10, epochs=1, verbose=0)
+    elif scenario == "other-dropout":
+        X, y, _ = data()
+        net = model({"dropout": 0.5 if rank == 0 else 0.0})
+        net.fit(X, y, batch_size=10, epochs=1, verbose=0)
     elif scenario == "disagree":
         X, y, _ = data()
         rows = 203 - rank  # each rank a different number of rows

@@ -161,11 +161,14 @@ def test_ranks_given_different_data_say_so_before_training(tmp_path):
     assert "sharded=True" in output
 
 
-def test_ranks_compiled_differently_say_so_before_training(tmp_path):
-    process = launch(2, "other-optimizer", tmp_path, limit=120)
+@pytest.mark.parametrize("scenario, what", [
+    ("other-optimizer", "the compile options (optimizer, its hyperparameters, loss, metrics): compile every rank's model"),
+    ("other-dropout", "the architecture (layers, activations, dropout, regularizers): build every rank's model alike"),
+])
+def test_ranks_built_differently_say_so_before_training(tmp_path, scenario, what):
+    process = launch(2, scenario, tmp_path, limit=120)
     assert process.returncode != 0
-    output = process.stdout + process.stderr
-    assert "the ranks disagree about the compile options (optimizer, its hyperparameters, loss, metrics)" in output
+    assert f"the ranks disagree about {what}" in process.stdout + process.stderr
 
 
 def test_init_checks_its_arguments():

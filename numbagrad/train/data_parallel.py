@@ -77,6 +77,9 @@ class DataParallel:
             + [setup.loss.name, [metric.name for metric in setup.metrics]], default=repr,
         )
         fields["the compile options (optimizer, its hyperparameters, loss, metrics)"] = zlib.crc32(compiled.encode())
+        # The seed may differ: every rank starts from rank 0's weights.
+        architecture = json.dumps({**model.get_config(), "seed": 0}, sort_keys=True, default=repr)
+        fields["the architecture (layers, activations, dropout, regularizers)"] = zlib.crc32(architecture.encode())
         if not self.sharded:
             fields["rows of X"] = samples
         values = np.array(list(fields.values()), dtype=np.float64)
@@ -86,6 +89,8 @@ class DataParallel:
                 found = ", ".join(f"rank {r}: {_shown(seen[r, column])}" for r in range(self.size))
                 if name.startswith("the compile options"):
                     found = "compile every rank's model with the same options"
+                elif name.startswith("the architecture"):
+                    found = "build every rank's model alike"
                 hint = (
                     " (every rank passes the same X, y; pass sharded=True when each rank has only its own rows)"
                     if name == "rows of X" else ""
