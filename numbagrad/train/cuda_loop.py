@@ -396,7 +396,7 @@ class _Trainer:
         table[:, 2] = 0
         if self.parallel is not None:
             for k in range(count):
-                table[k, 2] = 0
+                table[k, 2] = self.parallel.part(_rows_of(first + k, self.batch_size, self.samples))[0]
         self.draws[:count].copy_to_device(table)
 
     def _stage(self, first: int, stop: int) -> None:

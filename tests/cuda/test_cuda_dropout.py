@@ -93,6 +93,48 @@ def test_the_backward_kernel_masks_then_differentiates_at_the_output_before_drop
     np.testing.assert_allclose(device_grad.copy_to_host(), grad * mask * derivative, rtol=1e-14, atol=1e-300)
 
 
+COMPILE = textwrap.dedent(
+    """
+    import re
+    import types
+    from numba import cuda, types as nt
+    from numba.cuda import dispatcher
+    from numba.cuda.cudadrv import nvvm
+
+    if not nvvm.is_available():
+        print("NO NVVM")
+        raise SystemExit(0)
+    dispatcher.get_current_device = lambda: types.SimpleNamespace(compute_capability=(9, 0))
+    from numbagrad.kernels.cuda import activations as A
+    from numbagrad.kernels.cuda.dropout import dropout_backward_kernel, dropout_mask
+
+    for T in (nt.float32, nt.float64):
+        m, draws = T[:, ::1], nt.int64[:, ::1]
+        kernels = [
+            (dropout_mask, (m, nt.float64, T, draws, nt.int64, nt.int64)),
+            (dropout_backward_kernel(A.sigmoid_forward_element, A.sigmoid_backward_element),
+             (m, m, m, nt.float64[::1], nt.float64, T, draws, nt.int64, nt.int64)),
+        ]
+        for kernel, signature in kernels:
+            ptx, _ = cuda.compile_ptx(kernel.py_func, signature, cc=(9, 0))
+            print("conversions", sorted(set(re.findall(r"cvt\\.rn\\.f\\d+\\.[su]\\d+", ptx))))
+    """
+)
+
+
+def test_the_hash_compiles_to_integer_arithmetic_for_a_gpu():
+    """The simulator runs the hash on NumPy scalars, whatever Numba would type: compiled for a GPU
+    (PTX, no GPU needed), its only conversion to a float is the final uint64 one (an int64 operand
+    would have made Numba compute in floats, and other masks)."""
+    environment = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    result = subprocess.run([sys.executable, "-c", COMPILE], capture_output=True, text=True, env=environment, timeout=600)
+    if result.returncode == 0 and "NO NVVM" in result.stdout:
+        pytest.skip("NVVM (the CUDA toolkit's compiler library) is not installed")
+    assert result.returncode == 0, result.stdout + result.stderr[-4000:]
+    found = [line for line in result.stdout.splitlines() if line.startswith("conversions")]
+    assert found == ["conversions ['cvt.rn.f64.u64']"] * 4, result.stdout
+
+
 # --- fits equal the CPU's -------------------------------------------------------------------------
 
 FIT_CASES = [

@@ -5,7 +5,8 @@ numbagrad does so before CUDA is asked for (see :mod:`numbagrad.device`).
 The modules: ``optimizers`` and ``update`` (optimizer steps), ``dense`` (the
 dense layer's tiled products), ``activations``, ``losses``, ``metrics``,
 ``training`` (the loss of a batch fused with what surrounds it, the
-gradient norm and clipping), ``reduction`` (deterministic sums), ``launch``
+gradient norm and clipping), ``dropout`` (the CPU's dropout masks, forward
+and backward), ``reduction`` (deterministic sums), ``launch``
 (launches bound once), ``formulas`` (the shared formulas compiled as
 device functions).
 

@@ -86,6 +86,8 @@ dropout_kept = cuda.jit(device=True)(_kept)
 
 @cuda.jit
 def dropout_mask(values, rate, scale, draws, index, layer):
+    """``values[r, j] = values[r, j] * scale`` where layer ``layer`` keeps element ``(r, j)`` in the batch
+    ``draws[index]``, else 0."""
     units = values.shape[1]
     base = dropout_base(draws[index, 0], draws[index, 1], layer)
     first = draws[index, 2] * units
