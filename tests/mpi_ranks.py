@@ -154,6 +154,16 @@ def main() -> None:
         net = model(SCENARIOS["plain"])
         X, y, _ = data()
         net.fit(X, y, batch_size=10, epochs=4, seed=3, verbose=0, callbacks=[_Fails(world.size - 1, scenario)])
+    elif scenario == "nonfinite":
+        # A learning rate that overflows: every rank learns of it from the same summed loss.
+        X, y, _ = data()
+        net = model({"compile": {"optimizer": {"name": "sgd", "lr": 1e38}}, "dtype": "float32"})
+        try:
+            net.fit(X * 1e30, y, batch_size=10, epochs=2, seed=3, verbose=0)
+            stopped = ""
+        except ng.NonFiniteLossError as error:
+            stopped = str(error)
+        save(out, rank, net, {"stopped": stopped, "losses": [float(v) for v in net.epoch_losses]})
     elif scenario == "other-optimizer":
         X, y, _ = data()
         net = model({"compile": {"optimizer": "adam" if rank == 0 else "sgd"}})

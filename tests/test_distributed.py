@@ -138,6 +138,17 @@ def test_early_stopping_stops_every_rank_at_the_same_epoch(tmp_path):
     assert lengths == {len(history["loss"])} and len(history["loss"]) < mpi_ranks.SCENARIOS["early_stopping"]["fit"]["epochs"]
 
 
+def test_a_non_finite_loss_stops_every_rank_at_the_same_batch(tmp_path):
+    ran(launch(3, "nonfinite", tmp_path))
+    found = results(tmp_path, 3)
+    messages = {record["history"]["stopped"] for _, record in found}
+    assert len(messages) == 1 and "training stopped" in messages.pop()
+    assert len({len(record["history"]["losses"]) for _, record in found}) == 1
+    for parameters, _ in found:
+        np.testing.assert_array_equal(parameters, found[0][0])
+        assert np.isfinite(parameters).all()
+
+
 @pytest.mark.parametrize("how", ["raise", "die", "hang"])
 def test_a_failing_rank_stops_the_others_with_a_clear_error(tmp_path, how):
     began = time.monotonic()
