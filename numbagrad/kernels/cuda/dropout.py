@@ -84,6 +84,15 @@ dropout_base = cuda.jit(device=True)(_base)
 dropout_kept = cuda.jit(device=True)(_kept)
 
 
+@cuda.jit(device=True)
+def apply_mask(values, i, j, base, element, rate, scale):
+    """``values[i, j] * scale`` when element number ``element`` of the batch is kept, else 0, in place."""
+    if dropout_kept(base, element, rate):
+        values[i, j] = values[i, j] * scale
+    else:
+        values[i, j] = 0.0
+
+
 @cuda.jit
 def dropout_mask(values, rate, scale, draws, index, layer):
     """``values[r, j] = values[r, j] * scale`` where layer ``layer`` keeps element ``(r, j)`` in the batch
@@ -93,11 +102,7 @@ def dropout_mask(values, rate, scale, draws, index, layer):
     first = draws[index, 2] * units
     for k in range(cuda.grid(1), values.size, cuda.gridsize(1)):
         i = k // units
-        j = k - i * units
-        if dropout_kept(base, first + k, rate):
-            values[i, j] = values[i, j] * scale
-        else:
-            values[i, j] = 0.0
+        apply_mask(values, i, k - i * units, base, first + k, rate, scale)
 
 
 @functools.lru_cache(maxsize=None)
@@ -112,10 +117,7 @@ def dropout_backward_kernel(forward, backward):
         for k in range(cuda.grid(1), z.size, cuda.gridsize(1)):
             i = k // units
             j = k - i * units
-            if dropout_kept(base, first + k, rate):
-                grad[i, j] = grad[i, j] * scale
-            else:
-                grad[i, j] = 0.0
+            apply_mask(grad, i, j, base, first + k, rate, scale)
             out[i, j] = forward(z, params, i, j)
             grad[i, j] = backward(z, out, grad, params, i, j)
 
