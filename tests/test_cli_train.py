@@ -152,7 +152,7 @@ def test_the_resolved_config_runs_the_same_run_again(capsys, here):
     assert run(capsys, "train", *flags, "--name", "a")[0] == 0
     first = here / "runs" / "a"
     config = read_toml(first / "config.toml")
-    assert config["model"] == {"hidden": [8, 8], "activation": "tanh", "l2": 0.0, "l1": 0.0, "dtype": "float32", "device": "cpu"}
+    assert config["model"] == {"hidden": [8, 8], "activation": "tanh", "dropout": 0.0, "l2": 0.0, "l1": 0.0, "dtype": "float32", "device": "cpu"}
     assert config["optimizer"] == {"name": "sgd", "lr": 0.05, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0,
                                    "nesterov": True, "maximize": False}
     assert config["schedule"] == {"name": "cosine", "T_max": 4 * 7}    # 105 training rows in batches of 16: 7 steps per epoch
