@@ -41,6 +41,7 @@ import numpy as np
 
 from numbagrad.errors import DistributedError
 from numbagrad.optional import require
+from numbagrad.threads import available_cores
 
 __all__ = ["init", "current", "World", "launched_ranks"]
 
@@ -190,13 +191,6 @@ def _validated_timeout(timeout: Any) -> float:
     return float(timeout)
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def init(timeout: float = 300.0, threads: int | None = None) -> World:
     """Join the ranks this process was started with (``mpiexec -n N``) and make every later
     ``fit`` of a CPU model data parallel; returns the :class:`World`. Idempotent: a second call
@@ -219,7 +213,7 @@ def init(timeout: float = 300.0, threads: int | None = None) -> World:
         _world = world
         _abort_on_uncaught_exceptions(world)
     _world.timeout = timeout
-    chosen = int(threads) if threads is not None else max(1, _cores() // _world.local_size)
+    chosen = int(threads) if threads is not None else max(1, available_cores() // _world.local_size)
     import numba
 
     _world.threads = min(chosen, numba.config.NUMBA_NUM_THREADS)

@@ -25,11 +25,11 @@ already run, give its workers :func:`worker_environment` (Dask:
 from __future__ import annotations
 
 import contextlib
-import os
 from typing import Any, Iterator
 
 from numbagrad.checks import integer
 from numbagrad.optional import require
+from numbagrad.threads import available_cores
 
 __all__ = ["THREAD_VARIABLES", "worker_environment", "dask_backend", "ray_backend"]
 
@@ -40,18 +40,11 @@ THREAD_VARIABLES = (
 )
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def worker_environment(workers: int, cores: int | None = None) -> dict[str, str]:
     """``{variable: threads}`` for each of :data:`THREAD_VARIABLES`: ``cores // workers`` (at least 1)
     threads for each of ``workers`` processes sharing ``cores`` cores (default: this machine's)."""
     workers = integer(workers, "workers", 1, "worker_environment")
-    cores = _cores() if cores is None else integer(cores, "cores", 1, "worker_environment")
+    cores = available_cores() if cores is None else integer(cores, "cores", 1, "worker_environment")
     threads = str(max(1, cores // workers))
     return dict.fromkeys(THREAD_VARIABLES, threads)
 
@@ -68,7 +61,7 @@ def dask_backend(workers: int | None = None, **cluster_options: Any) -> Iterator
     distributed = require("distributed", 'pip install "numbagrad[dask]"', "numbagrad.sweeps.dask_backend")
     import joblib
 
-    workers = _cores() if workers is None else integer(workers, "workers", 1, "dask_backend")
+    workers = available_cores() if workers is None else integer(workers, "workers", 1, "dask_backend")
     options = {"n_workers": workers, "threads_per_worker": 1, "processes": True, "dashboard_address": None, **cluster_options}
     options["env"] = {**worker_environment(workers), **options.get("env", {})}
     with distributed.LocalCluster(**options) as cluster, distributed.Client(cluster) as client:
@@ -95,7 +88,7 @@ def ray_backend(workers: int | None = None, **init_options: Any) -> Iterator[Any
             "ray_backend: Ray is already running in this process; use joblib.parallel_config(backend='ray') "
             "with it, its workers given numbagrad.sweeps.worker_environment(...) in runtime_env"
         )
-    workers = _cores() if workers is None else integer(workers, "workers", 1, "ray_backend")
+    workers = available_cores() if workers is None else integer(workers, "workers", 1, "ray_backend")
     runtime_env = dict(init_options.pop("runtime_env", {}) or {})
     runtime_env["env_vars"] = {**worker_environment(workers), **runtime_env.get("env_vars", {})}
     options = {"num_cpus": workers, "include_dashboard": False, "log_to_driver": False, **init_options}

@@ -24,14 +24,23 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import os
 import re
 import sys
 from typing import Iterator
 
-__all__ = ["single_threaded_blas", "openblas_libraries"]
+__all__ = ["single_threaded_blas", "openblas_libraries", "available_cores"]
 
 _SETTERS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads", "scipy_openblas_set_num_threads64_")
 _GETTERS = ("openblas_get_num_threads", "scipy_openblas_get_num_threads", "scipy_openblas_get_num_threads64_")
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity on Linux, else every core)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 @functools.lru_cache(maxsize=1)

@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from numbagrad import sweeps  # noqa: E402
 from numbagrad.sklearn import MLPClassifier  # noqa: E402
+from numbagrad.threads import available_cores  # noqa: E402
 
 GRID = {"alpha": [1e-4, 1e-2], "learning_rate": [1e-3, 1e-2]}
 
@@ -56,7 +57,7 @@ def test_a_grid_search_on_a_local_dask_cluster(data, serial):
         threads = client.run(numba_threads_of())
     np.testing.assert_array_equal(search.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"])
     assert search.best_params_ == serial.best_params_ and len(scores) == 3
-    assert len(threads) == 2 and set(threads.values()) == {max(1, sweeps._cores() // 2)}
+    assert len(threads) == 2 and set(threads.values()) == {max(1, available_cores() // 2)}
 
 
 def test_a_grid_search_on_a_local_ray_instance(data, serial):
@@ -70,7 +71,7 @@ def test_a_grid_search_on_a_local_ray_instance(data, serial):
                 pass
     assert not ray.is_initialized()
     np.testing.assert_array_equal(search.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"])
-    assert threads == max(1, sweeps._cores() // 2)
+    assert threads == max(1, available_cores() // 2)
 
 
 def test_a_missing_engine_names_the_extra(monkeypatch):

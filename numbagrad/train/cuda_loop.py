@@ -148,7 +148,6 @@ class _Trainer:
         #: summed over the ranks through the host between the backward pass and the clipping.
         self.parallel = parallel
         if parallel is not None:
-            self.exchange = np.empty(model.parameters.size + 2)
             self.norm_partials = cuda.device_array(max(1, int(config.CUDA_MAX_BLOCKS)), dtype=np.float64)
             self.norm_counter = cuda.to_device(np.zeros(1, dtype=np.int32))
         setup = model.training
@@ -269,21 +268,17 @@ class _Trainer:
         return last - first
 
     def _all_reduce(self, k: int, rows: int) -> int:
-        """Sum batch ``k``'s gradient and loss over the ranks, through the host (see
-        :func:`numbagrad.kernels.cpu.training.all_reduce_gradient` for the sum); returns the
-        batch's rows over all ranks."""
-        gradients, size, send = self.model.gradients, self.model.gradients.size, self.exchange
+        """Sum batch ``k``'s gradient and loss over the ranks, through the host
+        (:meth:`~numbagrad.train.data_parallel.DataParallel.sum_gradient`); returns the batch's
+        rows over all ranks."""
+        gradients = self.model.gradients
         if rows > 0:
-            send[:size] = gradients.copy_to_host() * float(rows)
-            send[size] = float(self.losses[k : k + 1].copy_to_host()[0]) * rows
+            own, value = gradients.copy_to_host(), float(self.losses[k : k + 1].copy_to_host()[0])
         else:
-            send[: size + 1] = 0.0
-        send[size + 1] = rows
-        total = self.parallel.world.sum(send, "the all-reduce of a batch's gradient")
-        count = total[size + 1]
-        scale = 1.0 / count if count > 0 else 0.0
-        gradients.copy_to_device((total[:size] * scale).astype(gradients.dtype))
-        self.losses[k : k + 1].copy_to_device(np.array([total[size] * scale]))
+            own, value = np.zeros(gradients.size), 0.0
+        summed, loss, count = self.parallel.sum_gradient(own, value, float(rows))
+        gradients.copy_to_device(summed.astype(gradients.dtype))
+        self.losses[k : k + 1].copy_to_device(np.array([loss]))
         return int(count)
 
     def update_steps(self, parts: list) -> list:
@@ -522,7 +517,7 @@ class _ClosureTrainer(_Trainer):
         if self._measured is None:
             totals = self.setup.new_totals()
             inputs, targets = self.inputs, self.targets
-            if self.parallel is not None and not self.parallel.sharded:  # each rank counts its slice of the rows
+            if self.parallel is not None:  # each rank counts its slice of the rows (all of its own when sharded)
                 first, last = self.parallel.part(inputs.shape[0])
                 inputs, targets = inputs[first:last], targets[first:last]
             if self.setup.metrics and inputs.shape[0] > 0:

@@ -175,28 +175,42 @@ class DataParallel:
             return DistributedError(self.world.waited("the all-reduce of a batch's gradient"))
         return DistributedError(f"rank {self.rank} of {self.size}: MPI failed in the all-reduce of a batch's gradient (error code {code})")
 
+    def sum_gradient(self, gradient: np.ndarray, value: float, count: float) -> tuple[np.ndarray, float, float]:
+        """``(g, loss, total)`` over the ranks from this rank's mean ``gradient`` and ``value`` over
+        its ``count`` rows (or sum of weights): ``g = sum_r count_r g_r / sum_r count_r`` in
+        float64, the loss likewise, in one all-reduce of ``[count g, count loss, count]``, as
+        :func:`numbagrad.kernels.cpu.training.all_reduce_gradient` sums in compiled code. A rank
+        without rows adds nothing (not even a NaN of an empty mean); a total count of 0 gives
+        gradient 0 and loss 0."""
+        size = gradient.size
+        own = np.zeros(size + 2)
+        if count > 0:
+            own[:size] = gradient.ravel()
+            own[:size] *= count
+            own[size] = value * count
+        own[size + 1] = count
+        total = self.world.sum(own, "the all-reduce of a batch's gradient")
+        if not total[size + 1] > 0:
+            return np.zeros(size), 0.0, 0.0
+        scale = 1.0 / total[size + 1]
+        return total[:size] * scale, float(total[size] * scale), float(total[size + 1])
+
     def closure_gradient(self, value_and_grad: Callable, penalize: Callable, order_rows: np.ndarray,
                          grads: np.ndarray) -> float:
         """An L-BFGS closure's loss and gradient (in ``grads``) of the batch of rows ``order_rows``:
-        each rank its slice, summed over the ranks, then the regularizers' penalty.
+        each rank its slice, summed over the ranks (:meth:`sum_gradient`), then the regularizers'
+        penalty.
 
         ``value_and_grad(rows, first_row)`` gives ``(loss, count)`` of the data's ``rows`` (from
-        place ``first_row`` of the batch on) without the
-        penalty, its gradient in ``grads``; ``penalize(count)`` adds the penalty's gradient for a
-        batch of that count and returns its value."""
+        place ``first_row`` of the batch on) without the penalty, its gradient in ``grads``;
+        ``penalize(count)`` adds the penalty's gradient for a batch of that count and returns its
+        value."""
         first, last = self.part(order_rows.size)
         order_rows = order_rows[first:last]
         value, count = value_and_grad(order_rows, first) if order_rows.size else (0.0, 0.0)
-        own = np.empty(grads.size + 2)
-        own[: grads.size] = grads * count if count > 0 else 0.0
-        own[-2:] = (value * count if count > 0 else 0.0), count
-        total = self.world.sum(own, "the all-reduce of a batch's gradient")
-        if not total[-1] > 0:
-            grads[:] = 0.0
-            return 0.0 + penalize(0.0)
-        grads[:] = total[: grads.size] / total[-1]
-        return float(total[-2] / total[-1]) + penalize(float(total[-1]))
-
+        summed, loss, total = self.sum_gradient(grads, value, count)
+        grads[:] = summed
+        return loss + penalize(total)
 
 def _shown(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))

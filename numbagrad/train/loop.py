@@ -21,10 +21,9 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 import numba
 import numpy as np
 
-from numbagrad import config
+from numbagrad import config, distributed
 from numbagrad.checks import flag, integer
 from numbagrad.data import as_inputs, memory_mapped
-from numbagrad import distributed
 from numbagrad.errors import NonFiniteLossError
 from numbagrad.kernels.cpu.network import network_value_and_grad, penalize
 from numbagrad.kernels.cpu.training import (
@@ -412,11 +411,11 @@ class _Piece(NamedTuple):
 class _WholeArrays:
     """An epoch of an array fit: one piece, the whole training set, shuffled as a whole."""
 
-    def __init__(self, trainer: Any, samples: int, batches: int, batch_size: int, drop_last: bool, weights: np.ndarray | None = None,
+    def __init__(self, trainer: Any, samples: int, batches: int, batch_size: int, weights: np.ndarray | None = None,
                  parallel: DataParallel | None = None):
         self.trainer, self.samples, self.batches = trainer, samples, batches
         self.batch_size, self.weights, self.parallel = batch_size, weights, parallel
-        self.rows = _batch_rows(batches, batch_size, samples, drop_last)
+        self.rows = _batch_rows(batches, batch_size, samples)
         if parallel is not None and weights is None:
             self.rows = parallel.batch_rows(self.rows)
 
@@ -466,7 +465,7 @@ class _Chunks:
             if batches == 0:  # drop_last, and fewer rows than batch_size
                 continue
             order = rng.permutation(samples) if shuffle else np.arange(samples)
-            rows = _batch_rows(batches, self.batch_size, samples, self.drop_last)
+            rows = _batch_rows(batches, self.batch_size, samples)
             yield _Piece(self.make(inputs, targets, batches), order.astype(np.int64, copy=False), batches, rows, f" (chunk {index})")
 
     def _prepare(self, index: int, pair: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -671,7 +670,7 @@ class _ClosureTrainer(_HostTrainer):
             setup = self.setup
             totals = setup.new_totals()
             inputs, targets, weights = self.inputs, self.targets, self.weights
-            if self.parallel is not None and not self.parallel.sharded:  # each rank counts its slice of the rows
+            if self.parallel is not None:  # each rank counts its slice of the rows (all of its own when sharded)
                 part = slice(*self.parallel.part(inputs.shape[0]))
                 inputs, targets, weights = inputs[part], targets[part], weights[part] if weights.size else weights
             if setup.metrics and inputs.shape[0] > 0:
@@ -723,7 +722,7 @@ def run_epochs(
     setup = model.training
     if weights is not None:
         _check_weighted_metrics(setup, "fit")
-    data = trainer if isinstance(trainer, _Chunks) else _WholeArrays(trainer, samples, batches, batch_size, drop_last, weights, parallel)
+    data = trainer if isinstance(trainer, _Chunks) else _WholeArrays(trainer, samples, batches, batch_size, weights, parallel)
     if seed is not None:
         model.reseed(seed)
     parts = _refreshed_partitions(setup)
@@ -883,7 +882,7 @@ def _sync_learning_rates(setup, parts: list) -> None:
             optimizer._group_keys[partition.group] = optimizer._group_key(group)
 
 
-def _batch_rows(count: int, batch_size: int, samples: int, drop_last: bool) -> np.ndarray:
+def _batch_rows(count: int, batch_size: int, samples: int) -> np.ndarray:
     """The rows of each of ``count`` batches of ``samples`` rows: ``batch_size``, fewer in the last
     one, none past the end (a rank whose own rows end before the epoch's last batch)."""
     return np.clip(samples - batch_size * np.arange(count, dtype=np.float64), 0, batch_size)
