@@ -42,6 +42,8 @@ SCENARIOS = {
     "float32": {"fit": {"batch_size": 10, "epochs": 2}, "dtype": "float32"},
     # Each rank hashes its rows' places in the whole batch: the masks of one process.
     "dropout": {"fit": {"batch_size": 10, "epochs": 2}, "dropout": 0.3},
+    # r2's totals (running means) do not add up over the ranks: they are gathered and merged.
+    "regression": {"fit": {"batch_size": 10, "epochs": 2, "validation_split": 0.3}, "regression": True},
     # A GPU model (under Numba's CUDA simulator in the tests): the gradient summed through the host.
     "gpu": {
         "fit": {"batch_size": 10, "epochs": 1, "validation_split": 0.25},
@@ -65,10 +67,12 @@ def model(options: dict) -> ng.nn.Sequential:
     regularizer = {"name": "l2", "l2": options["l2"]} if "l2" in options else None
     net = ng.nn.Sequential(
         [ng.nn.Dense(16, activation="tanh", kernel_regularizer=regularizer, dropout=options.get("dropout", 0.0)),
-         ng.nn.Dense(2, activation="softmax")],
+         ng.nn.Dense(2, activation="linear" if options.get("regression") else "softmax")],
         input_dim=8, seed=1, dtype=options.get("dtype", "float64"),
     )
     compile_options = {"optimizer": "adam", "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
+    if options.get("regression"):
+        compile_options.update(loss="mse", metrics=["r2", "mae"])
     compile_options.update(options.get("compile", {}))
     if "device" in options:
         net.to(options["device"])
@@ -80,6 +84,8 @@ def training(name: str, net: ng.nn.Sequential | None = None, **extra) -> tuple[n
     options = SCENARIOS[name]
     net = net if net is not None else model(options)
     X, y, weights = data(options.get("rows", 203))
+    if options.get("regression"):
+        y = np.c_[X[:, 0] * 3.0 + 10.0, X[:, 1] - 5.0]
     keywords = dict(options["fit"], seed=3, verbose=0, **extra)
     if options.get("weighted"):
         keywords["sample_weight"] = weights

@@ -167,6 +167,18 @@ REJECTED = [
         "metric 'bad': result(totals) must return a number; got 'high'",
     ),
     (
+        MetricSpec(name="bad", update=max_error_update, totals=1, result=lambda totals: float(totals[0]), merge="max"),
+        "metric 'bad': merge must be None or a function of two totals; got 'max'",
+    ),
+    (
+        MetricSpec(name="bad", update=max_error_update, totals=1, result=lambda totals: float(totals[0]), merge=lambda a, b: np.r_[a, b]),
+        "metric 'bad': merge(first, second) must return totals of shape (1,); got shape (2,)",
+    ),
+    (
+        MetricSpec(name="bad", update=max_error_update, totals=1, result=lambda totals: float(totals[0]), merge=lambda a: a),
+        "metric 'bad': merge(first, second) failed: TypeError:",
+    ),
+    (
         MetricSpec(name="bad", update=max_error_update, totals=0, result=float),
         "metric 'bad': totals must give an integer >= 1; got 0 for 1 columns",
     ),

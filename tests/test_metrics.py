@@ -103,6 +103,23 @@ def test_epoch_value_does_not_depend_on_batching(name, options, predictions, tar
     assert np.isnan(metric.result())
 
 
+@pytest.mark.parametrize("name, options, predictions, targets, columns", list(cases()))
+def test_totals_of_disjoint_rows_merge_into_the_totals_of_all(name, options, predictions, targets, columns):
+    """What ranks training on their own rows, and an epoch's chunks, rely on."""
+    rng = np.random.default_rng(4)
+    p, y = _data(predictions, targets, (57, columns[-1]), rng)
+    spec = metrics.get(name, **options).spec
+    parts = []
+    for start, stop in ((0, 20), (20, 21), (21, 57)):
+        metric = metrics.get(name, **options)
+        metric.update(p[start:stop], y[start:stop])
+        parts.append(metric.totals)
+    merged = spec.merged(np.stack(parts))
+    assert spec.result(merged) == pytest.approx(metrics.get(name, **options)(p, y), rel=1e-12)
+    empty = np.zeros_like(parts[0])
+    np.testing.assert_allclose(spec.merged(np.stack([empty, parts[0], empty])), parts[0], rtol=1e-15)
+
+
 def test_r2_is_exact_when_the_targets_mean_dwarfs_their_spread():
     rng = np.random.default_rng(2)
     y = 1e9 + rng.standard_normal((1000, 2))

@@ -11,7 +11,7 @@ from numbagrad.hyperparameters import Hyperparameter
 from numbagrad.kernels.cpu import metrics as k
 from numbagrad.metrics.spec import MetricSpec
 
-__all__ = ["BUILTIN_METRICS", "ratio", "root_ratio", "r2_result", "classification_score"]
+__all__ = ["BUILTIN_METRICS", "ratio", "root_ratio", "r2_result", "r2_merge", "classification_score"]
 
 
 def _cuda(kernel: str) -> str:
@@ -48,6 +48,29 @@ def r2_result(totals: np.ndarray) -> float:
         np.where(residual_squares == 0, 1.0, 0.0),
     )
     return float(scores.mean())
+
+
+def r2_merge(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """r2's totals of two disjoint sets of rows as one, by the merge its kernel applies to each
+    batch (Chan et al.): with ``delta = mean_2 - mean_1``::
+
+        mean = mean_1 + delta n_2 / n
+        M2   = M2_1 + M2_2 + delta^2 n_1 n_2 / n
+        SSres = SSres_1 + SSres_2,   n = n_1 + n_2
+    """
+    n1, n2 = first[0], second[0]
+    if n1 == 0 or n2 == 0:
+        return (second if n1 == 0 else first).copy()
+    columns = (len(first) - 1) // 3
+    n = n1 + n2
+    means = slice(1, 1 + columns)
+    squares = slice(1 + columns, 1 + 2 * columns)
+    delta = second[means] - first[means]
+    merged = first + second
+    merged[0] = n
+    merged[means] = first[means] + delta * n2 / n
+    merged[squares] = first[squares] + second[squares] + delta * delta * n1 * n2 / n
+    return merged
 
 
 THRESHOLD = Hyperparameter("threshold", 0.5, doc="a prediction above it counts as 1")
@@ -120,6 +143,7 @@ R2 = MetricSpec(
     totals=lambda columns: 1 + 3 * columns,
     result=r2_result,
     cuda_update=_cuda("r2_update"),
+    merge=r2_merge,
 )
 
 #: ``(numerator, denominator)`` of each score from per-class true positives, false positives, false negatives.

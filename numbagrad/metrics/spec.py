@@ -7,6 +7,7 @@ epoch. Because batches only add to totals, an epoch's value does not depend
 on how the epoch was cut into batches. Built-in metrics are declared exactly
 as a plugin declares one::
 
+    import numpy as np
     from numba import njit
     from numbagrad.metrics import MetricSpec
 
@@ -19,6 +20,7 @@ as a plugin declares one::
     MAX_ERROR = MetricSpec(
         name="max_error", update=max_error_update, totals=1,
         result=lambda totals: float(totals[0]), higher_is_better=False,
+        merge=np.maximum,  # maxima of disjoint rows combine by a maximum, not a sum
     )
 """
 
@@ -68,6 +70,11 @@ class MetricSpec(Declaration):
             totals: what ``fit(..., sample_weight=...)`` and
             ``evaluate(..., sample_weight=...)`` need to weight the metric.
             A metric that is not additive is refused with sample weights.
+        merge: ``merge(first, second) -> totals``, the totals of two disjoint
+            sets of rows combined (plain Python), as ranks that each train on
+            their own rows need; ``None`` (the default): totals add up, as
+            counts and sums do. r2's running means and squared deviations
+            need their own merge.
         override: a plugin's declaration replaces a built-in of the same name
             only when this is true.
     """
@@ -83,6 +90,7 @@ class MetricSpec(Declaration):
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     cuda_update: Any = None
     additive: bool = False
+    merge: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
     cuda_fields = ("cuda_update",)
     override: bool = False
@@ -98,6 +106,15 @@ class MetricSpec(Declaration):
         if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 1:
             raise ValueError(f"{self.label}: totals must give an integer >= 1; got {count!r} for {columns} columns")
         return int(count)
+
+    def merged(self, totals: np.ndarray) -> np.ndarray:
+        """One row of totals from ``totals``' rows, each of a disjoint set of rows (in order)."""
+        if self.merge is None:
+            return totals.sum(axis=0)
+        merged = totals[0]
+        for row in totals[1:]:
+            merged = np.asarray(self.merge(merged, row), dtype=np.float64)
+        return merged
 
     def kernel_table(self, dtype) -> np.ndarray:
         """The int64 addresses ``[update C, update JIT]`` of the kernel compiled for ``dtype``."""
@@ -131,6 +148,8 @@ class MetricSpec(Declaration):
             raise TypeError(f"{label}: higher_is_better must be True or False; got {self.higher_is_better!r}")
         if not isinstance(self.additive, bool):
             raise TypeError(f"{label}: additive must be True or False; got {self.additive!r}")
+        if self.merge is not None and not callable(self.merge):
+            raise TypeError(f"{label}: merge must be None or a function of two totals; got {self.merge!r}")
         self._check_common()
 
 
@@ -164,3 +183,15 @@ def check_kernels(spec: MetricSpec) -> None:
             raise TypeError(f"metric {spec.name!r}: result(totals) failed: {type(error).__name__}: {first_line(error)}") from None
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"metric {spec.name!r}: result(totals) must return a number; got {value!r}")
+        if spec.merge is not None:
+            try:
+                merged = np.asarray(spec.merge(totals, totals.copy()), dtype=np.float64)
+            except Exception as error:
+                raise TypeError(
+                    f"metric {spec.name!r}: merge(first, second) failed: {type(error).__name__}: {first_line(error)}"
+                ) from None
+            if merged.shape != totals.shape:
+                raise TypeError(
+                    f"metric {spec.name!r}: merge(first, second) must return totals of shape {totals.shape}; "
+                    f"got shape {merged.shape}"
+                )

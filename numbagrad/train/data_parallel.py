@@ -141,11 +141,15 @@ class DataParallel:
         """The rows (or weights) of each whole batch, summed over the ranks when each holds its own."""
         return self.world.sum(rows, "fit's sum of each batch's rows") if self.sharded else rows
 
-    def totals(self, totals: np.ndarray) -> np.ndarray:
-        """The epoch's metric totals of every rank's rows."""
+    def totals(self, totals: np.ndarray, setup: Any) -> np.ndarray:
+        """The epoch's metric totals of every rank's rows: summed, or gathered and merged in rank
+        order where a metric's totals do not add up (r2's means)."""
         if totals.size == 0:
             return totals
-        return self.world.sum(totals, "fit's sum of the epoch's metrics").reshape(totals.shape).astype(totals.dtype)
+        if setup.totals_add_up:
+            return self.world.sum(totals, "fit's sum of the epoch's metrics").reshape(totals.shape).astype(totals.dtype)
+        gathered = self.world.gather(totals, "fit's gather of the epoch's metrics")
+        return setup.merged_totals(gathered.reshape((-1, *totals.shape)))
 
     def validation(self, evaluation: Callable, validation: tuple, setup: Any) -> Callable[[], dict[str, float]]:
         """The validation logs, each rank evaluating its slice of the rows (or its own rows) and the
@@ -164,8 +168,14 @@ class DataParallel:
             if evaluate is not None:
                 loss, count, totals = evaluate()
                 own[0], own[1], own[2:] = (loss * count if count > 0 else 0.0), count, totals.ravel()
-            total = self.world.sum(own, "fit's validation")
-            values = setup.metric_values(total[2:].reshape(empty.shape))
+            if setup.totals_add_up:
+                total = self.world.sum(own, "fit's validation")
+                merged = total[2:].reshape(empty.shape)
+            else:
+                every = self.world.gather(own, "fit's validation")
+                total = every.sum(axis=0)
+                merged = setup.merged_totals(every[:, 2:].reshape((-1, *empty.shape)))
+            values = setup.metric_values(merged)
             return {"loss": float(total[0] / total[1]) if total[1] > 0 else float("nan"), **values}
 
         return validate

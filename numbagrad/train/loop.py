@@ -778,14 +778,14 @@ def run_epochs(
                         elapsed = time.perf_counter() - began
                         segment = max(1, min(trainer.segment_limit, int(segment * SEGMENT_SECONDS / max(elapsed, 1e-6))))
                         if progress.live:
-                            running = totals + trainer.host_totals() if setup.metrics else totals
+                            running = setup.combined_totals(totals, trainer.host_totals()) if setup.metrics else totals
                             so_far = (np.concatenate([losses, piece_losses[:done]]), np.concatenate([rows, piece.rows[:done]]))
                             progress.advance(completed, _running_logs(*so_far, setup, running))
-                    totals += trainer.host_totals()
+                    totals = setup.combined_totals(totals, trainer.host_totals())
                     losses, rows = np.concatenate([losses, piece_losses]), np.concatenate([rows, piece.rows])
                 data.end_epoch(losses.size)
                 if parallel is not None:
-                    totals = parallel.totals(totals)
+                    totals = parallel.totals(totals, setup)
                 batches = losses.size  # the progress bar's length from now on (chunks may not say it before)
                 _sync_learning_rates(setup, parts)
                 logs = {"loss": _epoch_loss(losses, rows)}

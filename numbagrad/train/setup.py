@@ -255,6 +255,24 @@ class TrainingSetup:
         for metric in self.metrics:
             check_targets(y, (rows, outputs), metric.spec.target, owner=f"metric {metric.name!r}", argument="y")
 
+    @property
+    def totals_add_up(self) -> bool:
+        """Whether every metric's totals of disjoint sets of rows combine by addition."""
+        return all(m.spec.merge is None for m in self.metrics)
+
+    def merged_totals(self, totals: np.ndarray) -> np.ndarray:
+        """One set of totals from ``totals[k]`` (each of a disjoint set of rows), metric by metric."""
+        merged = self.new_totals()
+        for i, metric in enumerate(self.metrics):
+            merged[i, : metric.totals] = metric.spec.merged(totals[:, i, : metric.totals])
+        return merged
+
+    def combined_totals(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """The totals of two disjoint sets of rows (an epoch's chunks) as one."""
+        if self.totals_add_up:
+            return first + second
+        return self.merged_totals(np.stack([first, second]))
+
     def metric_values(self, totals: np.ndarray) -> dict[str, float]:
         return {m.name: m.result(totals[i, : m.totals]) for i, m in enumerate(self.metrics)}
 
