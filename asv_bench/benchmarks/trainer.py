@@ -118,3 +118,31 @@ class EpochSpeedup:
         return _interleaved_median_ratio(self.peer, self.ours)
 
     track_speedup.unit = "peer's time / numbagrad's"
+
+
+class BusyMachine:
+    """A 3-epoch fit of a 50-256-128-2 network on 50,000 rows (batch 32, Adam, float32) while one
+    other process per core keeps every core busy, as a multiple of the same fit on the quiet
+    machine: with ``fit``'s choice of threads (the goal: at most 3; a fair share of the cores is
+    2), and on every thread of the pool, the count that collapses."""
+
+    params = [["fit's choice", "every thread"]]
+    param_names = ["threads"]
+    timeout = 600
+    number = 1
+    repeat = 1
+
+    def setup(self, threads):
+        from .workloads import busy_machine_fit
+
+        self.fit = busy_machine_fit(None if threads == "fit's choice" else "all")
+
+    def track_slowdown(self, threads):
+        from .workloads import keep_cores_busy
+
+        quiet = min(self.fit() for _ in range(2))
+        with keep_cores_busy():
+            loaded = sorted(self.fit() for _ in range(3))[1]
+        return loaded / quiet
+
+    track_slowdown.unit = "loaded time / quiet time"

@@ -403,6 +403,7 @@ class Sequential:
         sample_weight: Any = None,
         class_weight: Any = None,
         sharded: bool = False,
+        threads: int | None = None,
     ):
         """Train the compiled model; returns its :class:`~numbagrad.train.History`.
 
@@ -461,6 +462,15 @@ class Sequential:
                 every rank. By default every rank passes the same ``X, y``
                 and trains on its slice of each batch, which gives the
                 weights of one process.
+            threads: how many of Numba's threads run the compiled epoch, from
+                1 to ``NUMBA_NUM_THREADS``. ``None`` (the default): fit starts
+                with the count set by ``numba.set_num_threads`` (all of them
+                unless changed) and, segment by segment, runs on the count that
+                measures fastest, fewer when other work keeps the cores busy
+                (see :class:`numbagrad.threads.ThreadTuner`). The count changes
+                the time only: each product is split into the same parts
+                whatever count runs them, so a seeded fit gives the same
+                numbers. Numba's count is restored when fit returns.
 
         Raises:
             numbagrad.NonFiniteLossError: a batch's loss or gradient was NaN or
@@ -472,7 +482,7 @@ class Sequential:
 
         return fit(
             self, X, y, batch_size, epochs, validation_split, validation_data, shuffle, seed, callbacks, verbose, drop_last,
-            steps_per_epoch, sample_weight, class_weight, sharded,
+            steps_per_epoch, sample_weight, class_weight, sharded, threads,
         )
 
     def evaluate(self, X: Any, y: Any, batch_size: int | None = None, sample_weight: Any = None) -> dict[str, float]:

@@ -78,26 +78,6 @@ def _notice_if_slow(note: Echo, message: str, after: float = COMPILE_NOTICE_AFTE
             note(f"ready in {time.perf_counter() - began:.0f} s")
 
 
-@contextmanager
-def _threads(prepared: Prepared) -> Iterator[None]:
-    """Numba's thread count set to ``--threads`` for the block (0 leaves it alone).
-
-    ``fit`` splits large products and updates over Numba's threads; a cap
-    helps on a machine whose cores are busy with other work, where every
-    split waits for a free core.
-    """
-    count = prepared.config.threads
-    if not count:
-        yield
-        return
-    previous = numba.get_num_threads()
-    numba.set_num_threads(count)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
-
-
 def _check_machine(config: RunConfig) -> None:
     """Threads and device the run asks for, checked against this machine before any work."""
     if config.device == "cuda":
@@ -121,10 +101,10 @@ def warm_up(prepared: Prepared, optimizer: str, options: Mapping[str, Any], note
     validation = None
     if prepared.validation is not None:
         validation = (prepared.validation[0][:rows], prepared.validation[1][:rows])
-    with _threads(prepared), _notice_if_slow(note, "compiling numbagrad's training loop: once after installing or upgrading; later runs load it from Numba's cache"):
+    with _notice_if_slow(note, "compiling numbagrad's training loop: once after installing or upgrading; later runs load it from Numba's cache"):
         try:
             model.fit(prepared.X_train[:rows], prepared.y_train[:rows], batch_size=prepared.config.batch_size, epochs=1,
-                      validation_data=validation, verbose=0)
+                      validation_data=validation, verbose=0, threads=prepared.config.threads or None)
         except NonFiniteLossError:
             pass  # the loops are compiled all the same; the real run reports a diverging loss itself
 
@@ -141,14 +121,13 @@ def fit_prepared(prepared: Prepared, model: Any, label: str, verbose: int, track
             patience=config.early_stopping, restore_best_weights=True,
         )
         callbacks.append(stopper)
-    with _threads(prepared):
-        began = time.perf_counter()
-        history = model.fit(
-            prepared.X_train, prepared.y_train, batch_size=config.batch_size, epochs=config.epochs,
-            validation_data=prepared.validation, seed=config.seed, callbacks=callbacks, verbose=verbose,
-            class_weight=None if config.class_weight == "none" else config.class_weight,
-        )
-        elapsed = time.perf_counter() - began
+    began = time.perf_counter()
+    history = model.fit(
+        prepared.X_train, prepared.y_train, batch_size=config.batch_size, epochs=config.epochs,
+        validation_data=prepared.validation, seed=config.seed, callbacks=callbacks, verbose=verbose,
+        class_weight=None if config.class_weight == "none" else config.class_weight, threads=config.threads or None,
+    )
+    elapsed = time.perf_counter() - began
     stopped = stopper.stopped_epoch + 1 if stopper is not None and stopper.stopped_epoch is not None else None
     return Trained(label, model, history, elapsed, len(prepared.X_train), stopped)
 

@@ -40,7 +40,7 @@ from numbagrad.train.chunks import ChunkSource, is_chunk_source
 from numbagrad.train.data_parallel import ALONE, DataParallel
 from numbagrad.train.history import History
 from numbagrad.train.interrupts import deferred_interrupts
-from numbagrad.threads import single_threaded_blas
+from numbagrad.threads import ThreadTuner, pool_size, single_threaded_blas
 from numbagrad.train.progress import Progress
 
 __all__ = ["fit", "evaluate", "run_epochs", "SEGMENT_SECONDS"]
@@ -269,11 +269,39 @@ def fit(
     sample_weight: Any = None,
     class_weight: Any = None,
     sharded: bool = False,
+    threads: int | None = None,
 ) -> History:
     """Train ``model`` (see :meth:`numbagrad.nn.Sequential.fit`): on arrays ``X, y``, or on the
     chunks ``X`` gives when ``y`` is left out (see :mod:`numbagrad.train.chunks`); data parallel
     over the ranks of :func:`numbagrad.distributed.init` when it was called."""
     model.require_compiled("fit")
+    if threads is not None:
+        threads = _integer(threads, "threads", 1)
+        if threads > pool_size():
+            raise ValueError(
+                f"fit: threads must be at most {pool_size()} (Numba's threads here, NUMBA_NUM_THREADS), or None to "
+                f"let fit choose; got {threads}"
+            )
+    with _fit_threads(threads):
+        return _fit(model, X, y, batch_size, epochs, validation_split, validation_data, shuffle, seed, callbacks, verbose,
+                    drop_last, steps_per_epoch, sample_weight, class_weight, sharded, threads is None)
+
+
+@contextlib.contextmanager
+def _fit_threads(threads: int | None) -> Iterator[None]:
+    """Numba's thread count set to ``threads`` for the fit (``None``: the tuner sets it segment by
+    segment); the caller's count is restored afterwards either way."""
+    previous = numba.get_num_threads()
+    if threads is not None:
+        numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def _fit(model, X, y, batch_size, epochs, validation_split, validation_data, shuffle, seed, callbacks, verbose, drop_last,
+         steps_per_epoch, sample_weight, class_weight, sharded, tune) -> History:
     batch_size = _integer(batch_size, "batch_size", 1)
     epochs = _integer(epochs, "epochs", 0)
     shuffle = _flag(shuffle, "shuffle")
@@ -306,7 +334,7 @@ def fit(
             )
         return _fit_chunks(
             model, ChunkSource(X, epochs), batch_size, epochs, validation_split, validation_data, shuffle, seed, callbacks,
-            verbose, drop_last, steps_per_epoch, parallel,
+            verbose, drop_last, steps_per_epoch, parallel, tune,
         )
     if steps_per_epoch is not None:
         raise ValueError(
@@ -338,7 +366,7 @@ def fit(
     validate = _host_validation(model, validation, batch_size, parallel)
     return run_epochs(
         model, trainer, validate, samples, batches, local_batch, epochs, shuffle, seed, callbacks, verbose, drop_last, weights,
-        parallel,
+        parallel, tune,
     )
 
 
@@ -356,7 +384,7 @@ def _host_validation(model: Any, validation: tuple | None, batch_size: int, para
 
 def _fit_chunks(
     model, source, batch_size, epochs, validation_split, validation_data, shuffle, seed, callbacks, verbose, drop_last,
-    steps_per_epoch, parallel=None,
+    steps_per_epoch, parallel=None, tune=False,
 ) -> History:
     """:func:`fit` on the chunks of ``source`` (a :class:`ChunkSource`), on checked arguments."""
     _check_validation_args(validation_split, validation_data)
@@ -395,6 +423,7 @@ def _fit_chunks(
     chunks = _Chunks(model, source, make, context, batch_size, drop_last, steps_per_epoch)
     return run_epochs(
         model, chunks, validate, 0, batches, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last, None, parallel,
+        tune,
     )
 
 
@@ -530,8 +559,10 @@ class _HostTrainer:
     def __enter__(self) -> "_HostTrainer":
         blas_limited = self._blas.enter_context(single_threaded_blas())
         # Numba's threads own the cores when BLAS can be kept to one thread;
-        # otherwise BLAS does and the compiled loop stays on this thread.
-        self.threads = numba.get_num_threads() if blas_limited else 1
+        # otherwise BLAS does and the compiled loop stays on this thread. The
+        # products are split into one part per thread of the pool whatever
+        # count runs them, so that the count changes no number (numbagrad.threads).
+        self.threads = pool_size() if blas_limited else 1
         self.update_threshold = config.PARALLEL_THRESHOLD if self.threads > 1 else 1 << 62
         return self
 
@@ -546,6 +577,11 @@ class _HostTrainer:
 
     def host_totals(self) -> np.ndarray:
         return self.totals
+
+    @property
+    def tunable(self) -> bool:
+        """Whether the compiled epoch runs on Numba's threads, whose count ``fit`` may tune."""
+        return self.threads > 1
 
     def plan(self, parts: list) -> UpdatePlan:
         """The update plan of the model's optimizer partitions ``parts`` (rebuilt when they change)."""
@@ -606,6 +642,7 @@ class _ClosureTrainer(_HostTrainer):
     """
 
     _measured: np.ndarray | None = None
+    tunable = False  # each step is Python calling small compiled pieces
 
     def begin_epoch(self, order: np.ndarray, dropout_key: int = 0) -> None:
         super().begin_epoch(order, dropout_key)
@@ -699,6 +736,7 @@ def run_epochs(
     drop_last: bool,
     weights: np.ndarray | None = None,
     parallel: DataParallel | None = None,
+    tune: bool = False,
 ) -> History:
     """The epochs of :func:`fit` on checked arguments, wherever the model lives.
 
@@ -741,6 +779,7 @@ def run_epochs(
         callback.set_model(model)
     progress = Progress(verbose, model.epoch + epochs)
 
+    tuner = None
     for callback in every:
         callback.on_train_begin({})
     with deferred_interrupts() as interrupt, data:
@@ -758,12 +797,17 @@ def run_epochs(
                     # Drawn after the piece's order, and only when there is dropout: the generator of
                     # a model without it runs as it always did.
                     trainer.begin_epoch(piece.order, int(model.rng.integers(1 << 62)) if model.has_dropout else 0)
+                    if tuner is None and tune and getattr(trainer, "tunable", False):
+                        tuner = ThreadTuner(numba.get_num_threads())
                     piece_losses = np.empty(piece.batches)
                     done = 0
                     segment = max(1, min(piece.batches, trainer.segment_limit, segment))
                     while done < piece.batches:
                         interrupt.check()
                         stop = min(piece.batches, done + segment)
+                        if tuner is not None:
+                            numba.set_num_threads(tuner.threads)
+                            tuner.begin()
                         rates = _learning_rates(setup, parts, epoch, stop - done)
                         began = time.perf_counter()
                         completed = trainer.run(parts, done, stop, rates, piece_losses[done:stop])
@@ -776,6 +820,8 @@ def run_epochs(
                             where = (losses.size + done, batches, piece.where)
                             raise NonFiniteLossError(_stop_message(trainer.problem, piece_losses[done], epoch, *where))
                         elapsed = time.perf_counter() - began
+                        if tuner is not None:
+                            tuner.end()
                         segment = max(1, min(trainer.segment_limit, int(segment * SEGMENT_SECONDS / max(elapsed, 1e-6))))
                         if progress.live:
                             running = setup.combined_totals(totals, trainer.host_totals()) if setup.metrics else totals
