@@ -146,3 +146,34 @@ class BusyMachine:
         return loaded / quiet
 
     track_slowdown.unit = "loaded time / quiet time"
+
+
+class TorchAfterFit:
+    """A PyTorch eager epoch of the MLP (batch 32) run after a numbagrad ``fit`` in the same
+    process, as a multiple of the same epoch before it (the goal: within 1.1): numbagrad's
+    threads, its BLAS limit and its floating-point flags must be left as they were found."""
+
+    timeout = 300
+    number = 1
+    repeat = 1
+
+    def setup(self):
+        self.peer = torch_mlp_epoch(32, SAMPLES[32])  # raises NotImplementedError without PyTorch
+        self.ours = numbagrad_mlp_epoch(32, SAMPLES[32])
+
+    def track_slowdown(self):
+        import time
+
+        def best(run) -> float:
+            times = []
+            for _ in range(3):
+                began = time.perf_counter()
+                run()
+                times.append(time.perf_counter() - began)
+            return min(times)
+
+        before = best(self.peer)
+        self.ours()
+        return best(self.peer) / before
+
+    track_slowdown.unit = "time after / time before"
