@@ -10,7 +10,11 @@ transpose arguments::
 
 on C-ordered (row-major) matrices: ``op(x)`` is ``x`` or ``x.T`` per
 ``transpose_a`` / ``transpose_b``. ``beta = 1`` accumulates, which is how the
-dense layer adds its bias for free and how gradients accumulate.
+dense layer adds its bias for free and how gradients accumulate. A product
+with one row of ``c`` (a batch of one sample) calls BLAS's matrix-vector
+routine instead (``numba_xxgemv``), and one with ``k = 1`` (that batch's
+weight gradient, an outer product) is a plain loop: gemm took ten and three
+times longer on them.
 
 :func:`parallel_gemm` splits the product into blocks of ``c``'s rows or
 columns, one per thread of Numba's pool, each a single-threaded BLAS call
@@ -57,6 +61,23 @@ _xxgemm = types.ExternalFunction(
     ),
 )
 
+# y = alpha op(A) x + beta y with column-major A (rows, columns, leading dimension) and unit strides.
+_xxgemv = types.ExternalFunction(
+    "numba_xxgemv",
+    types.intc(
+        types.char,  # kind
+        types.char,  # trans
+        types.intp,  # rows of A
+        types.intp,  # columns of A
+        types.voidptr,  # alpha
+        types.voidptr,  # a
+        types.intp,  # lda
+        types.voidptr,  # x
+        types.voidptr,  # beta
+        types.voidptr,  # y
+    ),
+)
+
 _NO_TRANSPOSE = 78  # 'N'
 _TRANSPOSE = 84  # 'T'
 
@@ -70,8 +91,30 @@ def _call(scalars, a, a_offset, b, b_offset, c, c_offset, m, n, k, transpose_a, 
     sees every matrix transposed, so the operands swap places.
     """
     size = c.itemsize
+    kind = 115 if size == 4 else 100
+    if m == 1 and (not transpose_a or a.shape[1] == 1):
+        # One row of c (a batch of one): a matrix-vector product, about ten times faster
+        # than gemm's path for it (measured 8.6 us against 92 us for 784 x 256 in float32).
+        # The row of op(a) is contiguous; row-major op(b) is column-major (n, k) when not
+        # transposed (y = B x) and (k, n) when it is (y = B^T x).
+        _xxgemv(
+            kind,
+            _TRANSPOSE if transpose_b else _NO_TRANSPOSE,
+            k if transpose_b else n,
+            n if transpose_b else k,
+            scalars[0:].ctypes,
+            address_as_pointer(b.ctypes.data + b_offset * size),
+            b.shape[1],
+            address_as_pointer(a.ctypes.data + a_offset * size),
+            scalars[1:].ctypes,
+            address_as_pointer(c.ctypes.data + c_offset * size),
+        )
+        return
+    if k == 1:
+        _outer(scalars[0], a, a_offset, b, b_offset, scalars[1], c, c_offset, m, n, transpose_a, transpose_b)
+        return
     _xxgemm(
-        115 if size == 4 else 100,
+        kind,
         _TRANSPOSE if transpose_b else _NO_TRANSPOSE,
         _TRANSPOSE if transpose_a else _NO_TRANSPOSE,
         n,
@@ -86,6 +129,28 @@ def _call(scalars, a, a_offset, b, b_offset, c, c_offset, m, n, k, transpose_a, 
         address_as_pointer(c.ctypes.data + c_offset * size),
         c.shape[1],
     )
+
+
+@inline
+def _outer(alpha, a, a_offset, b, b_offset, beta, c, c_offset, m, n, transpose_a, transpose_b):
+    """``c = alpha op(a) op(b) + beta c`` for ``k = 1``: an outer product (a one-row batch's
+    weight gradient), a loop LLVM vectorises; gemm takes three times longer on it. ``beta = 0``
+    ignores what ``c`` held, as BLAS does."""
+    flat_a = a.reshape(a.size)
+    flat_b = b.reshape(b.size)
+    flat_c = c.reshape(c.size)
+    a_step = 1 if transpose_a else a.shape[1]
+    b_step = b.shape[1] if transpose_b else 1
+    width = c.shape[1]
+    for i in range(m):
+        left = alpha * flat_a[a_offset + i * a_step]
+        row = c_offset + i * width
+        if beta == 0:
+            for j in range(n):
+                flat_c[row + j] = left * flat_b[b_offset + j * b_step]
+        else:
+            for j in range(n):
+                flat_c[row + j] = left * flat_b[b_offset + j * b_step] + beta * flat_c[row + j]
 
 
 @inline
