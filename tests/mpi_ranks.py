@@ -34,6 +34,7 @@ SCENARIOS = {
     # gradient (1e-16) to about 1e-7 of the weights; the test allows 1e-6 there.
     "lbfgs_long": {"fit": {"batch_size": 64, "epochs": 2}, "compile": {"optimizer": {"name": "lbfgs", "lr": 0.1}}, "l2": 1e-3},
     "chunks": {"fit": {"batch_size": 10, "epochs": 2}, "chunks": 70},
+    "weighted_chunks": {"fit": {"batch_size": 10, "epochs": 2}, "chunks": 70, "weighted": True},
     "early_stopping": {
         "fit": {"batch_size": 8, "epochs": 40, "validation_split": 0.25},
         "compile": {"optimizer": "sgd"},
@@ -87,14 +88,15 @@ def training(name: str, net: ng.nn.Sequential | None = None, **extra) -> tuple[n
     if options.get("regression"):
         y = np.c_[X[:, 0] * 3.0 + 10.0, X[:, 1] - 5.0]
     keywords = dict(options["fit"], seed=3, verbose=0, **extra)
-    if options.get("weighted"):
+    if options.get("weighted") and "chunks" not in options:
         keywords["sample_weight"] = weights
     if options.get("early_stopping"):
         keywords["callbacks"] = [EarlyStopping(monitor="val_loss", patience=1, min_delta=0.01)]
     if "chunks" in options:
         from numbagrad.train.chunks import ArrayChunks
 
-        history = net.fit(ArrayChunks(X, y, rows=options["chunks"]), **keywords)
+        chunk_weights = weights if options.get("weighted") else None
+        history = net.fit(ArrayChunks(X, y, rows=options["chunks"], sample_weight=chunk_weights), **keywords)
     else:
         history = net.fit(X, y, **keywords)
     return net, history.history

@@ -75,6 +75,58 @@ def test_chunks_train_exactly_as_one_array(kind):
     assert len(chunked.epoch_losses) == 21 and chunked.epoch == 3
 
 
+@pytest.mark.parametrize("kind", ["triples", "array_chunks"])
+@pytest.mark.parametrize("optimizer", ["adam", {"name": "lbfgs", "lr": 0.5, "max_iter": 3}])
+def test_weighted_chunks_train_exactly_as_one_weighted_array(kind, optimizer):
+    X, y = data(205)
+    weights = np.random.default_rng(5).uniform(0.0, 3.0, 205)
+    whole = model(optimizer=optimizer)
+    expected = whole.fit(X, y, batch_size=10, epochs=2, shuffle=False, verbose=0, sample_weight=weights).history
+    if kind == "triples":
+        source = [(Xc, yc, weights[start : start + len(Xc)]) for (Xc, yc), start in zip(split(X, y, [40, 60, 100]), (0, 40, 100, 200))]
+    else:
+        source = ArrayChunks(X, y, rows=50, sample_weight=weights)
+    chunked = model(optimizer=optimizer)
+    history = chunked.fit(source, batch_size=10, epochs=2, shuffle=False, verbose=0).history
+    assert_same_weights(whole, chunked)
+    # Each batch's loss counts by its weight; the metrics count each row w times. (L-BFGS's metrics
+    # are those of the rows at the end of each piece: of each chunk, then, not of the epoch.)
+    for key in ("loss", "mae") if optimizer == "adam" else ("loss",):
+        np.testing.assert_allclose(history[key], expected[key], rtol=1e-12)
+
+
+def test_integer_weights_on_chunks_train_as_repeated_rows():
+    """A row of weight 2 in one batch counts as the row twice in that batch (batch_size rows each)."""
+    X, y = data(40)
+    weights = np.tile([1.0, 2.0], 20)
+    repeated_X, repeated_y = np.repeat(X, weights.astype(int), axis=0), np.repeat(y, weights.astype(int))
+    weighted = model(optimizer="sgd")
+    weighted.fit([(X, y, weights)], batch_size=40, epochs=3, shuffle=False, verbose=0)
+    plain = model(optimizer="sgd")
+    plain.fit([(repeated_X, repeated_y)], batch_size=60, epochs=3, shuffle=False, verbose=0)
+    assert_same_weights(plain, weighted, rtol=1e-10)
+
+
+def test_class_weight_multiplies_every_chunks_weights():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, FEATURES))
+    labels = (X[:, 0] > 0).astype(np.int64)
+
+    def classifier():
+        net = ng.Sequential([ng.Dense(6, activation="tanh"), ng.Dense(2, activation="softmax")], input_dim=FEATURES, seed=1)
+        return net.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    class_weight = {1: 3.0}
+    whole = classifier()
+    expected = whole.fit(X, labels, batch_size=10, epochs=2, shuffle=False, verbose=0, class_weight=class_weight).history
+    chunked = classifier()
+    history = chunked.fit(ArrayChunks(X, labels, rows=20), batch_size=10, epochs=2, shuffle=False, verbose=0,
+                          class_weight=class_weight).history
+    assert_same_weights(whole, chunked)
+    np.testing.assert_allclose(history["loss"], expected["loss"], rtol=1e-12)
+    np.testing.assert_allclose(history["accuracy"], expected["accuracy"], rtol=1e-12)
+
+
 def test_each_chunk_is_batched_on_its_own():
     X, y = data(30)
     seen = []
@@ -252,8 +304,17 @@ def test_chunk_errors_name_the_chunk():
     bad_targets[1] = (bad_targets[1][0], y[:5])
     with pytest.raises(ValueError, match=r"fit: chunk 1 \(counting from 0\): .*y has 5 rows"):
         model().fit(bad_targets, epochs=1, shuffle=False, verbose=0)
-    with pytest.raises(TypeError, match=r"fit: chunk 0 must be a pair \(X_chunk, y_chunk\); got ndarray"):
+    with pytest.raises(TypeError, match=r"fit: chunk 0 must be a pair \(X_chunk, y_chunk\) or a triple \(X_chunk, y_chunk, w_chunk\); got ndarray"):
         model().fit([X], epochs=1, verbose=0)
+    with pytest.raises(TypeError, match=r"fit: chunk 0 must be a pair .* got tuple of 4"):
+        model().fit([(X, y, y, y)], epochs=1, verbose=0)
+    negative = [(X[:20], y[:20], -np.ones(20))]
+    with pytest.raises(ValueError, match=r"fit: chunk 0 \(counting from 0\): w_chunk\[0\] = -1.0; weights must be finite numbers >= 0"):
+        model().fit(negative, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"fit: chunk 0 \(counting from 0\): w_chunk must have one weight per sample, shape \(20,\); got shape \(3,\)"):
+        model().fit([(X[:20], y[:20], np.ones(3))], epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="the metric 'r2' cannot be weighted"):
+        model(metrics=["r2"]).fit([(X[:20], y[:20], np.ones(20) * 2)], epochs=1, verbose=0)
 
 
 def test_bad_chunk_sources_are_refused_before_training():
@@ -282,6 +343,12 @@ def test_bad_chunk_sources_are_refused_before_training():
         net.fit(ArrayChunks(X, y, 10), batch_size=10, steps_per_epoch=3, verbose=0)
     with pytest.raises(ValueError, match="no batch in any chunk"):
         net.fit(ArrayChunks(X, y, 10), batch_size=20, drop_last=True, verbose=0)
+    with pytest.raises(ValueError, match=r"sample_weight is for arrays X, y; chunks carry their own weights: triples"):
+        net.fit(ArrayChunks(X, y, 10), sample_weight=np.ones(40), verbose=0)
+    with pytest.raises(ValueError, match=r"class_weight='balanced' needs every class's count in the whole training set"):
+        net.fit(ArrayChunks(X, y, 10), class_weight="balanced", verbose=0)
+    with pytest.raises(ValueError, match="the metric 'r2' cannot be weighted"):
+        model(metrics=["r2"]).fit(ArrayChunks(X, y, 10), class_weight={0: 2.0}, verbose=0)
     scheduled = model(schedule="one_cycle")
     with pytest.raises(ValueError, match="the schedule takes its length from the fit.*give steps_per_epoch"):
         scheduled.fit(lambda: iter(split(X, y, [20])), verbose=0)
@@ -306,8 +373,11 @@ def test_chunk_errors_found_while_training():
         ("ArrayChunks: X has 40 rows and y 39", lambda X, y: ArrayChunks(X, y[:39], 5)),
         ("ArrayChunks: X must be an array with rows .* got list", lambda X, y: ArrayChunks([1, 2], y, 5)),
         ("ArrayChunks: X is empty", lambda X, y: ArrayChunks(X[:0], y[:0], 5)),
+        ("ArrayChunks: sample_weight must have one weight per row of X \\(40\\); got shape \\(39,\\)",
+         lambda X, y: ArrayChunks(X, y, 5, sample_weight=np.ones(39))),
+        ("ArrayChunks: sample_weight must be an array; got list", lambda X, y: ArrayChunks(X, y, 5, sample_weight=[1.0] * 40)),
     ],
-    ids=["rows", "lengths", "type", "empty"],
+    ids=["rows", "lengths", "type", "empty", "weight rows", "weight type"],
 )
 def test_array_chunks_arguments(message):
     X, y = data(40)

@@ -165,9 +165,10 @@ def test_a_metric_that_is_not_a_sum_over_rows_is_refused_with_weights():
         model.evaluate(X, y, sample_weight=w)
 
 
-def test_chunks_are_not_weighted():
+def test_chunks_carry_their_own_weights():
+    """Weighted chunks are tested in test_fit_large.py; fit's sample_weight is for arrays."""
     X, y, w = data()
-    with pytest.raises(ValueError, match="sample_weight and class_weight are for arrays X, y; chunks are not weighted"):
+    with pytest.raises(ValueError, match="sample_weight is for arrays X, y; chunks carry their own weights"):
         network().fit(ArrayChunks(X, y, rows=10), sample_weight=w, verbose=0)
 
 

@@ -1,6 +1,9 @@
 """Training data in chunks, for data larger than memory: ``fit(chunks)``.
 
-A chunk is a pair ``(X_chunk, y_chunk)`` of arrays that fits in memory. An
+A chunk is a pair ``(X_chunk, y_chunk)`` of arrays that fits in memory, or a
+triple ``(X_chunk, y_chunk, w_chunk)`` with a sample weight per row (as
+``fit``'s ``sample_weight``; ``fit``'s ``class_weight``, a dict, multiplies
+them). An
 epoch is one pass over every chunk; each chunk is split into batches on its
 own (a chunk of 1,000 rows with ``batch_size=64`` gives 15 batches of 64 and
 one of 40), so chunk sizes that are multiples of ``batch_size`` give the same
@@ -34,7 +37,8 @@ __all__ = ["ArrayChunks", "ChunkSource", "is_chunk_source"]
 
 
 class ArrayChunks(Sequence):
-    """Consecutive blocks of ``rows`` rows of two arrays, as chunks: ``(X[a:b], y[a:b])``.
+    """Consecutive blocks of ``rows`` rows of two arrays, as chunks: ``(X[a:b], y[a:b])``, or
+    ``(X[a:b], y[a:b], sample_weight[a:b])`` with weights.
 
     The blocks are slices, so a memory-mapped file (``np.load(path,
     mmap_mode="r")``) is read one block at a time: each block's pages are
@@ -47,9 +51,11 @@ class ArrayChunks(Sequence):
         y: targets, the same number of rows.
         rows: rows per block, an integer >= 1 (the last block may be shorter);
             best a multiple of ``batch_size``.
+        sample_weight: a weight >= 0 per row (checked block by block as
+            ``fit`` reads it), or None.
     """
 
-    def __init__(self, X: Any, y: Any, rows: int):
+    def __init__(self, X: Any, y: Any, rows: int, sample_weight: Any = None):
         if isinstance(rows, bool) or not isinstance(rows, numbers.Integral) or rows < 1:
             raise ValueError(f"ArrayChunks: rows must be an integer >= 1; got {rows!r}")
         for name, array in (("X", X), ("y", y)):
@@ -57,22 +63,32 @@ class ArrayChunks(Sequence):
                 raise TypeError(f"ArrayChunks: {name} must be an array with rows (a NumPy array or memory map); got {type(array).__name__}")
         if X.shape[0] != y.shape[0]:
             raise ValueError(f"ArrayChunks: X has {X.shape[0]} rows and y {y.shape[0]}; they must have the same number")
+        if sample_weight is not None:
+            if not hasattr(sample_weight, "shape") or not hasattr(sample_weight, "__getitem__"):
+                raise TypeError(f"ArrayChunks: sample_weight must be an array; got {type(sample_weight).__name__}")
+            if len(sample_weight.shape) == 0 or sample_weight.shape[0] != X.shape[0]:
+                raise ValueError(
+                    f"ArrayChunks: sample_weight must have one weight per row of X ({X.shape[0]}); got shape {sample_weight.shape}"
+                )
         if X.shape[0] == 0:
             raise ValueError("ArrayChunks: X is empty: it has no rows")
-        self.X, self.y, self.rows = X, y, int(rows)
+        self.X, self.y, self.rows, self.sample_weight = X, y, int(rows), sample_weight
         self.samples = int(X.shape[0])
 
     def __len__(self) -> int:
         return -(-self.samples // self.rows)
 
-    def __getitem__(self, index: int) -> tuple[Any, Any]:
+    def __getitem__(self, index: int) -> tuple[Any, ...]:
         if isinstance(index, bool) or not isinstance(index, numbers.Integral):
             raise TypeError(f"ArrayChunks: index must be an integer; got {index!r}")
         count = len(self)
         if not -count <= index < count:
             raise IndexError(f"ArrayChunks: chunk {index} of {count}")
         start = (index % count) * self.rows
-        return self.X[start : start + self.rows], self.y[start : start + self.rows]
+        block = slice(start, start + self.rows)
+        if self.sample_weight is None:
+            return self.X[block], self.y[block]
+        return self.X[block], self.y[block], self.sample_weight[block]
 
     def chunk_rows(self) -> list[int]:
         """The number of rows of each chunk, in order."""

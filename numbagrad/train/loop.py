@@ -320,8 +320,16 @@ def _fit(model, X, y, batch_size, epochs, validation_split, validation_data, shu
     if steps_per_epoch is not None:
         steps_per_epoch = _integer(steps_per_epoch, "steps_per_epoch", 1)
     if y is None or is_chunk_source(X):
-        if sample_weight is not None or class_weight is not None:
-            raise ValueError("fit: sample_weight and class_weight are for arrays X, y; chunks are not weighted")
+        if sample_weight is not None:
+            raise ValueError(
+                "fit: sample_weight is for arrays X, y; chunks carry their own weights: triples "
+                "(X_chunk, y_chunk, w_chunk), or ArrayChunks(X, y, rows, sample_weight=w)"
+            )
+        if isinstance(class_weight, str):
+            raise ValueError(
+                f"fit: class_weight={class_weight!r} needs every class's count in the whole training set, which "
+                "chunks never hold at once; give a dict {class index: weight}"
+            )
         if y is not None:
             raise ValueError(
                 f"fit: y must be left out when X gives chunks ({type(X).__name__}): each chunk is a pair "
@@ -334,7 +342,7 @@ def _fit(model, X, y, batch_size, epochs, validation_split, validation_data, shu
             )
         return _fit_chunks(
             model, ChunkSource(X, epochs), batch_size, epochs, validation_split, validation_data, shuffle, seed, callbacks,
-            verbose, drop_last, steps_per_epoch, parallel, tune,
+            verbose, drop_last, steps_per_epoch, parallel, tune, class_weight,
         )
     if steps_per_epoch is not None:
         raise ValueError(
@@ -384,7 +392,7 @@ def _host_validation(model: Any, validation: tuple | None, batch_size: int, para
 
 def _fit_chunks(
     model, source, batch_size, epochs, validation_split, validation_data, shuffle, seed, callbacks, verbose, drop_last,
-    steps_per_epoch, parallel=None, tune=False,
+    steps_per_epoch, parallel=None, tune=False, class_weight=None,
 ) -> History:
     """:func:`fit` on the chunks of ``source`` (a :class:`ChunkSource`), on checked arguments."""
     _check_validation_args(validation_split, validation_data)
@@ -409,18 +417,27 @@ def _fit_chunks(
         from numbagrad.train import cuda_loop
 
         context = contextlib.nullcontext()
-        make = lambda inputs, targets, count: cuda_loop.new_trainer(model, inputs, targets, batch_size, count, parallel)  # noqa: E731
+        if class_weight is not None:
+            raise ValueError("fit: class_weight is not supported for a model on the GPU yet; train it on the CPU")
+
+        def make(inputs, targets, count, weights):
+            if weights is not None:
+                raise ValueError("fit: sample weights are not supported for a model on the GPU yet; train it on the CPU")
+            return cuda_loop.new_trainer(model, inputs, targets, batch_size, count, parallel)
+
         if validation is not None and validation[2] is not None:
             raise ValueError("fit: validation sample weights are not supported for a model on the GPU yet")
         validate = None if validation is None else cuda_loop.new_validator(model, validation[:2], batch_size, parallel)
     else:
         trainer_class = _ClosureTrainer if model.training.optimizer.spec.closure else _HostTrainer
         context = trainer = trainer_class(model, None, None, batch_size, None, parallel)
-        make = lambda inputs, targets, count: trainer.use(inputs, targets)  # noqa: E731
+        make = lambda inputs, targets, count, weights: trainer.use(inputs, targets, weights)  # noqa: E731
         validate = _host_validation(model, validation, batch_size, parallel)
     if parallel is not None:
         parallel.agree(model, 0, batch_size, epochs, shuffle, seed, drop_last, False, validation is not None)
-    chunks = _Chunks(model, source, make, context, batch_size, drop_last, steps_per_epoch)
+    if class_weight is not None:
+        _check_weighted_metrics(model.training, "fit")
+    chunks = _Chunks(model, source, make, context, batch_size, drop_last, steps_per_epoch, class_weight)
     return run_epochs(
         model, chunks, validate, 0, batches, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last, None, parallel,
         tune,
@@ -458,11 +475,8 @@ class _WholeArrays:
     def pieces(self, rng: np.random.Generator, shuffle: bool) -> Iterator[_Piece]:
         order = rng.permutation(self.samples) if shuffle else np.arange(self.samples)
         rows = self.rows
-        if self.weights is not None:  # each batch's loss counts by the sum of its weights
-            ordered = self.weights[order[: self.batches * self.batch_size]]
-            if ordered.size < self.batches * self.batch_size:  # a rank's own rows end before the epoch does
-                ordered = np.concatenate([ordered, np.zeros(self.batches * self.batch_size - ordered.size)])
-            rows = np.add.reduceat(ordered, np.arange(0, ordered.size, self.batch_size))
+        if self.weights is not None:
+            rows = _weighted_rows(self.weights, order, self.batches, self.batch_size)
             if self.parallel is not None:
                 rows = self.parallel.batch_rows(rows)
         yield _Piece(self.trainer, order.astype(np.int64, copy=False), self.batches, rows, "")
@@ -471,13 +485,25 @@ class _WholeArrays:
         return None
 
 
+def _weighted_rows(weights: np.ndarray, order: np.ndarray, batches: int, batch_size: int) -> np.ndarray:
+    """Each batch's sum of sample weights, what its loss counts for in the epoch's (``rows`` of a piece)."""
+    ordered = weights[order[: batches * batch_size]]
+    if ordered.size < batches * batch_size:  # the last batch is short, or a rank's own rows end early
+        ordered = np.concatenate([ordered, np.zeros(batches * batch_size - ordered.size)])
+    return np.add.reduceat(ordered, np.arange(0, ordered.size, batch_size))
+
+
 class _Chunks:
     """An epoch of a chunked fit: one piece per chunk, checked and converted as it arrives, its rows
-    shuffled on their own. ``make(inputs, targets, batches)`` gives the trainer of a chunk's arrays."""
+    shuffled on their own. ``make(inputs, targets, batches, weights)`` gives the trainer of a chunk's
+    arrays; a chunk is a pair, or a triple with its sample weights, which ``class_weight`` (a dict)
+    multiplies."""
 
-    def __init__(self, model, source: ChunkSource, make, context, batch_size: int, drop_last: bool, steps_per_epoch: int | None):
+    def __init__(self, model, source: ChunkSource, make, context, batch_size: int, drop_last: bool, steps_per_epoch: int | None,
+                 class_weight: Any = None):
         self.model, self.source, self.make, self.context = model, source, make, context
         self.batch_size, self.drop_last, self.steps_per_epoch = batch_size, drop_last, steps_per_epoch
+        self.class_weight = class_weight
 
     def __enter__(self) -> "_Chunks":
         self.context.__enter__()
@@ -487,25 +513,37 @@ class _Chunks:
         self.context.__exit__(*exc_info)
 
     def pieces(self, rng: np.random.Generator, shuffle: bool) -> Iterator[_Piece]:
-        for index, pair in self.source.epoch(rng, shuffle):
-            inputs, targets = self._prepare(index, pair)
+        for index, chunk in self.source.epoch(rng, shuffle):
+            inputs, targets, weights = self._prepare(index, chunk)
             samples = inputs.shape[0]
             batches = samples // self.batch_size if self.drop_last else -(-samples // self.batch_size)
             if batches == 0:  # drop_last, and fewer rows than batch_size
                 continue
-            order = rng.permutation(samples) if shuffle else np.arange(samples)
-            rows = _batch_rows(batches, self.batch_size, samples)
-            yield _Piece(self.make(inputs, targets, batches), order.astype(np.int64, copy=False), batches, rows, f" (chunk {index})")
+            order = (rng.permutation(samples) if shuffle else np.arange(samples)).astype(np.int64, copy=False)
+            if weights is None:
+                rows = _batch_rows(batches, self.batch_size, samples)
+            else:
+                rows = _weighted_rows(weights, order, batches, self.batch_size)
+            yield _Piece(self.make(inputs, targets, batches, weights), order, batches, rows, f" (chunk {index})")
 
-    def _prepare(self, index: int, pair: Any) -> tuple[np.ndarray, np.ndarray]:
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-            raise TypeError(f"fit: chunk {index} must be a pair (X_chunk, y_chunk); got {type(pair).__name__}")
+    def _prepare(self, index: int, chunk: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        if not isinstance(chunk, (tuple, list)) or len(chunk) not in (2, 3):
+            raise TypeError(
+                f"fit: chunk {index} must be a pair (X_chunk, y_chunk) or a triple (X_chunk, y_chunk, w_chunk); "
+                f"got {type(chunk).__name__}" + (f" of {len(chunk)}" if isinstance(chunk, (tuple, list)) else "")
+            )
+        owner = f"fit: chunk {index} (counting from 0)"
         try:
-            return _prepare(self.model, pair[0], pair[1])
+            inputs, targets = _prepare(self.model, chunk[0], chunk[1])
         except TypeError as error:
-            raise TypeError(f"fit: chunk {index} (counting from 0): {error}") from None
+            raise TypeError(f"{owner}: {error}") from None
         except ValueError as error:
-            raise ValueError(f"fit: chunk {index} (counting from 0): {error}") from None
+            raise ValueError(f"{owner}: {error}") from None
+        given = chunk[2] if len(chunk) == 3 else None
+        weights = sample_weights(self.model, targets, given, self.class_weight, owner, "w_chunk")
+        if given is not None:
+            _check_weighted_metrics(self.model.training, "fit")
+        return inputs, targets, weights
 
     def end_epoch(self, batches: int) -> None:
         """Check an epoch's number of batches, once it is known."""
@@ -548,11 +586,13 @@ class _HostTrainer:
         self.threads, self.update_threshold = 1, 1 << 62
         self._blas = contextlib.ExitStack()
         if inputs is not None:
-            self.use(inputs, targets)
+            self.use(inputs, targets, weights)
 
-    def use(self, inputs: np.ndarray, targets: np.ndarray) -> "_HostTrainer":
-        """Train on ``inputs`` and ``targets`` from now on (each chunk of a chunked fit in turn); returns self."""
+    def use(self, inputs: np.ndarray, targets: np.ndarray, weights: np.ndarray | None = None) -> "_HostTrainer":
+        """Train on ``inputs``, ``targets`` and the rows' sample ``weights`` from now on (each chunk of a
+        chunked fit in turn); returns self."""
         self.inputs, self.targets = inputs, targets
+        self.weights = _NO_WEIGHTS if weights is None else weights
         self.workspace, self.offsets = self.model._workspace(min(self.batch_size, inputs.shape[0]), targets.shape[1])
         return self
 
