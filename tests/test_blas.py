@@ -30,8 +30,8 @@ SHAPES = [
 
 @pytest.mark.parametrize("m, k, n", SHAPES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("split", [False, True])
-def test_products_match_numpy(m, k, n, dtype, split):
+@pytest.mark.parametrize("split, shortcuts", [(False, True), (False, False), (True, True)])
+def test_products_match_numpy(m, k, n, dtype, split, shortcuts):
     rng = np.random.default_rng(m * 7 + k * 3 + n)
     tolerance = 1e-12 if dtype == np.float64 else 2e-5
     for transpose_a, transpose_b, beta, alpha in itertools.product((False, True), (False, True), (0.0, 1.0, 0.5), (1.0, -2.0)):
@@ -46,7 +46,7 @@ def test_products_match_numpy(m, k, n, dtype, split):
         if split:
             parallel_gemm(alpha, a, b, beta, c, transpose_a, transpose_b, 2)
         else:
-            gemm(alpha, a, b, beta, c, transpose_a, transpose_b)
+            gemm(alpha, a, b, beta, c, transpose_a, transpose_b, shortcuts)
         scale = np.abs(expected).max()
         np.testing.assert_allclose(c, expected, rtol=0, atol=tolerance * scale,
                                    err_msg=f"transpose_a={transpose_a} transpose_b={transpose_b} beta={beta} alpha={alpha}")

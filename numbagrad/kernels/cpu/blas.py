@@ -14,7 +14,8 @@ dense layer adds its bias for free and how gradients accumulate. A product
 with one row of ``c`` (a batch of one sample) calls BLAS's matrix-vector
 routine instead (``numba_xxgemv``), and one with ``k = 1`` (that batch's
 weight gradient, an outer product) is a plain loop: gemm took ten and three
-times longer on them.
+times longer on them. Inference (``threads = 0``) keeps gemm for every
+product (see :func:`_call`).
 
 :func:`parallel_gemm` splits the product into blocks of ``c``'s rows or
 columns, one per thread of Numba's pool, each a single-threaded BLAS call
@@ -83,16 +84,21 @@ _TRANSPOSE = 84  # 'T'
 
 
 @inline
-def _call(scalars, a, a_offset, b, b_offset, c, c_offset, m, n, k, transpose_a, transpose_b):
+def _call(scalars, a, a_offset, b, b_offset, c, c_offset, m, n, k, transpose_a, transpose_b, shortcuts):
     """BLAS on the (m, n) block of ``c`` starting ``c_offset`` elements in, from the
     blocks of ``a`` and ``b`` starting at their offsets; ``scalars`` = [alpha, beta].
 
     Row-major ``c = op(a) op(b)`` is column-major ``c^T = op(b)^T op(a)^T``: BLAS
-    sees every matrix transposed, so the operands swap places.
+    sees every matrix transposed, so the operands swap places. With ``shortcuts``,
+    one row of ``c`` is a matrix-vector product and ``k = 1`` an outer product:
+    faster, but rounded otherwise than gemm rounds that row among others (in
+    float32, up to about 1e-6 relative), so inference leaves them off and a
+    row predicted alone agrees with the same row predicted in a batch to
+    gemm's own rounding, as scikit-learn's estimator checks require.
     """
     size = c.itemsize
     kind = 115 if size == 4 else 100
-    if m == 1 and (not transpose_a or a.shape[1] == 1):
+    if shortcuts and m == 1 and (not transpose_a or a.shape[1] == 1):
         # One row of c (a batch of one): a matrix-vector product, about ten times faster
         # than gemm's path for it (measured 8.6 us against 92 us for 784 x 256 in float32).
         # The row of op(a) is contiguous; row-major op(b) is column-major (n, k) when not
@@ -110,7 +116,7 @@ def _call(scalars, a, a_offset, b, b_offset, c, c_offset, m, n, k, transpose_a, 
             address_as_pointer(c.ctypes.data + c_offset * size),
         )
         return
-    if k == 1:
+    if shortcuts and k == 1:
         _outer(scalars[0], a, a_offset, b, b_offset, scalars[1], c, c_offset, m, n, transpose_a, transpose_b)
         return
     _xxgemm(
@@ -162,7 +168,7 @@ def _scale(c, beta):
 
 
 @inline
-def gemm(alpha, a, b, beta, c, transpose_a, transpose_b):
+def gemm(alpha, a, b, beta, c, transpose_a, transpose_b, shortcuts=True):
     """``c = alpha * op(a) @ op(b) + beta * c`` for C-ordered 2-D arrays of one dtype.
 
     Shapes are the caller's responsibility: op(a) is (m, k), op(b) is (k, n)
@@ -180,13 +186,14 @@ def gemm(alpha, a, b, beta, c, transpose_a, transpose_b):
     scalars = np.empty(2, dtype=c.dtype)
     scalars[0] = alpha
     scalars[1] = beta
-    _call(scalars, a, 0, b, 0, c, 0, m, n, k, transpose_a, transpose_b)
+    _call(scalars, a, 0, b, 0, c, 0, m, n, k, transpose_a, transpose_b, shortcuts)
 
 
 @parallel_kernel
 def parallel_gemm(alpha, a, b, beta, c, transpose_a, transpose_b, threads):
     """:func:`gemm` split over ``threads`` threads (one call when ``threads`` is 1 or
-    the product is small).
+    the product is small). ``threads = 0``: one call without the one-row and
+    ``k = 1`` shortcuts, what inference uses.
 
     The output is cut along its longer side, so that each thread's product
     keeps the wide shape BLAS computes fastest: measured on 2 cores for a
@@ -199,7 +206,7 @@ def parallel_gemm(alpha, a, b, beta, c, transpose_a, transpose_b, threads):
     k = a.shape[0] if transpose_a else a.shape[1]
     longest = max(m, n)
     if threads <= 1 or m * n * k < PARALLEL_GEMM_WORK or longest < 2 * 16:
-        gemm(alpha, a, b, beta, c, transpose_a, transpose_b)
+        gemm(alpha, a, b, beta, c, transpose_a, transpose_b, threads > 0)
         return
     scalars = np.empty(2, dtype=c.dtype)
     scalars[0] = alpha
@@ -213,8 +220,8 @@ def parallel_gemm(alpha, a, b, beta, c, transpose_a, transpose_b, threads):
         if split_rows:
             # Rows start..start+count of op(a) and of c.
             a_offset = start if transpose_a else start * a.shape[1]
-            _call(scalars, a, a_offset, b, 0, c, start * n, count, n, k, transpose_a, transpose_b)
+            _call(scalars, a, a_offset, b, 0, c, start * n, count, n, k, transpose_a, transpose_b, True)
         else:
             # Columns start..start+count of op(b) and of c.
             b_offset = start * b.shape[1] if transpose_b else start
-            _call(scalars, a, 0, b, b_offset, c, start, m, count, k, transpose_a, transpose_b)
+            _call(scalars, a, 0, b, b_offset, c, start, m, count, k, transpose_a, transpose_b, True)

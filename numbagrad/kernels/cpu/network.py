@@ -258,7 +258,8 @@ def network_predict(params, layers, activations, activation_params, workspace, o
     for start in range(0, n, capacity):
         stop = min(n, start + capacity)
         rows = stop - start
-        forward_rows(params, layers, activations, activation_params, workspace, offsets, X[start:stop], rows, True, 1, NO_DROPOUT, NO_DRAW)
+        # threads = 0: gemm for every product, a row alone rounded as among others (blas._call)
+        forward_rows(params, layers, activations, activation_params, workspace, offsets, X[start:stop], rows, True, 0, NO_DROPOUT, NO_DRAW)
         out[start:stop] = output(workspace, offsets, layers, last, rows)
 
 

@@ -367,7 +367,7 @@ def evaluate_batches(
         rows = stop - start
         x = X[start:stop]
         y = Y[start:stop]
-        forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, 1, NO_DROPOUT, NO_DRAW)
+        forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, 0, NO_DROPOUT, NO_DRAW)
         # The loss kernel writes its gradient too; the buffer is scratch here.
         w = weights[start:stop] if weighted else weights
         value, count = batch_loss(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, w)
