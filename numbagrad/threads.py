@@ -121,12 +121,13 @@ def busy_core_seconds(cpus: frozenset[int] | None = None) -> float | None:
     """Core-seconds the CPUs in ``cpus`` (default: this process's) have spent busy since boot, by
     anyone (Linux's ``/proc/stat``; time stolen by a hypervisor counts as busy); ``None`` where it
     cannot be read."""
+    lines = _proc_stat()
     try:
-        with open("/proc/stat") as stat:
-            lines = stat.read().splitlines()
         cpus = cpus if cpus is not None else frozenset(os.sched_getaffinity(0))
         ticks = os.sysconf("SC_CLK_TCK")
-    except (OSError, AttributeError, ValueError):
+    except (AttributeError, OSError, ValueError):
+        return None
+    if lines is None:
         return None
     busy = 0
     for line in lines:
@@ -210,14 +211,20 @@ class ThreadTuner:
 def running_tasks() -> int | None:
     """The tasks running or ready to run on the whole machine right now (``procs_running`` of
     Linux's ``/proc/stat``, this thread included); ``None`` where it cannot be read."""
+    for line in _proc_stat() or ():
+        if line.startswith("procs_running "):
+            field = line.split()[1]
+            return int(field) if field.isdigit() else None
+    return None
+
+
+def _proc_stat() -> list[str] | None:
+    """The lines of Linux's ``/proc/stat``; ``None`` where there is none."""
     try:
         with open("/proc/stat") as stat:
-            for line in stat:
-                if line.startswith("procs_running "):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
+            return stat.read().splitlines()
+    except OSError:
         return None
-    return None
 
 
 def _clock() -> tuple[float, float, float | None]:

@@ -269,8 +269,6 @@ class TrainingSetup:
 
     def combined_totals(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
         """The totals of two disjoint sets of rows (an epoch's chunks) as one."""
-        if self.totals_add_up:
-            return first + second
         return self.merged_totals(np.stack([first, second]))
 
     def metric_values(self, totals: np.ndarray) -> dict[str, float]:
