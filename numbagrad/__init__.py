@@ -12,7 +12,7 @@ _cache.install()
 from numbagrad._version import __version__  # noqa: E402
 from numbagrad import activations, autodiff, losses, metrics, optim, schedules  # noqa: E402
 from numbagrad.errors import NonFiniteLossError, PluginError, PluginWarning, UnknownNameError  # noqa: E402
-from numbagrad.nn import Dense, Dropout, Sequential  # noqa: E402
+from numbagrad.nn import Activation, BatchNormalization, Dense, Dropout, LayerNormalization, Sequential  # noqa: E402
 from numbagrad.train import load_model  # noqa: E402
 from numbagrad.train.checkpoint import ModelFileError  # noqa: E402
 
@@ -26,6 +26,9 @@ __all__ = [
     "autodiff",
     "Dense",
     "Dropout",
+    "BatchNormalization",
+    "LayerNormalization",
+    "Activation",
     "Sequential",
     "load_model",
     "UnknownNameError",

@@ -426,6 +426,7 @@ class _Settings:
     loss: dict[str, Any] | None
     alpha: float
     dropout: float
+    normalization: str | None
     spelled: _Spelled
 
 
@@ -447,6 +448,12 @@ def _append_history(before: History | None, after: History) -> History:
 
 
 # --- the estimators ----------------------------------------------------------------------------
+
+
+def _normalization(value: Any, owner: str) -> str | None:
+    if value is None or value in ("batch", "layer"):
+        return value
+    raise ValueError(f"{owner}: normalization must be None, 'batch' or 'layer'; got {value!r}")
 
 
 class _BaseMLP(BaseEstimator):
@@ -479,6 +486,7 @@ class _BaseMLP(BaseEstimator):
             loss=self._checked_loss(owner),
             alpha=_real(self.alpha, "alpha", owner, "a finite number >= 0", lambda v: v >= 0),
             dropout=_real(self.dropout, "dropout", owner, "a number in [0, 1)", lambda v: 0 <= v < 1),
+            normalization=_normalization(self.normalization, owner),
             spelled=spelled,
         )
 
@@ -534,7 +542,7 @@ class _BaseMLP(BaseEstimator):
         # scikit-learn's alpha: alpha / (2 n_batch) * ||W||^2 of every layer's weights, added to each batch's loss.
         penalty = {"name": "l2", "l2": settings.alpha / 2, "per_sample": True} if settings.alpha else None
         hidden = [
-            Dense(units, activation=settings.activation, kernel_regularizer=penalty, dropout=settings.dropout)
+            Dense(units, activation=settings.activation, kernel_regularizer=penalty, dropout=settings.dropout, normalization=settings.normalization)
             for units in settings.hidden_layer_sizes
         ]
         last = Dense(outputs, kernel_regularizer=penalty)
@@ -727,6 +735,10 @@ _PARAMETERS_DOC = """
         dropout: the rate of dropout after every hidden layer while training
             (see :class:`numbagrad.nn.Dropout`); default 0, none. scikit-learn's
             MLP has no dropout.
+        normalization: ``"batch"`` or ``"layer"``: normalize every hidden
+            layer's ``x @ W + b`` before its activation (see
+            :class:`numbagrad.nn.BatchNormalization`); default None, none.
+            scikit-learn's MLP has no normalization.
 
     scikit-learn's own names are accepted beside these, with scikit-learn's
     meaning; each defaults to ``None`` (not given), and giving one while also
@@ -799,6 +811,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         verbose=0,
         alpha=0.0,
         dropout=0.0,
+        normalization=None,
         max_iter=None,
         learning_rate_init=None,
         solver=None,
@@ -833,6 +846,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.verbose = verbose
         self.alpha = alpha
         self.dropout = dropout
+        self.normalization = normalization
         self.max_iter = max_iter
         self.learning_rate_init = learning_rate_init
         self.solver = solver
@@ -1008,6 +1022,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         verbose=0,
         alpha=0.0,
         dropout=0.0,
+        normalization=None,
         max_iter=None,
         learning_rate_init=None,
         solver=None,
@@ -1043,6 +1058,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.verbose = verbose
         self.alpha = alpha
         self.dropout = dropout
+        self.normalization = normalization
         self.max_iter = max_iter
         self.learning_rate_init = learning_rate_init
         self.solver = solver

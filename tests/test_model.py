@@ -187,7 +187,7 @@ def test_config_round_trip_rebuilds_the_same_model():
         (lambda: Dense(3, kernel_initializer="glorot"), UnknownNameError, "unknown initializer 'glorot'. Did you mean"),
         (lambda: Dense(3, use_bias="yes"), TypeError, "use_bias must be True or False; got 'yes'"),
         (lambda: Sequential([], input_dim=3), ValueError, "layers must be a non-empty list of Dense layers"),
-        (lambda: Sequential([Dense(2), "dense"], input_dim=3), TypeError, "layers[1] must be a numbagrad.nn.Dense or Dropout; got str"),
+        (lambda: Sequential([Dense(2), "dense"], input_dim=3), TypeError, "layers[1] must be a numbagrad.nn.Dense, Dropout, BatchNormalization, LayerNormalization or Activation; got str"),
         (lambda: Sequential([Dense(2)], input_dim=0), ValueError, "input_dim must be an integer >= 1; got 0"),
         (lambda: Sequential([Dense(2)], input_dim=3, dtype=np.int32), TypeError, "dtype must be float32 or float64; got int32"),
         (lambda: Sequential([Dense(2)], input_dim=3, seed=-1), ValueError, "seed must be an integer >= 0; got -1"),

@@ -125,6 +125,25 @@ def _input_description(record: Any) -> str:
     return described
 
 
+def _emit_normalization(g: Any, layer: Any, weights: Any, x: str, opset: int, owner: str) -> str:
+    """A Dense layer's normalization at inference: batch normalization as ``(x - running_mean) *
+    (γ / sqrt(running_var + ε)) + β`` (the scale computed in float64 as the kernels compute it),
+    layer normalization as ONNX's ``LayerNormalization`` (opset 17 and later)."""
+    gamma, beta = next(weights), next(weights)
+    norm = layer.normalization
+    if layer.running_mean is not None:
+        mean, variance = next(weights), next(weights)
+        scale = gamma.astype(np.float64) / np.sqrt(variance.astype(np.float64) + norm.epsilon)
+        centred = g.op("Sub", x, g.tensor("running_mean", mean))
+        return g.op("Add", g.op("Mul", centred, g.tensor("scale", scale)), g.tensor("beta", beta))
+    if opset < 17:
+        raise ValueError(
+            f"{owner}: layer {layer.name!r} has layer normalization, which ONNX has from opset 17 (LayerNormalization); "
+            f"got opset={opset}"
+        )
+    return g.op("LayerNormalization", x, g.tensor("gamma", gamma), g.tensor("beta", beta), axis=-1, epsilon=norm.epsilon)
+
+
 def _scopes(model: Any) -> list[str]:
     """Each layer's name prefix in the graph: its own name, or ``layers.<i>`` when names repeat."""
     names = [layer.name for layer in model.layers]
@@ -185,6 +204,8 @@ def onnx_model(model: Any, opset: int | None = None, owner: str = "onnx_model") 
         x = g.op("MatMul", x, g.tensor("W", next(weights)))
         if layer.use_bias:
             x = g.op("Add", x, g.tensor("b", next(weights)))
+        if layer.normalization is not None:
+            x = _emit_normalization(g, layer, weights, x, opset, owner)
         x = emit_activation(g, name, options, x)
     if record is not None and record.task == "regression" and record.target_mean is not None:
         g.scope = "target_units"

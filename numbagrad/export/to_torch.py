@@ -29,7 +29,8 @@ TORCH_ACTIVATIONS: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
 
 
 def torch_module(model: Any) -> Any:
-    """``torch.nn.Sequential(Linear_0, Act_0, Linear_1, Act_1, ...)`` in the model's dtype, holding
+    """``torch.nn.Sequential(Linear_0, Act_0, Linear_1, Act_1, ...)`` (with ``BatchNorm1d`` or ``LayerNorm``
+    between a normalized layer's Linear and activation) in the model's dtype, holding
     its weights (the layout of :mod:`numbagrad.export.weights`), in evaluation mode.
 
     ``torch_module(model)(torch.from_numpy(X))`` equals ``model.predict(X)``. It is the network
@@ -53,6 +54,11 @@ def torch_module(model: Any) -> Any:
     fan_in = model.input_dim
     for layer, (name, options) in zip(model.layers, activations):
         modules.append(nn.utils.skip_init(nn.Linear, fan_in, layer.units, bias=layer.use_bias, dtype=dtype))
+        norm = layer.normalization
+        if norm is not None and layer.running_mean is not None:
+            modules.append(nn.BatchNorm1d(layer.units, eps=norm.epsilon, momentum=norm.momentum, dtype=dtype))
+        elif norm is not None:
+            modules.append(nn.LayerNorm(layer.units, eps=norm.epsilon, dtype=dtype))
         modules.append(TORCH_ACTIVATIONS[name](nn, options))
         fan_in = layer.units
     module = nn.Sequential(*modules)

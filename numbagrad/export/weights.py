@@ -1,12 +1,18 @@
 """Weights as a safetensors file laid out as PyTorch's ``nn.Sequential`` state dict.
 
 The PyTorch mirror of a numbagrad model is ``nn.Sequential(Linear_0, Act_0,
-Linear_1, Act_1, ...)``: each Dense layer becomes exactly two modules, its
-``nn.Linear`` and its activation (``nn.Identity`` for linear), so Dense layer
-``i`` is module ``2 i`` and the file holds::
+Linear_1, Act_1, ...)``: each Dense layer becomes two modules, its
+``nn.Linear`` and its activation (``nn.Identity`` for linear), or three with a
+normalization between them (``nn.BatchNorm1d`` or ``nn.LayerNorm``). With ``k``
+the module index of a Dense layer's ``nn.Linear`` (``2 i`` for layer ``i``
+when no layer is normalized), the file holds::
 
-    "{2i}.weight"   (units, fan_in)   the transpose of numbagrad's W, of shape (fan_in, units)
-    "{2i}.bias"     (units,)          only for a layer with use_bias=True
+    "{k}.weight"                (units, fan_in)  the transpose of numbagrad's W, of shape (fan_in, units)
+    "{k}.bias"                  (units,)         only for a layer with use_bias=True
+    "{k+1}.weight", "{k+1}.bias" (units,)         a normalization's γ and β
+    "{k+1}.running_mean", "{k+1}.running_var" (units,), "{k+1}.num_batches_tracked" (), int64:
+                                                 batch normalization's running averages (numbagrad
+                                                 does not count batches: 0 is written, and ignored on reading)
 
 in the model's dtype. ``nn.Sequential.load_state_dict(safetensors.torch.load_file(path))``
 reads it as it is (:func:`numbagrad.export.torch_module` builds that module).
@@ -35,33 +41,49 @@ from numbagrad.export.paths import input_file, output_file
 from numbagrad.export.supported import check_model
 from numbagrad.files import write_atomically
 
-__all__ = ["state_dict", "tensor_shapes", "save_weights", "load_weights", "ACCEPTED_DTYPES"]
+__all__ = ["state_dict", "tensor_shapes", "save_weights", "load_weights", "ACCEPTED_DTYPES", "COUNTER"]
 
 #: The safetensors dtypes ``load_weights`` reads, as NumPy dtypes.
 ACCEPTED_DTYPES = {"F32": np.dtype(np.float32), "F64": np.dtype(np.float64)}
 
 
+#: The batch counter PyTorch's ``BatchNorm1d`` keeps in its state dict, which numbagrad writes as 0 and skips.
+COUNTER = "num_batches_tracked"
+
+
 def tensor_shapes(model: Any) -> dict[str, tuple[int, ...]]:
-    """The name and shape of every tensor of the PyTorch mirror, in module order."""
+    """The name and shape of every tensor of the PyTorch mirror, in module order (``get_weights``'s
+    order, and then the batch counter of each batch normalization)."""
     shapes: dict[str, tuple[int, ...]] = {}
     fan_in = model.input_dim
-    for i, layer in enumerate(model.layers):
-        shapes[f"{2 * i}.weight"] = (layer.units, fan_in)
+    k = 0
+    for layer in model.layers:
+        shapes[f"{k}.weight"] = (layer.units, fan_in)
         if layer.use_bias:
-            shapes[f"{2 * i}.bias"] = (layer.units,)
+            shapes[f"{k}.bias"] = (layer.units,)
+        if layer.normalization is not None:
+            k += 1
+            shapes[f"{k}.weight"] = shapes[f"{k}.bias"] = (layer.units,)
+            if layer.running_mean is not None:
+                shapes[f"{k}.running_mean"] = shapes[f"{k}.running_var"] = (layer.units,)
+                shapes[f"{k}.{COUNTER}"] = ()
+        k += 2
         fan_in = layer.units
     return shapes
 
 
 def state_dict(model: Any) -> dict[str, np.ndarray]:
     """The weights under the PyTorch mirror's names (module docstring): new C-ordered arrays in the
-    model's dtype, each weight the transpose of numbagrad's."""
+    model's dtype, each Linear's weight the transpose of numbagrad's W."""
     check_model(model, "state_dict")
     weights = iter(model.get_weights())
     tensors = {}
-    for name in tensor_shapes(model):
+    for name, shape in tensor_shapes(model).items():
+        if name.endswith(COUNTER):
+            tensors[name] = np.zeros((), dtype=np.int64)
+            continue
         array = next(weights)
-        tensors[name] = np.ascontiguousarray(array.T if name.endswith(".weight") else array)
+        tensors[name] = np.ascontiguousarray(array.T if len(shape) == 2 else array)
     return tensors
 
 
@@ -101,11 +123,15 @@ def _read(safetensors: Any, source: Path, shapes: dict[str, tuple[int, ...]]) ->
             for name, shape in shapes.items():
                 header = file.get_slice(name)
                 dtype, found = header.get_dtype(), tuple(header.get_shape())
+                if name.endswith(COUNTER):  # read by nothing; any integer scalar will do
+                    if not dtype.startswith(("I", "U")) or found != ():
+                        raise ModelFileError(f"{where}: tensor {name!r} is {dtype} of shape {found}; a batch counter is an integer scalar")
+                    continue
                 if dtype not in ACCEPTED_DTYPES:
                     raise ModelFileError(f"{where}: tensor {name!r} has dtype {dtype}; load_weights reads F32 or F64")
                 if found != shape:
                     raise ModelFileError(f"{where}: tensor {name!r} has shape {found}; the model needs {shape}")
-            return {name: np.array(file.get_tensor(name), copy=True) for name in shapes}
+            return {name: np.array(file.get_tensor(name), copy=True) for name in shapes if not name.endswith(COUNTER)}
     except ModelFileError:
         raise
     except Exception as error:  # safetensors raises its own SafetensorError, and OSError
@@ -139,5 +165,5 @@ def load_weights(model: Any, path: Any) -> None:
             converted = array.astype(model.dtype)
         if not np.isfinite(converted).all():
             raise ModelFileError(f"{source}: tensor {name!r} holds values beyond the range of the model's {model.dtype}")
-        arrays.append(converted.T if name.endswith(".weight") else converted)
+        arrays.append(converted.T if converted.ndim == 2 else converted)
     model.set_weights(arrays)

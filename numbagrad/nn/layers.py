@@ -9,6 +9,7 @@ import numpy as np
 
 from numbagrad.nn import initializers, regularizers
 from numbagrad.nn.dropout import check_rate
+from numbagrad.nn.normalization import normalization_from
 from numbagrad.registry import get_registry
 
 __all__ = ["Dense", "resolve_component"]
@@ -57,6 +58,11 @@ class Dense:
         dropout: the rate of inverted dropout on the layer's output while
             training (see :class:`numbagrad.nn.Dropout`, which sets it when it
             follows the layer); default 0, none.
+        normalization: ``"batch"``, ``"layer"``, a
+            :class:`~numbagrad.nn.BatchNormalization` or
+            :class:`~numbagrad.nn.LayerNormalization`: normalize ``x @ W + b``
+            before the activation (set by the normalization layer that follows
+            the Dense in a ``Sequential``); default none.
 
     Once the layer is in a :class:`~numbagrad.nn.Sequential`, ``weight`` and
     ``bias`` are views into the model's single parameter buffer.
@@ -73,6 +79,7 @@ class Dense:
         kernel_regularizer: str | Mapping[str, Any] | None = None,
         bias_regularizer: str | Mapping[str, Any] | None = None,
         dropout: float = 0.0,
+        normalization: Any = None,
     ):
         if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
             raise ValueError(f"Dense: units must be an integer >= 1; got {units!r}")
@@ -91,8 +98,16 @@ class Dense:
         if self.bias_regularizer is not None and not self.use_bias:
             raise ValueError("Dense: bias_regularizer needs use_bias=True; the layer has no bias to penalize")
         self.dropout = check_rate(dropout, "Dense: dropout")
+        self.normalization = normalization_from(normalization, "Dense")
         self.weight: np.ndarray | None = None
         self.bias: np.ndarray | None = None
+        #: The normalization's scale γ and shift β, and batch normalization's running mean and
+        #: variance: views into the model's parameter buffer (None without them).
+        self.gamma = self.beta = self.running_mean = self.running_var = None
+
+    def set_activation(self, activation: Any) -> None:
+        """Replace the activation (an ``Activation`` layer folded into this one)."""
+        self.activation_spec, self.activation_options = resolve_component("activation", activation, "Activation")
 
     @property
     def activation(self) -> str:
@@ -120,6 +135,8 @@ class Dense:
                 config[key] = penalty.get_config()
         if self.dropout:
             config["dropout"] = self.dropout
+        if self.normalization is not None:
+            config["normalization"] = self.normalization.get_config()
         return config
 
     @classmethod
@@ -131,7 +148,9 @@ class Dense:
             f", {key}={getattr(self, key).get_config()!r}"
             for key in ("kernel_regularizer", "bias_regularizer")
             if getattr(self, key) is not None
-        ) + (f", dropout={self.dropout}" if self.dropout else "")
+        ) + (f", dropout={self.dropout}" if self.dropout else "") + (
+            f", normalization={self.normalization!r}" if self.normalization is not None else ""
+        )
         return f"Dense({self.units}, activation={self.activation!r}, use_bias={self.use_bias}{extra})"
 
 

@@ -8,15 +8,19 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from numbagrad.data import as_inputs, compiled_view
-from numbagrad.kernels.cpu.network import NO_DRAW, NO_DROPOUT, network_predict, network_value_and_grad, workspace_offsets
+from numbagrad.kernels.cpu.network import NO_DRAW, network_predict, network_value_and_grad, workspace_offsets
 from numbagrad.kernels.signatures import FLOAT_DTYPES
 from numbagrad.memory import aligned_empty, aligned_zeros
 from numbagrad.nn import placement
 from numbagrad.nn.dropout import Dropout
 from numbagrad.nn.layers import Dense, resolve_component
+from numbagrad.nn.normalization import Activation, BatchNormalization, LayerNormalization
 from numbagrad.targets import check_targets
 
 __all__ = ["Sequential", "LossChoice"]
+
+#: What ``Sequential`` takes as layers.
+LAYER_TYPES = (Dense, Dropout, BatchNormalization, LayerNormalization, Activation)
 
 
 class LossChoice:
@@ -48,22 +52,51 @@ class LossChoice:
         return {"name": self.name, **self.options}
 
 
-def _fold_dropout(layers: list) -> list[Dense]:
-    """The Dense layers of ``layers``, each :class:`Dropout` set as the rate of the Dense before it."""
+def _fold(layers: list) -> list[Dense]:
+    """The Dense layers of ``layers``, each :class:`Dropout`, normalization and :class:`Activation`
+    folded into the Dense before it (its ``dropout``, ``normalization`` and activation)."""
     dense: list[Dense] = []
+    # What the Dense before has had folded into it: nothing may come after its dropout, and a
+    # normalization must come before its activation (Linear, normalization, activation).
     for i, layer in enumerate(layers):
         if isinstance(layer, Dense):
             dense.append(layer)
             continue
-        if i == 0 or i == len(layers) - 1 or not isinstance(layers[i - 1], Dense) or not isinstance(layers[i + 1], Dense):
+        kind = type(layer).__name__
+        if isinstance(layer, Dropout) and (
+            not dense or isinstance(layers[i - 1], Dropout) or i == len(layers) - 1 or not isinstance(layers[i + 1], Dense)
+        ):
             raise ValueError(
                 f"Sequential: layers[{i}] is a Dropout that is not between two Dense layers; a Dropout drops the "
-                "outputs of the Dense before it while training, and the last layer's outputs are the predictions"
+                "outputs of the Dense before it while training (after its normalization and activation), and the last "
+                "layer's outputs are the predictions"
             )
-        if layers[i - 1].dropout and layers[i - 1].dropout != layer.rate:
-            raise ValueError(f"Sequential: layers[{i - 1}] has dropout={layers[i - 1].dropout} and is followed by {layer!r}; give one")
-        layers[i - 1].dropout = layer.rate
-    if dense[-1].dropout:
+        if not dense:
+            raise ValueError(f"Sequential: layers[{i}] is a {kind} before any Dense layer; it belongs to the Dense layer before it")
+        owner = dense[-1]
+        if owner.dropout and not isinstance(layer, Dropout):
+            raise ValueError(f"Sequential: layers[{i}] is a {kind} after a Dropout; put it before the Dropout, which drops the layer's outputs")
+        if isinstance(layer, Dropout):
+            if owner.dropout and owner.dropout != layer.rate:
+                where = next(k for k in range(i - 1, -1, -1) if layers[k] is owner)
+                raise ValueError(f"Sequential: layers[{where}] has dropout={owner.dropout} and is followed by {layer!r}; give one")
+            owner.dropout = layer.rate
+        elif isinstance(layer, (BatchNormalization, LayerNormalization)):
+            if owner.normalization is not None:
+                raise ValueError(f"Sequential: layers[{i}] is a second normalization of the same Dense layer")
+            if owner.activation != "linear":
+                raise ValueError(
+                    f"Sequential: layers[{i}] ({layer!r}) follows a Dense layer with activation {owner.activation!r}; a "
+                    "normalization here normalizes the Dense layer's x @ W + b before its activation, so write "
+                    f"Dense(units), {kind}(), Activation({owner.activation!r}) (Linear, norm, activation, as PyTorch's "
+                    f"usual order) or Dense(units, {owner.activation!r}, normalization={layer.short!r})"
+                )
+            owner.normalization = layer
+        elif isinstance(layer, Activation):
+            if owner.activation != "linear":
+                raise ValueError(f"Sequential: layers[{i}] is {layer!r} after a Dense layer that has activation {owner.activation!r} already")
+            owner.set_activation(layer.activation)
+    if dense and dense[-1].dropout:
         raise ValueError("Sequential: the last Dense layer has dropout; its outputs are the predictions, which are never dropped")
     return dense
 
@@ -94,11 +127,14 @@ class Sequential:
         if not isinstance(layers, list) or not layers:
             raise ValueError(f"Sequential: layers must be a non-empty list of Dense layers; got {layers!r}")
         for i, layer in enumerate(layers):
-            if not isinstance(layer, (Dense, Dropout)):
-                raise TypeError(f"Sequential: layers[{i}] must be a numbagrad.nn.Dense or Dropout; got {type(layer).__name__}")
+            if not isinstance(layer, LAYER_TYPES):
+                raise TypeError(
+                    f"Sequential: layers[{i}] must be a numbagrad.nn.Dense, Dropout, BatchNormalization, LayerNormalization "
+                    f"or Activation; got {type(layer).__name__}"
+                )
             if isinstance(layer, Dense) and layer.built:
                 raise ValueError(f"Sequential: layers[{i}] already belongs to a model; create a new Dense layer")
-        layers = _fold_dropout(layers)
+        layers = _fold(layers)
         if isinstance(input_dim, bool) or not isinstance(input_dim, numbers.Integral) or input_dim < 1:
             raise ValueError(f"Sequential: input_dim must be an integer >= 1; got {input_dim!r}")
         try:
@@ -142,6 +178,7 @@ class Sequential:
     def _build(self) -> None:
         fan_in = self.input_dim
         table = []
+        norms = np.zeros((len(self.layers), 6))
         offset = 0
         for i, layer in enumerate(self.layers):
             if layer.name is None:
@@ -153,8 +190,20 @@ class Sequential:
                 bias_offset = offset
                 offset += layer.units
             table.append((fan_in, layer.units, weight_offset, bias_offset))
+            if layer.normalization is not None:  # γ and β follow the layer's bias
+                norm = layer.normalization
+                norms[i] = (norm.kind, offset, offset + layer.units, -1, norm.epsilon, norm.momentum)
+                offset += 2 * layer.units
             fan_in = layer.units
+        # Batch normalization's running averages after every trainable parameter: in the buffer, so that
+        # restoring, saving and broadcasting it carries them, but in no tensor an optimizer is bound to.
+        for i, layer in enumerate(self.layers):
+            if norms[i, 0] == BatchNormalization.kind:
+                norms[i, 3] = offset
+                offset += 2 * layer.units
         self.layer_table = np.array(table, dtype=np.int64)
+        #: Each layer's normalization as the kernels read it (see :mod:`numbagrad.kernels.cpu.normalization`).
+        self.norm_table = norms
         self.penalty_table = penalty_table(self.layers, self.layer_table)
         #: Each layer's dropout rate while training (see :class:`~numbagrad.nn.Dropout`).
         self.dropout_table = np.array([layer.dropout for layer in self.layers], dtype=np.float64)
@@ -176,6 +225,12 @@ class Sequential:
             layer.weight[...] = layer.kernel_initializer(layer.weight.shape, rng)
             if layer.bias is not None:
                 layer.bias[...] = layer.bias_initializer(layer.bias.shape, rng)
+            if layer.normalization is not None:  # PyTorch's and Keras's start: the identity
+                layer.gamma[...] = 1.0
+                layer.beta[...] = 0.0
+            if layer.running_mean is not None:
+                layer.running_mean[...] = 0.0
+                layer.running_var[...] = 1.0
 
     # --- shape facts --------------------------------------------------------------
 
@@ -185,34 +240,35 @@ class Sequential:
         return bool(self.dropout_table.any())
 
     @property
+    def has_batch_norm(self) -> bool:
+        """Whether any layer has batch normalization (whose training needs batches of two rows or more)."""
+        return bool((self.norm_table[:, 0] == BatchNormalization.kind).any())
+
+    @property
     def output_dim(self) -> int:
         return self.layers[-1].units
 
     def count_params(self) -> int:
-        """Number of weights and biases."""
+        """Number of parameters: weights, biases, normalizations' scales and shifts, and batch
+        normalization's running averages (not trained, counted as Keras counts them)."""
         return int(self.parameters.size)
 
+    def count_trainable_params(self) -> int:
+        """Number of trained parameters: :meth:`count_params` without the running averages."""
+        return int(sum(view.size for _, view in placement.tensor_views(self, self.parameters)))
+
     def weight_shapes(self) -> list[tuple[int, ...]]:
-        """Shapes of ``get_weights()``'s arrays: [W1, b1, W2, b2, ...] (no b for layers without bias)."""
-        shapes = []
-        for layer in self.layers:
-            shapes.append(layer.weight.shape)
-            if layer.bias is not None:
-                shapes.append(layer.bias.shape)
-        return shapes
+        """Shapes of ``get_weights()``'s arrays: [W1, b1, W2, b2, ...] (no b for layers without bias; after a
+        normalized layer's b, its γ and β, and batch normalization's running mean and variance)."""
+        return [tuple(view.shape) for _, view in placement.weight_views(self, self.parameters)]
 
     # --- weights --------------------------------------------------------------------
 
     def get_weights(self) -> list[np.ndarray]:
-        """Copies of [W1, b1, W2, b2, ...] in layer order, each W of shape (in, out) (host arrays, wherever the model lives)."""
-        if self.device != "cpu":
-            return placement.get_weights(self)
-        arrays = []
-        for layer in self.layers:
-            arrays.append(layer.weight.copy())
-            if layer.bias is not None:
-                arrays.append(layer.bias.copy())
-        return arrays
+        """Copies of [W1, b1, W2, b2, ...] in layer order, each W of shape (in, out) (host arrays, wherever
+        the model lives); a normalized layer adds γ and β after its b, and batch normalization its running
+        mean and variance after them (Keras's order)."""
+        return [view.copy() for _, view in placement.weight_views(self, placement.host_parameters(self))]
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Load [W1, b1, W2, b2, ...] (as from :meth:`get_weights`); all are checked before any is written.
@@ -236,14 +292,12 @@ class Sequential:
             if not np.isfinite(array).all():
                 raise ValueError(f"set_weights: weights[{i}] contains NaN or infinity")
             checked.append(array)
+        for i, ((role, _), array) in enumerate(zip(placement.weight_views(self, placement.host_parameters(self)), checked)):
+            if role == "running_var" and (array < 0).any():
+                raise ValueError(f"set_weights: weights[{i}] is a running variance and has negative values")
         if self.device != "cpu":
             return placement.set_weights(self, checked)
-        targets = []
-        for layer in self.layers:
-            targets.append(layer.weight)
-            if layer.bias is not None:
-                targets.append(layer.bias)
-        for target, array in zip(targets, checked):
+        for (_, target), array in zip(placement.weight_views(self, self.parameters), checked):
             target[...] = array
 
     # --- computation ---------------------------------------------------------------------
@@ -252,7 +306,8 @@ class Sequential:
         key = (capacity, target_columns)
         cached = self._workspaces.get(key)
         if cached is None:
-            offsets = workspace_offsets(self.input_dim, [l.units for l in self.layers], target_columns, capacity)
+            kinds = [int(kind) for kind in self.norm_table[:, 0]]
+            offsets = workspace_offsets(self.input_dim, [l.units for l in self.layers], target_columns, capacity, kinds)
             cached = (aligned_empty(int(offsets[-1]), self.dtype), offsets)
             if len(self._workspaces) > 4:
                 self._workspaces.clear()
@@ -279,7 +334,9 @@ class Sequential:
         capacity = min(int(batch_size), X.shape[0])
         workspace, offsets = self._workspace(capacity, 0)
         out = np.empty((X.shape[0], self.output_dim), dtype=self.dtype)
-        network_predict(self.parameters, self.layer_table, self.activation_table, self.activation_params, workspace, offsets, capacity, X, out)
+        network_predict(
+            self.parameters, self.layer_table, self.activation_table, self.activation_params, self.norm_table, workspace, offsets, capacity, X, out
+        )
         return out
 
     def resolve_loss(self, loss: Any) -> LossChoice:
@@ -293,6 +350,10 @@ class Sequential:
         (``get_weights`` order, flattened), ready for
         ``optimizer.step([grad])`` with an optimizer over ``[model.parameters]``
         (a CUDA device array for a model on the GPU).
+
+        It is a training pass, without dropout: batch normalization normalizes
+        by the batch's moments and moves its running averages, as a PyTorch
+        module in training mode does (their gradient is 0).
         """
         choice = self.resolve_loss(loss)
         X = as_inputs(X, self.dtype, self.input_dim)
@@ -301,9 +362,9 @@ class Sequential:
             return placement.value_and_grad(self, X, Y, choice)
         workspace, offsets = self._workspace(X.shape[0], Y.shape[1])
         value = network_value_and_grad(
-            self.parameters, self.gradients, self.layer_table, self.activation_table, self.activation_params,
+            self.parameters, self.gradients, self.layer_table, self.activation_table, self.activation_params, self.norm_table,
             workspace, offsets, X, Y, choice.table, choice.params, not choice.fused, self.penalty_table, np.empty(0),
-            NO_DROPOUT, NO_DRAW,
+            np.zeros(len(self.layers)), NO_DRAW,
         )
         return float(value), self.gradients.copy()
 
@@ -529,8 +590,14 @@ class Sequential:
         rows = [("Layer", "Output shape", "Activation", "Params") + (("Regularizer",) if penalized else ())]
         for layer in self.layers:
             count = layer.weight.size + (layer.bias.size if layer.bias is not None else 0)
-            row = (layer.name, f"(None, {layer.units})", layer.activation, f"{count:,}")
+            activation = f"{layer.activation} (after the norm)" if layer.normalization is not None else layer.activation
+            row = (layer.name, f"(None, {layer.units})", activation, f"{count:,}")
             rows.append(row + ((_penalties_text(layer),) if penalized else ()))
+            if layer.normalization is not None:  # rows of their own, as Keras shows the layers
+                norm = layer.normalization
+                statistics = 2 * layer.units if layer.running_mean is not None else 0
+                row = (f"{layer.name}_{norm.short}_norm", f"(None, {layer.units})", f"{norm.short} norm", f"{2 * layer.units + statistics:,}")
+                rows.append(row + (("",) if penalized else ()))
             if layer.dropout:  # a row of its own, as Keras shows a Dropout layer
                 row = (f"{layer.name}_dropout", f"(None, {layer.units})", f"dropout {layer.dropout:g}", "0")
                 rows.append(row + (("",) if penalized else ()))
@@ -544,6 +611,9 @@ class Sequential:
             if k == 0:
                 text.append(line)
         text += [line, f"Total params: {self.count_params():,}"]
+        if self.count_trainable_params() != self.count_params():
+            text += [f"Trainable params: {self.count_trainable_params():,}"]
+            text += [f"Non-trainable params: {self.count_params() - self.count_trainable_params():,} (running averages)"]
         result = "\n".join(text)
         if print_fn is not None:
             print_fn(result)

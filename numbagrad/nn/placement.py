@@ -43,6 +43,7 @@ __all__ = [
     "predict",
     "value_and_grad",
     "tensor_views",
+    "weight_views",
 ]
 
 #: The places a model can live.
@@ -77,6 +78,11 @@ def check_cuda_support(model: Any, setup: Any, where: str) -> None:
     one fails now rather than in the first ``fit``.
     """
     for layer in model.layers:
+        if layer.normalization is not None:
+            raise TypeError(
+                f"{where}: layer {layer.name!r} has {layer.normalization!r}, which runs on the CPU only (the CUDA "
+                "kernels have no normalization yet); keep the model on the CPU"
+            )
         spec = layer.activation_spec
         forward, backward = spec.cuda_functions()
         if forward is None or backward is None:
@@ -96,26 +102,46 @@ def check_cuda_support(model: Any, setup: Any, where: str) -> None:
             raise _missing("optimizer", spec, "cuda_update", where)
 
 
-def tensor_views(model: Any, buffer: Any) -> list[tuple[str, Any]]:
-    """``(role, view)`` of every weight and bias in ``buffer`` (the model's parameters, its gradients,
-    host or device), in ``get_weights`` order: ``("weights", W1), ("biases", b1), ...``."""
+def weight_views(model: Any, buffer: Any) -> list[tuple[str, Any]]:
+    """``(role, view)`` of every array ``get_weights`` returns, views into ``buffer`` (the model's
+    parameters, its gradients, host or device), in that order: per layer ``("weights", W)``,
+    ``("biases", b)``, and for a normalized layer ``("biases", γ)``, ``("biases", β)`` (vectors, as
+    the biases: an optimizer by role gives them the biases' settings), then for batch normalization
+    ``("running_mean", ...)`` and ``("running_var", ...)``, which no optimizer is bound to."""
     views = []
-    for fan_in, units, weight_offset, bias_offset in model.layer_table:
+    for (fan_in, units, weight_offset, bias_offset), norm in zip(model.layer_table, model.norm_table):
         fan_in, units, weight_offset, bias_offset = int(fan_in), int(units), int(weight_offset), int(bias_offset)
         views.append(("weights", buffer[weight_offset : weight_offset + fan_in * units].reshape(fan_in, units)))
         if bias_offset >= 0:
             views.append(("biases", buffer[bias_offset : bias_offset + units]))
+        if norm[0] != 0:
+            gamma, beta, statistics = int(norm[1]), int(norm[2]), int(norm[3])
+            views += [("biases", buffer[gamma : gamma + units]), ("biases", buffer[beta : beta + units])]
+            if statistics >= 0:
+                views += [("running_mean", buffer[statistics : statistics + units])]
+                views += [("running_var", buffer[statistics + units : statistics + 2 * units])]
     return views
+
+
+def tensor_views(model: Any, buffer: Any) -> list[tuple[str, Any]]:
+    """``(role, view)`` of every trained tensor in ``buffer``, in ``get_weights`` order: ``("weights",
+    W1), ("biases", b1), ...`` (:func:`weight_views` without the running averages)."""
+    return [(role, view) for role, view in weight_views(model, buffer) if role in ("weights", "biases")]
 
 
 def attach(model: Any, parameters: Any, gradients: Any) -> None:
     """Make ``parameters`` and ``gradients`` (host or device) the model's buffers, with the layers' views into them."""
     model.parameters = parameters
     model.gradients = gradients
-    for layer, (fan_in, units, weight_offset, bias_offset) in zip(model.layers, model.layer_table):
-        fan_in, units, weight_offset, bias_offset = int(fan_in), int(units), int(weight_offset), int(bias_offset)
-        layer.weight = parameters[weight_offset : weight_offset + fan_in * units].reshape(fan_in, units)
-        layer.bias = parameters[bias_offset : bias_offset + units] if bias_offset >= 0 else None
+    views = iter(weight_views(model, parameters))
+    for layer in model.layers:
+        layer.weight = next(views)[1]
+        layer.bias = next(views)[1] if layer.use_bias else None
+        layer.gamma = layer.beta = layer.running_mean = layer.running_var = None
+        if layer.normalization is not None:
+            layer.gamma, layer.beta = next(views)[1], next(views)[1]
+            if layer.normalization.momentum:  # batch normalization: its running averages
+                layer.running_mean, layer.running_var = next(views)[1], next(views)[1]
 
 
 def move(model: Any, device: Any) -> None:
@@ -152,26 +178,15 @@ def host_parameters(model: Any) -> np.ndarray:
 
 
 def get_weights(model: Any) -> list[np.ndarray]:
-    """Host copies of [W1, b1, W2, b2, ...] of a GPU model."""
-    host = host_parameters(model)
-    arrays = []
-    for fan_in, units, weight_offset, bias_offset in model.layer_table:
-        arrays.append(host[weight_offset : weight_offset + fan_in * units].reshape(fan_in, units).copy())
-        if bias_offset >= 0:
-            arrays.append(host[bias_offset : bias_offset + units].copy())
-    return arrays
+    """Host copies of [W1, b1, W2, b2, ...] of a GPU model (see :func:`weight_views`)."""
+    return [view.copy() for _, view in weight_views(model, host_parameters(model))]
 
 
 def set_weights(model: Any, arrays: Sequence[np.ndarray]) -> None:
     """Copy checked host arrays [W1, b1, ...] into a GPU model's parameters (one transfer)."""
     host = host_parameters(model)
-    position = 0
-    for fan_in, units, weight_offset, bias_offset in model.layer_table:
-        host[weight_offset : weight_offset + fan_in * units] = np.asarray(arrays[position]).reshape(-1)
-        position += 1
-        if bias_offset >= 0:
-            host[bias_offset : bias_offset + units] = arrays[position]
-            position += 1
+    for (_, view), array in zip(weight_views(model, host), arrays):
+        view[...] = array
     model.parameters.copy_to_device(host)
 
 

@@ -7,7 +7,7 @@ the CLI reference are all built from (or checked against) that table.
 The TOML layout::
 
     [data]        source, target, task, validation_split, standardize, categorical, drop, unknown_category
-    [model]       hidden, activation, dropout, l2, l1, dtype, device
+    [model]       hidden, activation, dropout, normalization, l2, l1, dtype, device
     [training]    loss, metrics, batch_size, epochs, early_stopping, class_weight, seed, threads
     [optimizer]   name, and any hyperparameter of that optimizer (lr, momentum, betas...)
     [schedule]    name, and the schedule's hyperparameters (or a warmup/join table)
@@ -244,6 +244,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("dropout", "model", "dropout", "--dropout", _fraction,
             "dropout after every hidden layer while training: the fraction of its outputs zeroed in each step "
             "(Keras's Dropout(RATE); default 0: none)", "RATE"),
+    Setting("normalization", "model", "normalization", "--normalization", _choice(("none", "batch", "layer")),
+            "normalize every hidden layer's x @ W + b before its activation: batch (PyTorch's BatchNorm1d; needs "
+            "--batch-size 2 or more) or layer (LayerNorm) (default none)", "KIND"),
     Setting("l2", "model", "l2", "--l2", _penalty_factor,
             "L2 regularization: add FACTOR * sum(W**2) of every layer's weights to the loss (Keras's "
             "kernel_regularizer='l2' is 0.01; default 0: none)", "FACTOR"),
@@ -329,6 +332,7 @@ class RunConfig:
     hidden: tuple[int, ...] = (64,)
     activation: str = "relu"
     dropout: float = 0.0
+    normalization: str = "none"
     l2: float = 0.0
     l1: float = 0.0
     dtype: str = "float32"

@@ -108,8 +108,9 @@ def build_model(prepared: Prepared, optimizer: str, options: Mapping[str, Any], 
     """The configured network, compiled with ``optimizer`` and its ``options``.
 
     Hidden layers use the configured activation; the output layer is a
-    softmax over the classes, or linear for regression; ``--dropout`` follows
-    every hidden layer. ``--l2``/``--l1``
+    softmax over the classes, or linear for regression; ``--normalization``
+    normalizes every hidden layer before its activation and ``--dropout``
+    follows every hidden layer. ``--l2``/``--l1``
     regularize every layer's weights (not the biases, as scikit-learn's
     ``alpha``). ``weights`` (from another model's ``get_weights()``) replace
     the seeded initial weights.
@@ -119,7 +120,11 @@ def build_model(prepared: Prepared, optimizer: str, options: Mapping[str, Any], 
     penalty = {"name": "l1_l2", "l1": config.l1, "l2": config.l2} if config.l1 or config.l2 else None
     if config.dropout and not config.hidden:
         raise ValueError(f"{config.origin('dropout')} {config.dropout} needs a hidden layer to follow; --hidden is none")
-    layers = [Dense(units, activation=config.activation, kernel_regularizer=penalty, dropout=config.dropout) for units in config.hidden]
+    normalization = None if config.normalization == "none" else config.normalization
+    layers = [
+        Dense(units, activation=config.activation, kernel_regularizer=penalty, dropout=config.dropout, normalization=normalization)
+        for units in config.hidden
+    ]
     layers.append(Dense(prepared.outputs, activation=output, kernel_regularizer=penalty))
     model = _sequential(layers, prepared.X_train.shape[1], config)
     if weights is not None:

@@ -277,6 +277,9 @@ def load_model(path: str | os.PathLike, device: str = "cpu"):
                     f"the architecture needs {model.parameters.shape} of {model.parameters.dtype}"
                 )
             model.parameters[...] = parameters
+            for layer in model.layers:
+                if layer.running_var is not None and (layer.running_var < 0).any():
+                    raise ModelFileError(f"{path}: layer {layer.name!r} has a negative running variance, which no fit leaves; the file is corrupted")
             model.preprocessing = _preprocessing(archive, model, path)
             model.epoch = int(metadata["epoch"])
             model.rng.bit_generator.state = metadata["rng"]

@@ -244,7 +244,7 @@ def _evaluate_totals(model, inputs, targets, batch_size, weights=None) -> tuple[
     workspace, offsets = model._workspace(batch_size, targets.shape[1])
     totals = setup.new_totals()
     loss = evaluate_batches(
-        model.parameters, model.layer_table, model.activation_table, model.activation_params,
+        model.parameters, model.layer_table, model.activation_table, model.activation_params, model.norm_table,
         workspace, offsets, inputs, targets, batch_size,
         setup.loss.table, setup.loss.params, not setup.loss.fused,
         setup.metric_tables, setup.metric_params, totals, model.penalty_table, _NO_WEIGHTS if weights is None else weights,
@@ -309,6 +309,7 @@ def _fit(model, X, y, batch_size, epochs, validation_split, validation_data, shu
     sharded = _flag(sharded, "sharded")
     world = distributed.current()
     parallel = None if world is None else DataParallel(world, sharded)
+    _check_batch_norm(model, batch_size, parallel)
     if verbose not in (0, 1, 2):
         raise ValueError(f"fit: verbose must be 0, 1 or 2; got {verbose!r}")
     if seed is not None:
@@ -376,6 +377,24 @@ def _fit(model, X, y, batch_size, epochs, validation_split, validation_data, shu
         model, trainer, validate, samples, batches, local_batch, epochs, shuffle, seed, callbacks, verbose, drop_last, weights,
         parallel, tune,
     )
+
+
+def _check_batch_norm(model: Any, batch_size: int, parallel: DataParallel | None) -> None:
+    """Refuse the fits batch normalization cannot train as one process would."""
+    if not model.has_batch_norm:
+        return
+    layer = next(layer.name for layer in model.layers if layer.running_mean is not None)
+    if batch_size < 2:
+        raise ValueError(
+            f"fit: batch_size={batch_size} with batch normalization (layer {layer!r}): a batch of one row has no "
+            "variance to normalize by; use batch_size >= 2 (PyTorch's BatchNorm1d refuses it too), or LayerNormalization"
+        )
+    if parallel is not None and parallel.size > 1:
+        raise ValueError(
+            f"fit: batch normalization (layer {layer!r}) in data-parallel training on {parallel.size} ranks: each rank "
+            "would normalize by its own slice of every batch, which is not the fit of one process; train in one "
+            "process, or use LayerNormalization, which normalizes each row alone"
+        )
 
 
 def _host_validation(model: Any, validation: tuple | None, batch_size: int, parallel: DataParallel | None = None):
@@ -658,7 +677,7 @@ class _HostTrainer:
         model, setup = self.model, self.setup
         problem = np.zeros(2, dtype=np.int64)
         completed = train_batches(
-            model.parameters, model.gradients, model.layer_table, model.activation_table, model.activation_params,
+            model.parameters, model.gradients, model.layer_table, model.activation_table, model.activation_params, model.norm_table,
             self.workspace, self.offsets, self.inputs, self.targets, self.order, self.batch_size, first, stop,
             setup.loss.table, setup.loss.params, not setup.loss.fused,
             plan.table, plan.tensors, plan.tasks, rates, self.threads, setup.clip_value, setup.clip_norm,
@@ -701,7 +720,7 @@ class _ClosureTrainer(_HostTrainer):
                 if self.parallel is not None:
                     return self._parallel_closure(rows, b), grads
                 value = network_value_and_grad(
-                    model.parameters, model.gradients, model.layer_table, model.activation_table, model.activation_params,
+                    model.parameters, model.gradients, model.layer_table, model.activation_table, model.activation_params, model.norm_table,
                     self.workspace, self.offsets, inputs, targets, setup.loss.table, setup.loss.params, not setup.loss.fused,
                     model.penalty_table, weights, model.dropout_table, self._draw(b, 0),
                 )
@@ -731,7 +750,7 @@ class _ClosureTrainer(_HostTrainer):
         def value_and_grad(rows, first_row):
             weights = self.weights[rows] if self.weights.size else _NO_WEIGHTS
             value = network_value_and_grad(
-                model.parameters, model.gradients, model.layer_table, model.activation_table, model.activation_params,
+                model.parameters, model.gradients, model.layer_table, model.activation_table, model.activation_params, model.norm_table,
                 self.workspace, self.offsets, self.inputs[rows], self.targets[rows], setup.loss.table, setup.loss.params,
                 not setup.loss.fused, model.penalty_table[:0], weights, model.dropout_table, self._draw(b, first_row),
             )
@@ -752,7 +771,7 @@ class _ClosureTrainer(_HostTrainer):
                 inputs, targets, weights = inputs[part], targets[part], weights[part] if weights.size else weights
             if setup.metrics and inputs.shape[0] > 0:
                 evaluate_batches(
-                    self.model.parameters, self.model.layer_table, self.model.activation_table, self.model.activation_params,
+                    self.model.parameters, self.model.layer_table, self.model.activation_table, self.model.activation_params, self.model.norm_table,
                     self.workspace, self.offsets, inputs, targets, min(self.batch_size, inputs.shape[0]),
                     setup.loss.table, setup.loss.params, not setup.loss.fused,
                     setup.metric_tables, setup.metric_params, totals, self.model.penalty_table, weights,

@@ -37,8 +37,9 @@ _TOP = {
 _MODEL = {"dtype": True, "input_dim": True, "layers": True, "seed": True}
 _LAYER = {
     "units": True, "activation": True, "use_bias": True, "kernel_initializer": True, "bias_initializer": True,
-    "name": True, "kernel_regularizer": False, "bias_regularizer": False, "dropout": False,
+    "name": True, "kernel_regularizer": False, "bias_regularizer": False, "dropout": False, "normalization": False,
 }
+_NORMALIZATION = {"batch": {"name": True, "momentum": True, "epsilon": True}, "layer": {"name": True, "epsilon": True}}
 _COMPILE = {
     "optimizer": True, "loss": True, "metrics": False, "schedule": False, "clip_norm": False, "clip_value": False,
     "flush_subnormals": False,
@@ -162,10 +163,26 @@ def declared_parameters(model: Any, path: str) -> int:
         if "dropout" in layer and not 0.0 <= check.number(layer["dropout"], f"{where}.dropout") < 1.0:
             raise check.fail(f"{where}.dropout", "a number in [0, 1)", layer["dropout"])
         total += fan_in * units + (units if use_bias else 0)
+        if "normalization" in layer:
+            total += _normalization_parameters(check, layer["normalization"], f"{where}.normalization", units)
         fan_in = units
         if total > MAX_PARAMETERS:
             raise _error(path, f"model declares more than {MAX_PARAMETERS} parameters")
     return total
+
+
+def _normalization_parameters(check: "_Checker", norm: Any, where: str, units: int) -> int:
+    """Check a layer's normalization (its kind and settings, in range) and return its parameters:
+    γ and β, and batch normalization's running mean and variance."""
+    check.mapping(norm, where)
+    kind = check.string(norm.get("name"), f"{where}.name", choices=tuple(_NORMALIZATION))
+    check.mapping(norm, where, _NORMALIZATION[kind])
+    epsilon = check.number(norm["epsilon"], f"{where}.epsilon")
+    if not epsilon > 0:
+        raise check.fail(f"{where}.epsilon", "a finite number > 0", norm["epsilon"])
+    if kind == "batch" and not 0.0 < check.number(norm["momentum"], f"{where}.momentum") <= 1.0:
+        raise check.fail(f"{where}.momentum", "a number in (0, 1]", norm["momentum"])
+    return (4 if kind == "batch" else 2) * units
 
 
 def check_manifest(manifest: Any, path: str, format_version: int) -> None:

@@ -23,6 +23,15 @@ serves every architecture and every activation, a plugin's included:
   activation's output before dropout into the workspace's scratch buffer (its
   last region, ``capacity * widest`` elements).
 
+* ``norms``: float64 (L, 6) rows, a layer's batch or layer normalization of
+  its pre-activation (kind 0 for none; see
+  :mod:`numbagrad.kernels.cpu.normalization`). A normalized layer ``l`` has
+  two more workspace regions, after every layer's ``z`` and output:
+  ``offsets[4 + 2 L + 2 l]`` its ``x̂`` and ``offsets[5 + 2 L + 2 l]`` its
+  moments (empty for a layer without normalization). A pass is a training
+  pass when ``dropout`` is not empty (see below): batch normalization then
+  normalizes by the batch's moments and updates its running averages.
+
 * ``penalties``: float64 (S, 5) rows ``[start, stop, l1, l2, per_sample]``:
   the weight regularizers (:mod:`numbagrad.nn.regularizers`) of the segments
   ``params[start:stop]``; (0, 5) for none.
@@ -38,11 +47,12 @@ import numpy as np
 from numbagrad.kernels.cpu.dense import dense_backward_pass, dense_forward_pass
 from numbagrad.kernels.cpu.dropout import dropout_backward, dropout_forward
 from numbagrad.kernels.cpu.jit import FASTMATH, inline, kernel
-from numbagrad.kernels.pointers import activation_forward_function, loss_function
+from numbagrad.kernels.cpu.normalization import KIND, normalize_backward, normalize_forward, update_running_averages
+from numbagrad.kernels.pointers import activation_backward_function, activation_forward_function, loss_function
 
 __all__ = [
     "network_predict", "network_value_and_grad", "forward_rows", "backward_rows", "loss_rows", "weighted_loss_rows", "batch_loss",
-    "penalize",
+    "penalize", "update_statistics",
 ]
 
 INPUT, TARGET, GRADIENT_A, GRADIENT_B = 0, 1, 2, 3
@@ -81,22 +91,51 @@ def output(workspace, offsets, layers, l, rows):
 
 
 @inline
+def normalized_of(workspace, offsets, layers, l, rows):
+    """Layer ``l``'s x̂ of the last training pass (see :mod:`numbagrad.kernels.cpu.normalization`)."""
+    return view(workspace, offsets[4 + 2 * layers.shape[0] + 2 * l], rows, layers[l, 1])
+
+
+@inline
+def moments_of(workspace, offsets, layers, l):
+    """Layer ``l``'s moments region: its ``μ`` and ``1 / sqrt(σ² + ε)``."""
+    start = offsets[5 + 2 * layers.shape[0] + 2 * l]
+    return workspace[start : offsets[6 + 2 * layers.shape[0] + 2 * l]]
+
+
+@inline
+def update_statistics(params, layers, norms, workspace, offsets, rows):
+    """Every batch normalization's running averages updated from the last training pass of ``rows`` rows."""
+    for l in range(layers.shape[0]):
+        if norms[l, KIND] != 0:
+            update_running_averages(params, moments_of(workspace, offsets, layers, l), norms[l], rows, layers[l, 1])
+
+
+@inline
 def scratch(workspace, offsets, rows, columns):
     """The workspace's scratch buffer as a (rows, columns) matrix."""
     return view(workspace, offsets[offsets.shape[0] - 2], rows, columns)
 
 
 @inline
-def forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads, dropout, draw):
+def forward_rows(params, layers, activations, activation_params, norms, workspace, offsets, x, rows, final_activation, threads, dropout, draw):
     """Forward pass of ``rows`` rows of ``x``; every layer's z and output land in the workspace,
-    an output after its ``dropout`` (when ``dropout`` is not empty)."""
+    an output after its ``dropout`` (when ``dropout`` is not empty: a training pass)."""
     count = layers.shape[0]
     inputs = x
     for l in range(count):
         z = pre_activation(workspace, offsets, layers, l, rows)
         out = output(workspace, offsets, layers, l, rows)
         apply = final_activation or l < count - 1
-        dense_forward_pass(inputs, weight_of(params, layers, l), bias_of(params, layers, l), z, out, activations[l], activation_params[l], apply, threads)
+        if norms[l, KIND] == 0:
+            dense_forward_pass(inputs, weight_of(params, layers, l), bias_of(params, layers, l), z, out, activations[l], activation_params[l], apply, threads)
+        else:
+            dense_forward_pass(inputs, weight_of(params, layers, l), bias_of(params, layers, l), z, out, activations[l], activation_params[l], False, threads)
+            normalized = normalized_of(workspace, offsets, layers, l, rows)
+            normalize_forward(params, z, normalized, moments_of(workspace, offsets, layers, l), norms[l], dropout.size > 0)
+            if apply:
+                forward = activation_forward_function(z, activations[l, 0], activations[l, 1])
+                forward(z, out, activation_params[l])
         if dropout.size > 0 and dropout[l] > 0.0:
             dropout_forward(out, dropout[l], draw[0], draw[1], l, draw[2])
         inputs = out
@@ -159,9 +198,10 @@ def batch_loss(loss, loss_params, workspace, offsets, layers, y, rows, final_act
 
 
 @inline
-def backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads, dropout, draw):
-    """Backward pass from dL/d(output) in gradient buffer A; writes every weight's and bias's gradient.
-    Through a layer's dropout first (the same masks as :func:`forward_rows`, recomputed)."""
+def backward_rows(params, grads, layers, activations, activation_params, norms, workspace, offsets, x, rows, final_activation, threads, dropout, draw):
+    """Backward pass from dL/d(output) in gradient buffer A; writes every weight's and bias's gradient
+    (and every normalization's scale and shift). Through a layer's dropout first (the same masks as
+    :func:`forward_rows`, recomputed), and from dL/dz through its normalization to dL/dh."""
     count = layers.shape[0]
     current = offsets[GRADIENT_A]
     spare = offsets[GRADIENT_B]
@@ -179,6 +219,13 @@ def backward_rows(params, grads, layers, activations, activation_params, workspa
             out = scratch(workspace, offsets, rows, units)
             forward = activation_forward_function(z, activations[l, 0], activations[l, 1])
             forward(z, out, activation_params[l])
+        apply = final_activation or l < count - 1
+        if norms[l, KIND] != 0:
+            if apply:
+                backward = activation_backward_function(z, activations[l, 2], activations[l, 3])
+                backward(z, out, grad_out, grad_out, activation_params[l])
+                apply = False
+            normalize_backward(params, grads, grad_out, normalized_of(workspace, offsets, layers, l, rows), moments_of(workspace, offsets, layers, l), norms[l])
         dense_backward_pass(
             inputs,
             weight_of(params, layers, l),
@@ -190,7 +237,7 @@ def backward_rows(params, grads, layers, activations, activation_params, workspa
             grad_x,
             activations[l],
             activation_params[l],
-            final_activation or l < count - 1,
+            apply,
             False,
             threads,
         )
@@ -251,7 +298,7 @@ def penalize(params, grads, penalties, rows, gradient):
 
 
 @kernel
-def network_predict(params, layers, activations, activation_params, workspace, offsets, capacity, X, out):
+def network_predict(params, layers, activations, activation_params, norms, workspace, offsets, capacity, X, out):
     """``out`` = the network applied to every row of ``X``, ``capacity`` rows at a time."""
     last = layers.shape[0] - 1
     n = X.shape[0]
@@ -259,37 +306,47 @@ def network_predict(params, layers, activations, activation_params, workspace, o
         stop = min(n, start + capacity)
         rows = stop - start
         # threads = 0: gemm for every product, a row alone rounded as among others (blas._call)
-        forward_rows(params, layers, activations, activation_params, workspace, offsets, X[start:stop], rows, True, 0, NO_DROPOUT, NO_DRAW)
+        forward_rows(params, layers, activations, activation_params, norms, workspace, offsets, X[start:stop], rows, True, 0, NO_DROPOUT, NO_DRAW)
         out[start:stop] = output(workspace, offsets, layers, last, rows)
 
 
 @kernel
 def network_value_and_grad(
-    params, grads, layers, activations, activation_params, workspace, offsets, X, Y, loss, loss_params, final_activation, penalties,
+    params, grads, layers, activations, activation_params, norms, workspace, offsets, X, Y, loss, loss_params, final_activation, penalties,
     weights, dropout, draw,
 ):
     """The loss of the whole of ``X`` (one batch) against ``Y``, weighted by ``weights`` (one per row;
     empty for none), the regularizers' penalty included, and its gradient in ``grads``; with the
-    ``dropout`` of a training step (empty for none) at the coordinates ``draw``."""
+    ``dropout`` of a training step at the coordinates ``draw`` (a training pass: ``dropout`` holds
+    one rate per layer, 0 for none)."""
     rows = X.shape[0]
-    forward_rows(params, layers, activations, activation_params, workspace, offsets, X, rows, final_activation, 1, dropout, draw)
+    forward_rows(params, layers, activations, activation_params, norms, workspace, offsets, X, rows, final_activation, 1, dropout, draw)
     value, count = batch_loss(loss, loss_params, workspace, offsets, layers, Y, rows, final_activation, weights)
-    backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, X, rows, final_activation, 1, dropout, draw)
+    backward_rows(params, grads, layers, activations, activation_params, norms, workspace, offsets, X, rows, final_activation, 1, dropout, draw)
+    if dropout.size > 0:
+        update_statistics(params, layers, norms, workspace, offsets, rows)
     return value + penalize(params, grads, penalties, count, True)
 
 
-def workspace_offsets(fan_in: int, units: list[int], target_columns: int, capacity: int) -> np.ndarray:
-    """The ``offsets`` table for a network of ``units`` per layer, 64-byte aligned
-    for float32 and float64 (multiples of 16 elements); its last entry is the
-    workspace's total size."""
+def workspace_offsets(fan_in: int, units: list[int], target_columns: int, capacity: int, kinds: list[int] | None = None) -> np.ndarray:
+    """The ``offsets`` table for a network of ``units`` per layer, each layer's normalization of kind
+    ``kinds[l]`` (none when not given), 64-byte aligned for float32 and float64 (multiples of 16
+    elements); its last entry is the workspace's total size."""
+    from numbagrad.kernels.cpu.normalization import BATCH, NONE
 
     def aligned(size: int) -> int:
         return (size + 15) // 16 * 16
 
+    kinds = [NONE] * len(units) if kinds is None else kinds
     widest = max([fan_in] + list(units))
     sizes = [capacity * fan_in, capacity * target_columns, capacity * widest, capacity * widest]
     for width in units:
         sizes += [capacity * width, capacity * width]
+    for width, kind in zip(units, kinds):
+        if kind == NONE:
+            sizes += [0, 0]
+        else:  # x̂, and two moments per column (batch) or per row (layer)
+            sizes += [capacity * width, 3 * width if kind == BATCH else 2 * capacity]
     sizes.append(capacity * widest)  # scratch
     offsets = [0]
     for size in sizes:

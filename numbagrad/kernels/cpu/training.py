@@ -35,6 +35,7 @@ from numbagrad.kernels.cpu.network import (
     output,
     penalize,
     pre_activation,
+    update_statistics,
     view,
 )
 from numbagrad.kernels.cpu.update import apply_plan
@@ -194,6 +195,7 @@ def train_batches_inner(
     layers,
     activations,
     activation_params,
+    norms,
     workspace,
     offsets,
     X,
@@ -279,12 +281,12 @@ def train_batches_inner(
         w = batch_weights[:rows] if weighted else batch_weights
         value, count = 0.0, 0.0
         if rows > 0:
-            forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads, dropout, draw)
+            forward_rows(params, layers, activations, activation_params, norms, workspace, offsets, x, rows, final_activation, threads, dropout, draw)
             value, count = batch_loss(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, w)
         if reducer != 0:
             # Every rank learns the batch's loss from the same sum, so all stop at the same batch.
             if rows > 0:
-                backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads, dropout, draw)
+                backward_rows(params, grads, layers, activations, activation_params, norms, workspace, offsets, x, rows, final_activation, threads, dropout, draw)
             code, value, count = all_reduce_gradient(grads, value, count, reducer, exchange, timeout)
             if code != 0:
                 problem[0] = COLLECTIVE_FAILED
@@ -295,7 +297,7 @@ def train_batches_inner(
             problem[0] = NON_FINITE_LOSS
             return b - first_batch
         if reducer == 0:
-            backward_rows(params, grads, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, threads, dropout, draw)
+            backward_rows(params, grads, layers, activations, activation_params, norms, workspace, offsets, x, rows, final_activation, threads, dropout, draw)
         if penalties.shape[0] > 0:
             value += penalize(params, grads, penalties, count, True)
             batch_losses[b - first_batch] = value
@@ -308,6 +310,8 @@ def train_batches_inner(
         if apply_plan(params, plan, plan_tensors, plan_tasks, learning_rates[b - first_batch], b - first_batch, threads, True) != 0:
             problem[0] = NON_FINITE_UPDATE
             return b - first_batch
+        if rows > 0:
+            update_statistics(params, layers, norms, workspace, offsets, rows)
         if metrics.shape[0] > 0 and rows > 0:
             prediction = final_output(workspace, offsets, layers, activations, activation_params, rows, final_activation)
             update_batch_metrics(metrics, metric_params, metric_totals, prediction, y, w, scratch)
@@ -316,7 +320,7 @@ def train_batches_inner(
 
 @kernel
 def train_batches(
-    params, grads, layers, activations, activation_params, workspace, offsets, X, Y, order, batch_size,
+    params, grads, layers, activations, activation_params, norms, workspace, offsets, X, Y, order, batch_size,
     first_batch, last_batch, loss, loss_params, final_activation, plan, plan_tensors, plan_tasks,
     learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, problem, penalties, weights,
     share, exchange, timeout, dropout, dropout_key, flush,
@@ -325,7 +329,7 @@ def train_batches(
     thread when ``flush`` (see :mod:`numbagrad.kernels.cpu.floating`)."""
     previous = flush_subnormals(flush)
     completed = train_batches_inner(
-        params, grads, layers, activations, activation_params, workspace, offsets, X, Y, order, batch_size,
+        params, grads, layers, activations, activation_params, norms, workspace, offsets, X, Y, order, batch_size,
         first_batch, last_batch, loss, loss_params, final_activation, plan, plan_tensors, plan_tasks,
         learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, problem,
         penalties, weights, share, exchange, timeout, dropout, dropout_key,
@@ -340,6 +344,7 @@ def evaluate_batches(
     layers,
     activations,
     activation_params,
+    norms,
     workspace,
     offsets,
     X,
@@ -367,7 +372,7 @@ def evaluate_batches(
         rows = stop - start
         x = X[start:stop]
         y = Y[start:stop]
-        forward_rows(params, layers, activations, activation_params, workspace, offsets, x, rows, final_activation, 0, NO_DROPOUT, NO_DRAW)
+        forward_rows(params, layers, activations, activation_params, norms, workspace, offsets, x, rows, final_activation, 0, NO_DROPOUT, NO_DRAW)
         # The loss kernel writes its gradient too; the buffer is scratch here.
         w = weights[start:stop] if weighted else weights
         value, count = batch_loss(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, w)
