@@ -152,7 +152,10 @@ def test_the_resolved_config_runs_the_same_run_again(capsys, here):
     assert run(capsys, "train", *flags, "--name", "a")[0] == 0
     first = here / "runs" / "a"
     config = read_toml(first / "config.toml")
-    assert config["model"] == {"hidden": [8, 8], "activation": "tanh", "dropout": 0.0, "l2": 0.0, "l1": 0.0, "dtype": "float32", "device": "cpu"}
+    assert config["model"] == {
+        "hidden": [8, 8], "activation": "tanh", "dropout": 0.0, "normalization": "none", "l2": 0.0, "l1": 0.0, "dtype": "float32",
+        "device": "cpu",
+    }
     assert config["optimizer"] == {"name": "sgd", "lr": 0.05, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0,
                                    "nesterov": True, "maximize": False}
     assert config["schedule"] == {"name": "cosine", "T_max": 4 * 7}    # 105 training rows in batches of 16: 7 steps per epoch
@@ -211,6 +214,17 @@ def test_l2_and_l1_regularize_every_layers_weights(capsys, here):
     for layer in model.layers:
         assert (layer.kernel_regularizer.l1, layer.kernel_regularizer.l2, layer.bias_regularizer) == (1e-5, 0.001, None)
     assert "l2 = 0.001" in (here / "runs" / "r" / "config.toml").read_text()
+
+
+@needs_sklearn
+@needs_toml
+@pytest.mark.parametrize("kind, norm_type", [("batch", "BatchNormalization"), ("layer", "LayerNormalization")])
+def test_normalization_normalizes_every_hidden_layer(capsys, here, kind, norm_type):
+    flags = ["--data", "iris", "--epochs", "2", "--hidden", "8,8", "--normalization", kind, "--name", kind, "-q"]
+    assert run(capsys, "train", *flags)[0] == 0
+    model = numbagrad.load_model(here / "runs" / kind / "model.ngm")
+    assert [type(layer.normalization).__name__ for layer in model.layers] == [norm_type, norm_type, "NoneType"]
+    assert f'normalization = "{kind}"' in (here / "runs" / kind / "config.toml").read_text()
 
 
 @needs_sklearn
@@ -456,6 +470,8 @@ TRAIN_ERRORS = [
     (["--lr", "1e39"], 1, "lr=1e+39 cannot be represented in the parameters' dtype float32"),
     (["--hidden", "100000000000", "--epochs", "1"], 1, "not enough memory"),
     (["--l2", "-0.1"], 1, "--l2 must be a finite number >= 0; got '-0.1'"),
+    (["--normalization", "group"], 1, "--normalization must be one of none, batch, layer; got 'group'"),
+    (["--normalization", "batch", "--batch-size", "1"], 1, "batch_size=1 with batch normalization"),
     (["--l1", "inf"], 1, "--l1 must be a finite number >= 0; got 'inf'"),
     (["--class-weight", "balanced", "--data", "diabetes"], 1, "--class-weight balanced weighs classes; diabetes is a regression task"),
     (["--class-weight", "equal"], 1, "--class-weight must be one of"),

@@ -451,3 +451,34 @@ def test_a_run_that_encoded_text_columns_takes_the_encoded_inputs(tmp_path):
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (out,) = session.run(None, {"input": X})
     np.testing.assert_allclose(out, model.predict(table), rtol=1e-10)
+
+
+# --- normalization ------------------------------------------------------------------------------
+
+
+def _normalized(kind, dtype):
+    """A trained network with a normalized hidden layer (the running averages moved away from 0 and 1)."""
+    model = ng.Sequential(
+        [ng.Dense(8, normalization=kind), ng.Activation("relu"), ng.Dense(6, "tanh", normalization=kind), ng.Dense(3, "softmax")],
+        input_dim=4, dtype=dtype, seed=2,
+    ).compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    X = inputs(64, 4, dtype, seed=6)
+    model.fit(X, np.arange(64) % 3, batch_size=16, epochs=3, verbose=0)
+    return model, X
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kind", ["batch", "layer"])
+def test_normalized_layers_match_predict(kind, dtype):
+    model, X = _normalized(kind, dtype)
+    proto = onnx_model(model, opset=17)
+    expected = {"batch": ["Sub", "Mul", "Add"], "layer": ["LayerNormalization"]}[kind]
+    assert op_types(proto)[2:2 + len(expected)] == expected
+    assert_close(run_graph(proto, X), model.predict(X), dtype)
+
+
+def test_layer_normalization_needs_opset_17():
+    model, _ = _normalized("layer", "float32")
+    with pytest.raises(ValueError, match=r"layer 'dense_0' has layer normalization, which ONNX has from opset 17.*got opset=16"):
+        onnx_model(model, opset=16)
+    onnx_model(_normalized("batch", "float32")[0], opset=MIN_OPSET)  # batch normalization is plain arithmetic

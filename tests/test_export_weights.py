@@ -380,3 +380,53 @@ def test_export_command_writes_weights_with_the_runs_preprocessing(tmp_path):
     other = network("float64", seed=5)
     other.load_weights(written)
     np.testing.assert_array_equal(other.parameters, model.parameters)
+
+
+# --- normalization ---------------------------------------------------------------------------------
+
+
+def _normalized(dtype="float64", seed=1):
+    model = ng.Sequential(
+        [ng.Dense(6, normalization="batch"), ng.Activation("relu"), ng.Dense(4, "tanh", normalization="layer"), ng.Dense(2)],
+        input_dim=5, dtype=dtype, seed=seed,
+    ).compile(optimizer="adam", loss="mse")
+    rng = np.random.default_rng(seed)
+    model.fit(rng.normal(size=(40, 5)), rng.normal(size=(40, 2)), batch_size=8, verbose=0)
+    return model
+
+
+def test_normalized_layers_take_pytorchs_module_places(tmp_path):
+    model = _normalized()
+    assert list(tensor_shapes(model)) == [
+        "0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked",
+        "3.weight", "3.bias", "4.weight", "4.bias", "6.weight", "6.bias",
+    ]
+    path = save_weights(model, tmp_path / "w.safetensors")
+    tensors = safetensors_numpy.load_file(str(path))
+    np.testing.assert_array_equal(tensors["1.running_var"], model.layers[0].running_var)
+    np.testing.assert_array_equal(tensors["4.weight"], model.layers[1].gamma)
+    assert tensors["1.num_batches_tracked"].dtype == np.int64 and tensors["1.num_batches_tracked"].shape == ()
+    other = _normalized(seed=5)
+    other.load_weights(path)
+    np.testing.assert_array_equal(other.parameters, model.parameters)
+
+
+def test_a_batch_counter_that_is_not_an_integer_scalar_is_refused(tmp_path):
+    model = _normalized()
+    tensors = state_dict(model)
+    tensors["1.num_batches_tracked"] = np.zeros(2)
+    safetensors_numpy.save_file(tensors, str(tmp_path / "w.safetensors"))
+    with pytest.raises(ng.ModelFileError, match="'1.num_batches_tracked' is F64 of shape \\(2,\\); a batch counter is an integer scalar"):
+        model.load_weights(tmp_path / "w.safetensors")
+
+
+def test_torch_module_of_a_normalized_model_equals_predict_and_loads_the_file(tmp_path):
+    torch = pytest.importorskip("torch")
+    model = _normalized()
+    module = torch_module(model)
+    assert [type(m).__name__ for m in module] == ["Linear", "BatchNorm1d", "ReLU", "Linear", "LayerNorm", "Tanh", "Linear", "Identity"]
+    X = np.random.default_rng(3).normal(size=(10, 5))
+    np.testing.assert_allclose(module(torch.from_numpy(X)).detach().numpy(), model.predict(X), rtol=1e-12, atol=1e-14)
+    from safetensors.torch import load_file
+
+    module.load_state_dict(load_file(str(save_weights(model, tmp_path / "w.safetensors"))))

@@ -174,3 +174,16 @@ def test_the_same_grid_search_code_runs_with_either_estimator(iris):
             search = GridSearchCV(cls(hidden_layer_sizes=(8,), max_iter=30, random_state=0), grid, cv=3).fit(X, y)
         scores[cls.__module__] = search.best_score_
     assert min(scores.values()) > 0.8
+
+
+@pytest.mark.parametrize("kind", ["batch", "layer"])
+def test_normalization_normalizes_every_hidden_layer(iris, kind):
+    X, y = iris
+    clf = MLPClassifier(hidden_layer_sizes=(8, 6), normalization=kind, batch_size=16, max_iter=30, random_state=0).fit(X, y)
+    assert [layer.normalization is not None for layer in clf.model_.layers] == [True, True, False]
+    assert clf.score(X, y) > 0.8
+
+
+def test_an_unknown_normalization_is_refused(iris):
+    with pytest.raises(ValueError, match="MLPRegressor: normalization must be None, 'batch' or 'layer'; got 'group'"):
+        MLPRegressor(normalization="group").fit(*iris)

@@ -69,6 +69,11 @@ def prepare(config: RunConfig) -> Prepared:
         ImportError, FileNotFoundError, ValueError: from :func:`numbagrad.datasets.load`
             and the split; numbagrad.UnknownNameError: an unknown loss.
     """
+    if config.normalization == "batch" and config.batch_size < 2 and config.hidden:
+        raise ValueError(
+            f"{config.origin('normalization')} batch with {config.origin('batch_size')} {config.batch_size}: a batch of one row "
+            "has no variance to normalize by (batch_size=1 with batch normalization); use a batch size of 2 or more, or layer"
+        )
     dataset = datasets.load(config.data, config.target, config.task, categorical=config.categorical, drop=config.drop)
     if dataset.task == "classification" and len(dataset.classes) < 2:
         raise ValueError(
