@@ -25,6 +25,13 @@ that masks dL/d(output), recomputes the output before dropout into a
 scratch buffer and applies the derivative with it. A model without dropout
 launches exactly the kernels above; so does everything outside training.
 
+A normalized layer (see :mod:`numbagrad.kernels.cuda.normalization`) runs its
+dense kernel without the activation, then the normalization (per column or
+per row; batch normalization by its running averages outside training), then
+the activation's own kernel; backward, a launch (two for layer
+normalization) turns dL/dz into dL/dh, writing dL/dγ and dL/dβ, before the
+layer's dense backward kernel.
+
 Used by ``predict``, ``value_and_grad``, ``evaluate`` and ``fit`` of a model
 on the GPU (:mod:`numbagrad.nn.placement`, :mod:`numbagrad.train.cuda_loop`).
 """
@@ -44,6 +51,22 @@ __all__ = ["DeviceNetwork", "launch_all"]
 
 
 @dataclass
+class _Normalization:
+    """A layer's normalization on the GPU: its kind, settings, parameter and gradient views, and workspace."""
+
+    batch: bool
+    epsilon: float
+    momentum: float
+    gamma: Any
+    beta: Any
+    grad_gamma: Any
+    grad_beta: Any
+    running: Any  # [running_mean, running_var] (batch normalization) or an empty array
+    normalized: Any  # x̂, capacity * units
+    moments: Any  # 1 / sqrt(var + eps) per column or row; the inference's factors per column
+
+
+@dataclass
 class _Layer:
     fan_in: int
     units: int
@@ -53,6 +76,7 @@ class _Layer:
     grad_bias: Any
     activation: Any  # CudaActivation
     params: Any  # float64 device row
+    norm: Any = None  # _Normalization
 
 
 def launch_all(launches: Sequence[Any], **values: Any) -> None:
@@ -94,6 +118,7 @@ class DeviceNetwork:
                 _Layer(
                     fan_in, units, layer.weight, layer.bias if layer.bias is not None else empty_array(self.dtype),
                     grad_weight, grad_bias, cuda_activation(layer.activation_spec), self.device_activation_params[l],
+                    self._normalization(model, l, units),
                 )
             )
         widest = max([model.input_dim] + [layer.units for layer in self.layers])
@@ -132,6 +157,27 @@ class DeviceNetwork:
             self.penalty_partials = cuda.device_array((2, max(1, int(config.CUDA_MAX_BLOCKS))), dtype=np.float64)
             self.penalty_counters = cuda.to_device(np.zeros(2, dtype=np.int32))
             self._penalty_factors: dict[int, Any] = {}
+
+    def _normalization(self, model: Any, l: int, units: int) -> "_Normalization | None":
+        kind, gamma, beta, statistics, epsilon, momentum = model.norm_table[l]
+        if kind == 0:
+            return None
+        gamma, beta, statistics = int(gamma), int(beta), int(statistics)
+        batch = statistics >= 0
+        return _Normalization(
+            batch, float(epsilon), float(momentum),
+            model.parameters[gamma : gamma + units], model.parameters[beta : beta + units],
+            model.gradients[gamma : gamma + units], model.gradients[beta : beta + units],
+            model.parameters[statistics : statistics + 2 * units] if batch else empty_array(self.dtype),
+            self.cuda.device_array((self.capacity, units), dtype=self.dtype),
+            self.cuda.device_array(max(self.capacity, units), dtype=self.dtype),
+        )
+
+    @property
+    def normalized(self) -> bool:
+        """Whether a layer has a normalization (its scale's and shift's gradients are outside the
+        dense kernels' partial sums of squares)."""
+        return any(layer.norm is not None for layer in self.layers)
 
     # --- views of the workspace for a number of rows ----------------------------------------
 
@@ -180,11 +226,13 @@ class DeviceNetwork:
         args = [values, rate, self.dtype.type(1.0 / (1.0 - rate)), draws, 0, l]
         return Launch(dropout_mask, self._grid(values.size), config.CUDA_THREADS_PER_BLOCK, args, {"index": 4})
 
-    def forward_launches(self, rows: int, x: Any, order: Any, final_activation: bool, draws: Any = None) -> list:
+    def forward_launches(self, rows: int, x: Any, order: Any, final_activation: bool, draws: Any = None, training: bool = False) -> list:
         """The forward pass of ``rows`` rows of ``x`` (row ``r`` is ``x[order[start + r]]``, or
         ``x[start + r]`` with an empty ``order``); variable ``start``. The last layer's activation
         is applied when ``final_activation``. With ``draws`` (training: the int64 table of
-        :mod:`numbagrad.kernels.cuda.dropout`, variable ``index``), each layer's dropout."""
+        :mod:`numbagrad.kernels.cuda.dropout`, variable ``index``), each layer's dropout. In
+        ``training`` (implied by ``draws``) batch normalization normalizes by the batch."""
+        training = training or draws is not None
         from numbagrad.kernels.cuda.dense import forward_grid, forward_kernel
         from numbagrad.kernels.cuda.launch import Launch
 
@@ -194,19 +242,56 @@ class DeviceNetwork:
         for l, layer in enumerate(self.layers):
             apply = final_activation or l < count - 1
             activation = layer.activation
-            fused = activation.forward if apply and not activation.row_wise else None
+            fused = activation.forward if apply and not activation.row_wise and layer.norm is None else None
             kernel = forward_kernel(self.dtype, self.tiles, fused)
             z, out = self.z_view(l, rows), self.out_view(l, rows)
             args = [inputs, source_order, 0, layer.weight, layer.bias, z, out, layer.params]
             launches.append(
                 Launch(kernel, forward_grid(rows, layer.units, self.tiles), self.tiles.threads, args, {"start": 2} if l == 0 else {})
             )
-            if apply and activation.row_wise:
-                launches.append(Launch(activation.kernels[0], self._grid(rows), config.CUDA_THREADS_PER_BLOCK, [z, out, layer.params]))
+            if layer.norm is not None:
+                launches.append(self._normalize_launch(layer, rows, training))
+            if apply and (activation.row_wise or layer.norm is not None):
+                grid = self._grid(rows if activation.row_wise else z.size)
+                launches.append(Launch(activation.kernels[0], grid, config.CUDA_THREADS_PER_BLOCK, [z, out, layer.params]))
             if self._dropout(l, draws) > 0.0:
                 launches.append(self._mask_launch(out, l, draws))
             inputs, source_order = out, empty_array(np.int64)
         return launches
+
+    def _normalize_launch(self, layer: _Layer, rows: int, training: bool) -> Any:
+        """Layer ``layer``'s ``z`` normalized in place (see :mod:`numbagrad.kernels.cuda.normalization`)."""
+        from numbagrad.kernels.cuda import normalization as kernels
+        from numbagrad.kernels.cuda.launch import Launch
+
+        norm = layer.norm
+        z = self.z_view(self.layers.index(layer), rows)
+        normalized = norm.normalized[:rows]
+        threads = config.CUDA_THREADS_PER_BLOCK
+        if norm.batch and training:
+            args = [z, normalized, norm.moments, norm.gamma, norm.beta, norm.running, norm.momentum, norm.epsilon]
+            return Launch(kernels.batch_norm_forward, self._grid(layer.units), threads, args)
+        if norm.batch:
+            args = [z, norm.moments, norm.gamma, norm.beta, norm.running, norm.epsilon]
+            return Launch(kernels.batch_norm_inference, self._grid(layer.units), threads, args)
+        args = [z, normalized, norm.moments, norm.gamma, norm.beta, norm.epsilon, training]
+        return Launch(kernels.layer_norm_forward, self._grid(rows), threads, args)
+
+    def _normalize_backward_launches(self, layer: _Layer, rows: int, grad: Any) -> list:
+        """dL/dz of ``layer`` in ``grad`` to dL/dh, with dL/dγ and dL/dβ, from its last training pass."""
+        from numbagrad.kernels.cuda import normalization as kernels
+        from numbagrad.kernels.cuda.launch import Launch
+
+        norm = layer.norm
+        normalized = norm.normalized[:rows]
+        threads = config.CUDA_THREADS_PER_BLOCK
+        if norm.batch:
+            args = [grad, normalized, norm.moments, norm.gamma, norm.grad_gamma, norm.grad_beta]
+            return [Launch(kernels.batch_norm_backward, self._grid(layer.units), threads, args)]
+        return [
+            Launch(kernels.layer_norm_scale_gradients, self._grid(layer.units), threads, [grad, normalized, norm.grad_gamma, norm.grad_beta]),
+            Launch(kernels.layer_norm_backward, self._grid(rows), threads, [grad, normalized, norm.moments, norm.gamma]),
+        ]
 
     def loss_launch(self, rows: int, Y: Any, order: Any, losses: Any) -> Any:
         """The loss of the last forward pass into ``losses[index]``, its gradient into gradient buffer 0;
@@ -247,6 +332,8 @@ class DeviceNetwork:
             fused = previous.activation.backward if previous is not None and not previous.activation.row_wise and not dropped else None
             kernel = backward_kernel(self.dtype, self.tiles, fused)
             weight_blocks, input_blocks = backward_grid(rows, layer.fan_in, layer.units, layer.bias.size > 0, l > 0, self.tiles)
+            if layer.norm is not None:
+                launches += self._normalize_backward_launches(layer, rows, self.gradient_view(current, rows, layer.units))
             inputs = x if l == 0 else self.out_view(l - 1, rows)
             grad_x = self.gradient_view(spare, rows, layer.fan_in if l > 0 else 0)
             args = [

@@ -78,11 +78,6 @@ def check_cuda_support(model: Any, setup: Any, where: str) -> None:
     one fails now rather than in the first ``fit``.
     """
     for layer in model.layers:
-        if layer.normalization is not None:
-            raise TypeError(
-                f"{where}: layer {layer.name!r} has {layer.normalization!r}, which runs on the CPU only (the CUDA "
-                "kernels have no normalization yet); keep the model on the CPU"
-            )
         spec = layer.activation_spec
         forward, backward = spec.cuda_functions()
         if forward is None or backward is None:
@@ -250,7 +245,7 @@ def value_and_grad(model: Any, X: np.ndarray, Y: np.ndarray, choice: Any) -> tup
     device_x, device_y = cuda.to_device(X), cuda.to_device(Y)
     order = empty_array(np.int64)
     losses = cuda.device_array(1, dtype=np.float64)
-    launch_all(network.forward_launches(rows, device_x, order, final_activation=not choice.fused), start=0)
+    launch_all(network.forward_launches(rows, device_x, order, final_activation=not choice.fused, training=True), start=0)
     launch_all([network.loss_launch(rows, device_y, order, losses)], start=0, index=0)
     launch_all(network.backward_launches(rows, device_x, order, 0.0, partials=False), start=0)
     if model.penalty_table.shape[0]:

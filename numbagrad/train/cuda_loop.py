@@ -147,9 +147,9 @@ class _Trainer:
         #: Data parallel (:class:`numbagrad.train.data_parallel.DataParallel`): each batch's gradient is
         #: summed over the ranks through the host between the backward pass and the clipping.
         self.parallel = parallel
-        if parallel is not None:
-            self.norm_partials = cuda.device_array(max(1, int(config.CUDA_MAX_BLOCKS)), dtype=np.float64)
-            self.norm_counter = cuda.to_device(np.zeros(1, dtype=np.int32))
+        # The whole gradient's norm (norm_launches): data parallel, or with normalizations.
+        self.norm_partials = cuda.device_array(max(1, int(config.CUDA_MAX_BLOCKS)), dtype=np.float64)
+        self.norm_counter = cuda.to_device(np.zeros(1, dtype=np.int32))
         setup = model.training
         self.setup = setup
         self.samples = inputs.shape[0]
@@ -206,16 +206,18 @@ class _Trainer:
 
         network, setup = self.network, self.setup
         draws = self.draws
-        launches = network.forward_launches(rows, self.device_inputs, self.order, final_activation=not network.fused, draws=draws)
+        launches = network.forward_launches(rows, self.device_inputs, self.order, final_activation=not network.fused, draws=draws, training=True)
         launches.append(network.loss_launch(rows, self.device_targets, self.order, self.losses))
         threads = config.CUDA_THREADS_PER_BLOCK
         if self.parallel is not None:  # this rank's gradient only: the rest after the all-reduce
             launches += network.backward_launches(rows, self.device_inputs, self.order, 0.0, partials=False, draws=draws)
             self._launches[rows] = launches
             return launches
-        if network.penalties.shape[0]:
+        if network.penalties.shape[0] or network.normalized:
+            # The norm over the whole gradient: the dense kernels' partial sums miss the penalties' and
+            # the normalizations' shares.
             launches += network.backward_launches(rows, self.device_inputs, self.order, 0.0, partials=False, draws=draws)
-            launches += network.penalty_launches(rows, self.losses, self.norms, setup.clip_value)
+            launches += self.norm_launches(rows)
         else:
             launches += network.backward_launches(rows, self.device_inputs, self.order, setup.clip_value, partials=True, draws=draws)
             launches.append(Launch(gradient_norm, 1, threads, [network.partials, network.partial_count, self.norms, 0], {"index": 3}))
@@ -235,21 +237,32 @@ class _Trainer:
         if cached is not None:
             return cached
         from numbagrad.kernels.cuda.launch import Launch
-        from numbagrad.kernels.cuda.training import clamped_squares, scale_gradients, square_root
+        from numbagrad.kernels.cuda.training import scale_gradients
         from numbagrad.kernels.cuda.update import launch_configuration
 
-        network, setup, gradients = self.network, self.setup, self.model.gradients
+        setup, gradients = self.setup, self.model.gradients
         threads = config.CUDA_THREADS_PER_BLOCK
         blocks, _ = launch_configuration(gradients.size, threads, config.CUDA_MAX_BLOCKS)
-        if network.penalties.shape[0]:
-            launches = network.penalty_launches(rows, self.losses, self.norms, setup.clip_value)
-        else:
-            args = [gradients, float(setup.clip_value), self.norm_partials, self.norm_counter, self.norms, 0]
-            launches = [Launch(clamped_squares, blocks, threads, args, {"index": 5}), Launch(square_root, 1, 1, [self.norms, 0], {"index": 1})]
+        launches = self.norm_launches(rows)
         if setup.clip_norm > 0:
             launches.append(Launch(scale_gradients, blocks, threads, [gradients, self.norms, 0, setup.clip_norm], {"index": 2}))
         self._launches[key] = launches
         return launches
+
+    def norm_launches(self, rows: int) -> list:
+        """The regularizers' penalties (when any), the clamping to ``clip_value`` and the norm of the whole
+        gradient buffer into ``norms[index]``."""
+        from numbagrad.kernels.cuda.launch import Launch
+        from numbagrad.kernels.cuda.training import clamped_squares, square_root
+        from numbagrad.kernels.cuda.update import launch_configuration
+
+        network, setup, gradients = self.network, self.setup, self.model.gradients
+        if network.penalties.shape[0]:
+            return network.penalty_launches(rows, self.losses, self.norms, setup.clip_value)
+        threads = config.CUDA_THREADS_PER_BLOCK
+        blocks, _ = launch_configuration(gradients.size, threads, config.CUDA_MAX_BLOCKS)
+        args = [gradients, float(setup.clip_value), self.norm_partials, self.norm_counter, self.norms, 0]
+        return [Launch(clamped_squares, blocks, threads, args, {"index": 5}), Launch(square_root, 1, 1, [self.norms, 0], {"index": 1})]
 
     def _gradient(self, batch: int, k: int) -> int:
         """Forward, loss, backward and clipping of batch ``batch`` (the ``k``-th of the segment);
