@@ -405,3 +405,49 @@ def test_hostile_model_files_are_refused(tmp_path):
 
     with pytest.raises(ng.ModelFileError, match="layer 'dense_0' has a negative running variance"):
         ng.load_model(rewrite(negative_variance, tmp_path / "negative.npz"))
+
+
+@pytest.mark.parametrize("kind", ["batch", "layer"])
+def test_autodiff_primitives_equal_the_reference_and_finite_differences(kind):
+    import numbagrad.autodiff as ad
+
+    rng = np.random.default_rng(11)
+    x_data, gamma_data, beta_data = rng.normal(size=(6, 4)) * 2, rng.uniform(0.5, 1.5, 4), rng.normal(size=4)
+    weights = rng.normal(size=(6, 4))
+    function = ad.batch_norm if kind == "batch" else ad.layer_norm
+
+    def objective(x, gamma, beta):
+        return (function(x, gamma, beta) * weights).sum()
+
+    x, gamma, beta = (ad.Tensor(a, requires_grad=True) for a in (x_data, gamma_data, beta_data))
+    out = function(x, gamma, beta)
+    expected, hat, inverse = _reference_norm(x_data, gamma_data, beta_data, kind)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-13, atol=1e-14)
+    objective(x, gamma, beta).backward()
+    dx, dgamma, dbeta = _reference_norm_backward(weights, hat, inverse, gamma_data, kind)
+    for got, want in ((x.grad, dx), (gamma.grad, dgamma), (beta.grad, dbeta)):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+    arrays = [x_data, gamma_data, beta_data]
+    for k, analytic in enumerate((x.grad, gamma.grad, beta.grad)):
+        numeric = np.zeros_like(arrays[k])
+        for index in np.ndindex(arrays[k].shape):
+            up, down = [a.copy() for a in arrays], [a.copy() for a in arrays]
+            up[k][index] += 1e-6
+            down[k][index] -= 1e-6
+            numeric[index] = (objective(*up).data - objective(*down).data) / 2e-6
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda ad: ad.batch_norm(np.ones(3), np.ones(3), np.zeros(3)), r"batch_norm: x must be a non-empty matrix \(rows, units\); got shape \(3,\)"),
+        (lambda ad: ad.layer_norm(np.ones((2, 3)), np.ones(2), np.zeros(3)), r"layer_norm: gamma has shape \(2,\); expected \(3,\)"),
+        (lambda ad: ad.layer_norm(np.ones((2, 3)), np.ones(3), np.zeros(3), epsilon=0), "layer_norm: epsilon must be a finite number > 0"),
+    ],
+)
+def test_autodiff_primitives_check_their_arguments(call, match):
+    import numbagrad.autodiff as ad
+
+    with pytest.raises(ValueError, match=match):
+        call(ad)

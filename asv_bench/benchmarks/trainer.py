@@ -66,10 +66,12 @@ class LargeData:
 
 class Generalization:
     """The batch-32 epoch with an L2 penalty on both layers' weights, with a sample weight per
-    row, or with dropout 0.5 after the hidden layer, against the plain one: what regularization,
-    weighting and dropout cost inside the compiled epoch (the target: at most 15% for dropout)."""
+    row, with dropout 0.5 after the hidden layer, or with the hidden layer's batch or layer
+    normalization, against the plain one: what regularization, weighting, dropout and
+    normalization cost inside the compiled epoch (the target: at most 15% for dropout and
+    normalization)."""
 
-    params = [["plain", "l2", "weighted", "dropout"]]
+    params = [["plain", "l2", "weighted", "dropout", "batch_norm", "layer_norm"]]
     param_names = ["variant"]
     timeout = 300
 

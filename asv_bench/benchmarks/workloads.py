@@ -158,13 +158,18 @@ def mlp_data(samples: int, seed: int = 0):
     return X, labels
 
 
+#: The variants of :func:`numbagrad_mlp_epoch` that normalize the hidden layer.
+NORMALIZATIONS = {"batch_norm": "batch", "layer_norm": "layer"}
+
+
 def numbagrad_mlp_epoch(batch_size: int, samples: int, source: str = "array", folder: str | None = None, variant: str = "plain"):
     """One epoch of ``fit`` (no validation, silent): returns a callable.
 
     ``source``: ``"array"`` (in memory), ``"memmap"`` (the inputs a memory-mapped ``.npy``
     file in ``folder``, read in place) or ``"chunks"`` (``ArrayChunks`` of 1024 rows).
     ``variant``: ``"plain"``, ``"l2"`` (an L2 penalty on both layers' weights),
-    ``"weighted"`` (a sample weight per row) or ``"dropout"`` (dropout 0.5 after the hidden layer).
+    ``"weighted"`` (a sample weight per row), ``"dropout"`` (dropout 0.5 after the hidden layer),
+    ``"batch_norm"`` or ``"layer_norm"`` (the hidden layer normalized before its ReLU).
     """
     from numbagrad import Dense, Sequential
     from numbagrad.train import ArrayChunks
@@ -177,7 +182,7 @@ def numbagrad_mlp_epoch(batch_size: int, samples: int, source: str = "array", fo
     penalty = {"name": "l2", "l2": 1e-4} if variant == "l2" else None
     dropout = 0.5 if variant == "dropout" else 0.0
     layers = [
-        Dense(MLP_SIZES[1], activation="relu", kernel_regularizer=penalty, dropout=dropout),
+        Dense(MLP_SIZES[1], activation="relu", kernel_regularizer=penalty, dropout=dropout, normalization=NORMALIZATIONS.get(variant)),
         Dense(MLP_SIZES[2], activation="softmax", kernel_regularizer=penalty),
     ]
     model = Sequential(layers, input_dim=MLP_SIZES[0])

@@ -26,7 +26,8 @@ computation (:mod:`numbagrad.autodiff.primitives`,
   shortcuts such as :func:`mse`), and the dense layer :func:`dense`, by
   numbagrad's Numba kernels; :func:`penalty`, a weight regularizer's
   ``l1 sum |w| + l2 sum w^2``; :func:`dropout`, with the masks of a compiled
-  training step.
+  training step; :func:`batch_norm` and :func:`layer_norm`, the normalizations'
+  training passes.
 * :func:`grad` and :func:`value_and_grad` turn a function of Tensors into
   one returning NumPy gradients.
 
@@ -42,6 +43,7 @@ differentiating a gradient is not supported); and only tensors created with
 from numbagrad.autodiff.functional import grad, value_and_grad
 from numbagrad.autodiff.layers import (
     activation,
+    batch_norm,
     binary_crossentropy,
     categorical_crossentropy,
     dense,
@@ -51,6 +53,7 @@ from numbagrad.autodiff.layers import (
     hinge,
     huber,
     kl_divergence,
+    layer_norm,
     leaky_relu,
     linear,
     log_cosh,

@@ -1,4 +1,4 @@
-"""Primitives that run numbagrad's kernels: activations, losses and the dense layer.
+"""Primitives that run numbagrad's kernels: activations, losses, the dense layer and normalizations.
 
 Their forward and backward passes call the same Numba kernels a compiled
 training loop calls (through :mod:`numbagrad.kernels.cpu.calls`), so every
@@ -20,6 +20,8 @@ __all__ = [
     "dense",
     "penalty",
     "dropout",
+    "batch_norm",
+    "layer_norm",
     "linear",
     "relu",
     "leaky_relu",
@@ -287,3 +289,54 @@ def dropout(x: Any, rate: float, key: int, step: int = 0, layer: int = 0, first_
     scale = keep_mask(int(key), int(step), int(layer), int(first_row), x.shape[0], x.shape[1], rate) * (1.0 / (1.0 - rate))
     scale = scale.astype(x.data.dtype)
     return node(x.data * scale, (x, lambda g: g * scale))
+
+
+def _normalization(kind: int, owner: str, x: Any, gamma: Any, beta: Any, epsilon: float) -> Tensor:
+    """Batch (``kind`` BATCH) or layer normalization of ``x`` with the compiled training-mode kernels."""
+    from numbagrad.kernels.cpu.normalization import normalize_backward, normalize_forward
+    from numbagrad.nn.normalization import _epsilon
+
+    epsilon = _epsilon(epsilon, owner)
+    x = as_tensor(x, owner, "x")
+    gamma = as_tensor(gamma, owner, "gamma")
+    beta = as_tensor(beta, owner, "beta")
+    if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
+        raise ValueError(f"{owner}: x must be a non-empty matrix (rows, units); got shape {x.shape}")
+    units = x.shape[1]
+    for name, value in (("gamma", gamma), ("beta", beta)):
+        if value.shape != (units,):
+            raise ValueError(f"{owner}: {name} has shape {value.shape}; expected ({units},), one per column of x")
+    dtype = np.result_type(x.data, gamma.data, beta.data)
+    rows = x.shape[0]
+    # The kernels' layout: γ and β in one parameter buffer, the row of the norms table pointing at them.
+    params = np.concatenate([gamma.data, beta.data]).astype(dtype)
+    norm = np.array([kind, 0, units, -1, epsilon, 0.0])
+    z = np.array(x.data, dtype=dtype, order="C")
+    normalized = np.empty_like(z)
+    moments = np.empty(3 * units if kind == 1 else 2 * rows, dtype=dtype)
+    normalize_forward(params, z, normalized, moments, norm, True)
+
+    def backward(g):
+        grads = np.zeros_like(params)
+        grad = np.array(g, dtype=dtype, order="C")
+        normalize_backward(params, grads, grad, normalized, moments, norm)
+        return grad, grads[:units], grads[units:]
+
+    shared = _once_per_gradient(backward)
+    return node(z, (x, lambda g: shared(g)[0]), (gamma, lambda g: shared(g)[1]), (beta, lambda g: shared(g)[2]))
+
+
+def batch_norm(x: Any, gamma: Any, beta: Any, epsilon: float = 1e-5) -> Tensor:
+    """Batch normalization of the rows of ``x`` (rows, units) in training mode, as
+    ``torch.nn.functional.batch_norm(x, None, None, gamma, beta, training=True, eps=epsilon)``:
+    ``γ (x - mean) / sqrt(var + ε) + β`` with each column's mean and biased variance over the rows.
+    It runs the kernels of :class:`numbagrad.nn.BatchNormalization`'s training pass (no running
+    averages: keep them yourself if you need them)."""
+    return _normalization(1, "batch_norm", x, gamma, beta, epsilon)
+
+
+def layer_norm(x: Any, gamma: Any, beta: Any, epsilon: float = 1e-5) -> Tensor:
+    """Layer normalization of each row of ``x`` (rows, units) over its columns, as
+    ``torch.nn.functional.layer_norm(x, (units,), gamma, beta, eps=epsilon)``: ``γ (x - mean) /
+    sqrt(var + ε) + β``, with the kernels of :class:`numbagrad.nn.LayerNormalization`."""
+    return _normalization(2, "layer_norm", x, gamma, beta, epsilon)
