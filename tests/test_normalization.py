@@ -451,3 +451,15 @@ def test_autodiff_primitives_check_their_arguments(call, match):
 
     with pytest.raises(ValueError, match=match):
         call(ad)
+
+
+def test_data_parallel_batch_normalization_is_refused_and_layer_normalization_allowed():
+    from types import SimpleNamespace
+
+    from numbagrad.train.loop import _check_batch_norm
+
+    ranks = SimpleNamespace(size=2)
+    with pytest.raises(ValueError, match=r"batch normalization \(layer 'dense_0'\) in data-parallel training on 2 ranks"):
+        _check_batch_norm(_model("batch"), 32, ranks)
+    _check_batch_norm(_model("layer"), 32, ranks)
+    _check_batch_norm(_model("batch"), 32, None)
