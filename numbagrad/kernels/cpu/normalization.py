@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 
-from numbagrad.kernels.cpu.jit import kernel
+from numbagrad.kernels.cpu.jit import FASTMATH, kernel
 
 __all__ = [
     "NONE", "BATCH", "LAYER", "KIND", "GAMMA", "BETA", "STATISTICS", "EPSILON", "MOMENTUM", "normalize_forward", "normalize_backward",
@@ -50,6 +50,33 @@ __all__ = [
 
 NONE, BATCH, LAYER = 0, 1, 2
 KIND, GAMMA, BETA, STATISTICS, EPSILON, MOMENTUM = range(6)
+
+
+@kernel(fastmath=FASTMATH)
+def _row_moments(row, units):
+    """``(mean, biased variance)`` of ``row`` in float64, its sums re-associated (vectorized): the
+    reductions along a row are otherwise one serial chain of additions."""
+    total = 0.0
+    for j in range(units):
+        total += row[j]
+    mean = total / units
+    square = 0.0
+    for j in range(units):
+        d = row[j] - mean
+        square += d * d
+    return mean, square / units
+
+
+@kernel(fastmath=FASTMATH)
+def _row_means(g, gamma, hat, units):
+    """``(mean(γ g), mean(γ g x̂))`` of a row in float64, re-associated as :func:`_row_moments`."""
+    total = 0.0
+    total_x = 0.0
+    for j in range(units):
+        scaled = gamma[j] * g[j]
+        total += scaled
+        total_x += scaled * hat[j]
+    return total / units, total_x / units
 
 
 @kernel
@@ -104,15 +131,8 @@ def normalize_forward(params, z, normalized, moments, norm, training):
     # layer normalization: each row over its units, the same in training and inference
     for i in range(rows):
         row = z[i]
-        mean = 0.0
-        for j in range(units):
-            mean += row[j]
-        mean /= units
-        variance = 0.0
-        for j in range(units):
-            d = row[j] - mean
-            variance += d * d
-        inverse = 1.0 / math.sqrt(variance / units + epsilon)
+        mean, variance = _row_moments(row, units)
+        inverse = 1.0 / math.sqrt(variance + epsilon)
         if training:
             moments[i] = mean
             moments[rows + i] = inverse
@@ -155,14 +175,7 @@ def normalize_backward(params, grads, grad, normalized, moments, norm):
         g = grad[i]
         hat = normalized[i]
         inverse = moments[rows + i]
-        mean_g = 0.0
-        mean_gx = 0.0
-        for j in range(units):
-            scaled = gamma[j] * g[j]
-            mean_g += scaled
-            mean_gx += scaled * hat[j]
-        mean_g /= units
-        mean_gx /= units
+        mean_g, mean_gx = _row_means(g, gamma, hat, units)
         for j in range(units):
             g[j] = inverse * (gamma[j] * g[j] - mean_g - hat[j] * mean_gx)
 
