@@ -26,6 +26,32 @@ __all__ = [
 ]
 
 
+@cuda.jit(device=True)
+def _moments(z, k, along_rows):
+    """``(mean, biased variance)`` in float64 of column ``k`` of ``z`` (``along_rows``) or of its row ``k``."""
+    count = z.shape[0] if along_rows else z.shape[1]
+    mean = 0.0
+    for n in range(count):
+        mean += z[n, k] if along_rows else z[k, n]
+    mean /= count
+    variance = 0.0
+    for n in range(count):
+        d = (z[n, k] if along_rows else z[k, n]) - mean
+        variance += d * d
+    return mean, variance / count
+
+
+@cuda.jit(device=True)
+def _scale_gradient(grad, normalized, j):
+    """``(dL/dγ_j, dL/dβ_j) = (Σ_i g_ij x̂_ij, Σ_i g_ij)`` in float64."""
+    sum_gx = 0.0
+    sum_g = 0.0
+    for i in range(grad.shape[0]):
+        sum_gx += grad[i, j] * normalized[i, j]
+        sum_g += grad[i, j]
+    return sum_gx, sum_g
+
+
 @cuda.jit
 def batch_norm_forward(z, normalized, moments, gamma, beta, running, momentum, epsilon):
     """Training: each column of ``z`` normalized by its mean and biased variance over the rows; the
@@ -33,15 +59,7 @@ def batch_norm_forward(z, normalized, moments, gamma, beta, running, momentum, e
     variance unbiased; not for a one-row batch)."""
     rows, units = z.shape
     for j in range(cuda.grid(1), units, cuda.gridsize(1)):
-        mean = 0.0
-        for i in range(rows):
-            mean += z[i, j]
-        mean /= rows
-        variance = 0.0
-        for i in range(rows):
-            d = z[i, j] - mean
-            variance += d * d
-        variance /= rows
+        mean, variance = _moments(z, j, True)
         inverse = 1.0 / math.sqrt(variance + epsilon)
         moments[j] = inverse
         for i in range(rows):
@@ -69,11 +87,7 @@ def batch_norm_backward(grad, normalized, moments, gamma, grad_gamma, grad_beta)
     """dL/dz in ``grad`` to dL/dh, one column per thread; dL/dγ and dL/dβ written."""
     rows, units = grad.shape
     for j in range(cuda.grid(1), units, cuda.gridsize(1)):
-        sum_gx = 0.0
-        sum_g = 0.0
-        for i in range(rows):
-            sum_gx += grad[i, j] * normalized[i, j]
-            sum_g += grad[i, j]
+        sum_gx, sum_g = _scale_gradient(grad, normalized, j)
         grad_gamma[j] = sum_gx
         grad_beta[j] = sum_g
         factor = gamma[j] * moments[j]
@@ -86,15 +100,8 @@ def layer_norm_forward(z, normalized, moments, gamma, beta, epsilon, training):
     """Each row of ``z`` normalized over its units (in ``training`` its ``x̂`` and inverse deviation kept)."""
     rows, units = z.shape
     for i in range(cuda.grid(1), rows, cuda.gridsize(1)):
-        mean = 0.0
-        for j in range(units):
-            mean += z[i, j]
-        mean /= units
-        variance = 0.0
-        for j in range(units):
-            d = z[i, j] - mean
-            variance += d * d
-        inverse = 1.0 / math.sqrt(variance / units + epsilon)
+        mean, variance = _moments(z, i, False)
+        inverse = 1.0 / math.sqrt(variance + epsilon)
         if training:
             moments[i] = inverse
         for j in range(units):
@@ -108,15 +115,8 @@ def layer_norm_forward(z, normalized, moments, gamma, beta, epsilon, training):
 @cuda.jit
 def layer_norm_scale_gradients(grad, normalized, grad_gamma, grad_beta):
     """dL/dγ and dL/dβ of a layer normalization, one column per thread (before :func:`layer_norm_backward`)."""
-    rows, units = grad.shape
-    for j in range(cuda.grid(1), units, cuda.gridsize(1)):
-        sum_gx = 0.0
-        sum_g = 0.0
-        for i in range(rows):
-            sum_gx += grad[i, j] * normalized[i, j]
-            sum_g += grad[i, j]
-        grad_gamma[j] = sum_gx
-        grad_beta[j] = sum_g
+    for j in range(cuda.grid(1), grad.shape[1], cuda.gridsize(1)):
+        grad_gamma[j], grad_beta[j] = _scale_gradient(grad, normalized, j)
 
 
 @cuda.jit
