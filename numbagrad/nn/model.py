@@ -109,10 +109,13 @@ class Sequential:
     and one optimizer step is one compiled call over all of them.
 
     Args:
-        layers: the layers, first to last: :class:`~numbagrad.nn.Dense`, with a
-            :class:`~numbagrad.nn.Dropout` between two of them where wanted
-            (folded into the Dense before it: :attr:`layers` holds the Dense
-            layers only).
+        layers: the layers, first to last: :class:`~numbagrad.nn.Dense`, each
+            followed where wanted by a :class:`~numbagrad.nn.BatchNormalization`
+            or :class:`~numbagrad.nn.LayerNormalization` (of its ``x @ W + b``),
+            an :class:`~numbagrad.nn.Activation` (after a normalization) and a
+            :class:`~numbagrad.nn.Dropout` (before the next Dense), in that
+            order. Each is folded into the Dense before it: :attr:`layers`
+            holds the Dense layers only.
         input_dim: number of input features, an integer >= 1.
         dtype: ``np.float32`` (default) or ``np.float64``.
         seed: seed of the weight initializers (an integer >= 0); the same
