@@ -463,3 +463,16 @@ def test_data_parallel_batch_normalization_is_refused_and_layer_normalization_al
         _check_batch_norm(_model("batch"), 32, ranks)
     _check_batch_norm(_model("layer"), 32, ranks)
     _check_batch_norm(_model("batch"), 32, None)
+
+
+@pytest.mark.parametrize("kind", ["batch", "layer"])
+def test_a_chunked_fit_equals_the_array_fit(kind):
+    """Chunk by chunk, the running averages and the weights carry over as in one array fit."""
+    from numbagrad.train import ArrayChunks
+
+    rng = np.random.default_rng(12)
+    X, y = rng.normal(size=(40, 5)), rng.normal(size=(40, 3))
+    whole, chunked = (_model(kind).compile(optimizer="adam", loss="mse") for _ in range(2))
+    whole.fit(X, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    chunked.fit(ArrayChunks(X, y, rows=16), batch_size=8, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(chunked.parameters, whole.parameters, rtol=1e-12, atol=1e-14)
