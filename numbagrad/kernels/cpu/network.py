@@ -46,7 +46,7 @@ import numpy as np
 
 from numbagrad.kernels.cpu.dense import dense_backward_pass, dense_forward_pass
 from numbagrad.kernels.cpu.dropout import dropout_backward, dropout_forward
-from numbagrad.kernels.cpu.jit import FASTMATH, inline, kernel, nonliteral
+from numbagrad.kernels.cpu.jit import FASTMATH, inline, kernel
 from numbagrad.kernels.cpu.normalization import KIND, normalize_backward, normalize_forward, update_running_averages
 from numbagrad.kernels.pointers import activation_backward_function, activation_forward_function, loss_function
 
@@ -292,7 +292,7 @@ def penalize(params, grads, penalties, rows, gradient):
         scale = (1.0 / rows if rows > 0 else 0.0) if penalties[s, 4] != 0.0 else 1.0
         l1 = penalties[s, 2] * scale
         l2 = penalties[s, 3] * scale
-        absolute, square = penalty_sums(params, grads, int(penalties[s, 0]), int(penalties[s, 1]), l1, l2, nonliteral(gradient))
+        absolute, square = penalty_sums(params, grads, int(penalties[s, 0]), int(penalties[s, 1]), l1, l2, gradient)
         total += l1 * absolute + l2 * square
     return total
 
