@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange, types
 
-from numbagrad.kernels.cpu.jit import inline, nonliteral, parallel_kernel
+from numbagrad.kernels.cpu.jit import inline, parallel_kernel
 from numbagrad.kernels.pointers import address_as_pointer
 
 __all__ = ["gemm", "parallel_gemm", "PARALLEL_GEMM_WORK"]
@@ -189,23 +189,11 @@ def gemm(alpha, a, b, beta, c, transpose_a, transpose_b, shortcuts=True):
     _call(scalars, a, 0, b, 0, c, 0, m, n, k, transpose_a, transpose_b, shortcuts)
 
 
-@inline
+@parallel_kernel
 def parallel_gemm(alpha, a, b, beta, c, transpose_a, transpose_b, threads):
     """:func:`gemm` split over ``threads`` threads (one call when ``threads`` is 1 or
     the product is small). ``threads = 0``: one call without the one-row and
     ``k = 1`` shortcuts, what inference uses.
-
-    The flags and the thread count reach the parallel kernel as plain values
-    (:func:`numbagrad.kernels.cpu.jit.nonliteral`): the dense layers pass
-    constants, and each combination of constants would compile the kernel
-    again (four times for one dtype, a third of the first run's compile time).
-    """
-    _parallel_gemm(float(alpha), a, b, float(beta), c, nonliteral(transpose_a), nonliteral(transpose_b), nonliteral(threads))
-
-
-@parallel_kernel
-def _parallel_gemm(alpha, a, b, beta, c, transpose_a, transpose_b, threads):
-    """:func:`parallel_gemm`, compiled once per dtype (and array layout).
 
     The output is cut along its longer side, so that each thread's product
     keeps the wide shape BLAS computes fastest: measured on 2 cores for a

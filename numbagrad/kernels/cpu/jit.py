@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import functools
 
-from numba import njit, types
-from numba.extending import intrinsic
+from numba import njit
 
-__all__ = ["kernel", "parallel_kernel", "inline", "FASTMATH", "nonliteral"]
+__all__ = ["kernel", "parallel_kernel", "inline", "FASTMATH"]
 
 #: LLVM fast-math flags that keep NaN and infinity semantics (a set, as Numba requires).
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
@@ -32,20 +31,3 @@ parallel_kernel = functools.partial(njit, cache=True, error_model="numpy", nogil
 
 #: Decorator for a small helper that is always inlined into its caller.
 inline = functools.partial(njit, inline="always", error_model="numpy", nogil=True)
-
-
-@intrinsic
-def nonliteral(typingctx, value):
-    """``value`` typed as its plain type (``bool``, ``int64``) rather than as the literal it may be.
-
-    A compiled function called from compiled code with a constant (``False``,
-    ``0``) is compiled again for that constant's literal type: a kernel called
-    with three combinations of constant flags compiles three times. Passing
-    the flags through this compiles it once.
-    """
-    plain = types.unliteral(value)
-
-    def codegen(context, builder, signature, arguments):
-        return arguments[0]
-
-    return plain(value), codegen
