@@ -71,7 +71,9 @@ def model(options: dict) -> ng.nn.Sequential:
          ng.nn.Dense(2, activation="linear" if options.get("regression") else "softmax")],
         input_dim=8, seed=1, dtype=options.get("dtype", "float64"),
     )
-    compile_options = {"optimizer": "adam", "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
+    # ROC AUC keeps every row: each rank's records are gathered and concatenated (not with weights).
+    metric_names = ["accuracy"] if options.get("weighted") else ["accuracy", "roc_auc"]
+    compile_options = {"optimizer": "adam", "loss": "sparse_categorical_crossentropy", "metrics": metric_names}
     if options.get("regression"):
         compile_options.update(loss="mse", metrics=["r2", "mae"])
     compile_options.update(options.get("compile", {}))

@@ -55,6 +55,7 @@ SCRIPT = textwrap.dedent(
         "softmax forward": (A.softmax_forward, (matrix, matrix, f64)),
         "r2 metric": (M.r2_update, (matrix, matrix, f64, f64)),
         "accuracy metric": (M.accuracy_update, (matrix, matrix, f64, f64)),
+        "ROC AUC metric": (M.roc_auc_update, (matrix, matrix, f64, f64)),
     }
     from numbagrad.builtins import numbagrad_optimizers
     for spec in numbagrad_optimizers():

@@ -106,6 +106,7 @@ __all__ = [
     "absolute_errors",
     "squared_errors",
     "r2_column",
+    "record_scores",
     "compile_formulas",
 ]
 
@@ -639,6 +640,24 @@ def r2_column(prediction, target, totals, j, n, merged, rows, columns):
     totals[1 + j] += delta * rows / merged
     totals[1 + columns + j] += batch_m2 + delta * delta * n * rows / merged
     totals[1 + 2 * columns + j] += residuals
+
+
+def record_scores(prediction, target, totals, i, n):
+    """Store row ``i`` of the batch as the ``n + i``-th record of ROC AUC's totals (see
+    :func:`numbagrad.kernels.cpu.metrics.roc_auc_update`): its ``columns`` scores, then its true
+    class (with one column: 1 when ``y > 0.5``, else 0; with several: the label or the one-hot
+    target's argmax, -1 for an invalid label). A record past the end of ``totals`` is not written
+    (the count still counts it, and ``result`` refuses the totals)."""
+    columns = prediction.shape[1]
+    start = 2 + (n + i) * (columns + 1)
+    if start + columns + 1 > totals.size:
+        return
+    for j in range(columns):
+        totals[start + j] = np.float64(prediction[i, j])
+    if columns == 1:
+        totals[start + 1] = 1.0 if np.float64(target[i, 0]) > 0.5 else 0.0
+    else:
+        totals[start + columns] = true_class(target, i, columns)
 
 
 # --- compiling the formulas for a target ----------------------------------------------

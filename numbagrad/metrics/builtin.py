@@ -11,7 +11,17 @@ from numbagrad.hyperparameters import Hyperparameter
 from numbagrad.kernels.cpu import metrics as k
 from numbagrad.metrics.spec import MetricSpec
 
-__all__ = ["BUILTIN_METRICS", "ratio", "root_ratio", "r2_result", "r2_merge", "classification_score"]
+__all__ = [
+    "BUILTIN_METRICS",
+    "ratio",
+    "root_ratio",
+    "r2_result",
+    "r2_merge",
+    "classification_score",
+    "roc_auc_result",
+    "roc_auc_merge",
+    "binary_roc_auc",
+]
 
 
 def _cuda(kernel: str) -> str:
@@ -70,6 +80,82 @@ def r2_merge(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     merged[0] = n
     merged[means] = first[means] + delta * n2 / n
     merged[squares] = first[squares] + second[squares] + delta * delta * n1 * n2 / n
+    return merged
+
+
+def _records(totals: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """``(n, columns, records)`` of ROC AUC's totals: ``records`` is ``(n, columns + 1)``, each
+    row's scores then its class (layout of :func:`numbagrad.kernels.cpu.metrics.roc_auc_update`)."""
+    n, columns = int(totals[0]), int(totals[1])
+    width = columns + 1
+    if n and 2 + n * width > len(totals):
+        raise RuntimeError(
+            f"ROC AUC: the totals count {n} rows but hold room for {(len(totals) - 2) // width}; "
+            "they were allocated for fewer rows than the pass saw"
+        )
+    return n, columns, totals[2 : 2 + n * width].reshape(n, width)
+
+
+def binary_roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """The area under the ROC curve of ``scores`` for the rows where ``positive`` is true.
+
+    It is the Mann-Whitney statistic: the probability that a positive row
+    scores above a negative one, a tie counting one half::
+
+        AUC = (sum of the positives' ranks - P (P + 1) / 2) / (P N)
+
+    with ranks from 1 and tied scores given their mean rank (what the
+    trapezoids under scikit-learn's ``roc_curve`` add up to). NaN when one
+    of the classes has no row, or a score is NaN.
+    """
+    from scipy.stats import rankdata
+
+    positives = int(np.count_nonzero(positive))
+    negatives = positive.size - positives
+    if positives == 0 or negatives == 0 or np.isnan(scores).any():
+        return math.nan
+    ranks = rankdata(scores)
+    return float((ranks[positive].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
+
+
+def roc_auc_result(totals: np.ndarray) -> float:
+    """ROC AUC of the rows recorded in ``totals``, as scikit-learn's ``roc_auc_score``.
+
+    One output column: the area of its score for class 1 (``y > 0.5``).
+    Two (a softmax over two classes): the area of column 1's score, as
+    scikit-learn scores binary targets. More: one-vs-rest, the unweighted
+    mean over the classes of each column's area for its class
+    (``multi_class="ovr", average="macro"``). A class that no target has
+    (or that every target has) has no area and is left out of the mean,
+    where scikit-learn refuses the data; NaN when no class has one.
+    """
+    n, columns, records = _records(totals)
+    if n == 0:
+        return math.nan
+    labels = records[:, columns]
+    if columns <= 2:
+        return binary_roc_auc(records[:, columns - 1], labels == 1)
+    areas = [binary_roc_auc(records[:, c], labels == c) for c in range(columns)]
+    defined = [a for c, a in enumerate(areas) if not (math.isnan(a) and _one_sided(labels, c))]
+    return float(np.mean(defined)) if defined else math.nan
+
+
+def _one_sided(labels: np.ndarray, c: int) -> bool:
+    """Whether class ``c`` has no rows or every row (so that its one-vs-rest area is undefined)."""
+    count = int(np.count_nonzero(labels == c))
+    return count == 0 or count == labels.size
+
+
+def roc_auc_merge(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """ROC AUC's records of two disjoint sets of rows: ``first``'s, then ``second``'s, as long as they need."""
+    n1, columns1, records1 = _records(first)
+    n2, columns2, records2 = _records(second)
+    if n1 and n2 and columns1 != columns2:
+        raise ValueError(f"ROC AUC: cannot merge records of {columns1} and {columns2} columns")
+    columns = columns1 if n1 else columns2
+    merged = np.empty(2 + (n1 + n2) * (columns + 1))
+    merged[0], merged[1] = n1 + n2, columns
+    merged[2:] = np.concatenate([records1.ravel(), records2.ravel()])
     return merged
 
 
@@ -146,6 +232,19 @@ R2 = MetricSpec(
     merge=r2_merge,
 )
 
+ROC_AUC = MetricSpec(
+    name="roc_auc",
+    title="AUC",
+    update=k.roc_auc_update,
+    totals=2,
+    row_totals=lambda columns: columns + 1,
+    result=roc_auc_result,
+    merge=roc_auc_merge,
+    target="labels",
+    presets={"auc": {}, "roc_auc_ovr": {}},
+    cuda_update=_cuda("roc_auc_update"),
+)
+
 #: ``(numerator, denominator)`` of each score from per-class true positives, false positives, false negatives.
 _SCORES = {
     "precision": lambda tp, fp, fn: (tp, tp + fp),
@@ -213,4 +312,6 @@ def _classification_metrics() -> tuple[MetricSpec, ...]:
 CLASSIFICATION_METRICS = _classification_metrics()
 
 #: Every built-in metric, in the order of the documentation.
-BUILTIN_METRICS = (ACCURACY, CATEGORICAL_ACCURACY, BINARY_ACCURACY, TOP_K_ACCURACY, *CLASSIFICATION_METRICS, MAE, MSE, RMSE, R2)
+BUILTIN_METRICS = (
+    ACCURACY, CATEGORICAL_ACCURACY, BINARY_ACCURACY, TOP_K_ACCURACY, *CLASSIFICATION_METRICS, ROC_AUC, MAE, MSE, RMSE, R2,
+)

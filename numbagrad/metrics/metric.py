@@ -56,6 +56,10 @@ class Metric(Supervised):
                 "(call reset() to start over)"
             )
         totals = self.totals if self.totals is not None else np.zeros(self.spec.total_count(columns))
+        if self.spec.row_totals:  # room for this batch's rows after those kept so far
+            grown = np.zeros(totals.size + prediction.shape[0] * self.spec.row_count(columns))
+            grown[: totals.size] = totals
+            totals = grown
         call_metric(self.kernel_table(prediction.dtype), prediction, target, totals, self.params)
         self.totals, self._columns = totals, columns
 
@@ -75,6 +79,6 @@ class Metric(Supervised):
         from numbagrad.kernels.cpu.calls import call_metric
 
         prediction, target = self._batch(prediction, target)
-        totals = np.zeros(self.spec.total_count(prediction.shape[1]))
+        totals = np.zeros(self.spec.total_count(prediction.shape[1], prediction.shape[0]))
         call_metric(self.kernel_table(prediction.dtype), prediction, target, totals, self.params)
         return float(self.spec.result(totals))

@@ -75,6 +75,13 @@ class MetricSpec(Declaration):
             their own rows need; ``None`` (the default): totals add up, as
             counts and sums do. r2's running means and squared deviations
             need their own merge.
+        row_totals: how many more totals each row needs (a number, or a
+            function of the columns), for a metric that must keep every row
+            (ROC AUC's exact ranking keeps each row's scores and class).
+            ``totals`` is then allocated with ``totals(columns) + rows *
+            row_totals(columns)`` places for the rows a pass will see, and
+            ``merge`` is required: it returns the two sets' records together,
+            as long as they need (not the length of ``first``).
         override: a plugin's declaration replaces a built-in of the same name
             only when this is true.
     """
@@ -91,6 +98,7 @@ class MetricSpec(Declaration):
     cuda_update: Any = None
     additive: bool = False
     merge: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    row_totals: int | Callable[[int], int] = 0
 
     cuda_fields = ("cuda_update",)
     override: bool = False
@@ -100,17 +108,26 @@ class MetricSpec(Declaration):
     def __post_init__(self):
         self._normalize()
 
-    def total_count(self, columns: int) -> int:
-        """The length of ``totals`` for a prediction with ``columns`` columns."""
+    def total_count(self, columns: int, rows: int = 0) -> int:
+        """The length of ``totals`` for a prediction with ``columns`` columns and, for a metric
+        with :attr:`row_totals`, room for ``rows`` rows."""
         count = self.totals(columns) if callable(self.totals) else self.totals
         if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 1:
             raise ValueError(f"{self.label}: totals must give an integer >= 1; got {count!r} for {columns} columns")
+        return int(count) + rows * self.row_count(columns)
+
+    def row_count(self, columns: int) -> int:
+        """How many totals each row adds for a prediction with ``columns`` columns (0 for most metrics)."""
+        count = self.row_totals(columns) if callable(self.row_totals) else self.row_totals
+        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 0:
+            raise ValueError(f"{self.label}: row_totals must give an integer >= 0; got {count!r} for {columns} columns")
         return int(count)
 
-    def merged(self, totals: np.ndarray) -> np.ndarray:
-        """One row of totals from ``totals``' rows, each of a disjoint set of rows (in order)."""
+    def merged(self, totals: Any) -> np.ndarray:
+        """One row of totals from ``totals``' rows (a matrix or a list of vectors), each of a
+        disjoint set of rows (in order)."""
         if self.merge is None:
-            return totals.sum(axis=0)
+            return np.stack(totals).sum(axis=0)
         merged = totals[0]
         for row in totals[1:]:
             merged = np.asarray(self.merge(merged, row), dtype=np.float64)
@@ -150,6 +167,12 @@ class MetricSpec(Declaration):
             raise TypeError(f"{label}: additive must be True or False; got {self.additive!r}")
         if self.merge is not None and not callable(self.merge):
             raise TypeError(f"{label}: merge must be None or a function of two totals; got {self.merge!r}")
+        if not callable(self.row_totals):
+            self.row_count(1)
+        if self.row_totals and self.merge is None:
+            raise ValueError(f"{label}: a metric with row_totals keeps rows, which do not add up: it needs a merge")
+        if self.row_totals and self.additive:
+            raise ValueError(f"{label}: a metric with row_totals keeps rows: its totals are not additive")
         self._check_common()
 
 
@@ -169,7 +192,7 @@ def check_kernels(spec: MetricSpec) -> None:
     for dtype in (np.dtype(np.float64), np.dtype(np.float32)):
         prediction = np.array([[0.75, 0.25, 0.0], [0.0, 0.25, 0.75]], dtype=dtype)
         target = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=dtype)
-        totals = np.zeros(spec.total_count(3))
+        totals = np.zeros(spec.total_count(3, rows=2))
         try:
             call_metric(spec.kernel_table(dtype), prediction, target, totals, params)
         except Exception as error:
@@ -190,7 +213,7 @@ def check_kernels(spec: MetricSpec) -> None:
                 raise TypeError(
                     f"metric {spec.name!r}: merge(first, second) failed: {type(error).__name__}: {first_line(error)}"
                 ) from None
-            if merged.shape != totals.shape:
+            if merged.ndim != 1 if spec.row_totals else merged.shape != totals.shape:
                 raise TypeError(
                     f"metric {spec.name!r}: merge(first, second) must return totals of shape {totals.shape}; "
                     f"got shape {merged.shape}"

@@ -412,6 +412,11 @@ class DeviceNetwork:
         launches.append(Launch(square_root, 1, 1, [norms, 0], {"index": 1}))
         return launches
 
+    def _metric_totals(self, totals: Any) -> list:
+        """Each metric's own totals in the device array ``totals`` (a row per metric, as wide as the
+        widest needs): the first ``totals`` of its row, or the whole row where it keeps its rows."""
+        return [totals[m] if metric.row_totals else totals[m, : metric.totals] for m, metric in enumerate(self.metrics)]
+
     def metric_launches(self, rows: int, totals: Any) -> list:
         """Every metric's kernel on the last forward pass's outputs and targets, into ``totals[m]`` (one block each)."""
         from numbagrad.kernels.cuda.launch import Launch
@@ -419,8 +424,8 @@ class DeviceNetwork:
         out = self.out_view(len(self.layers) - 1, rows)
         target = self.target_view(rows)
         return [
-            Launch(kernel, 1, config.CUDA_THREADS_PER_BLOCK, [out, target, totals[m], self.metric_params[m]])
-            for m, kernel in enumerate(self.metric_kernels)
+            Launch(kernel, 1, config.CUDA_THREADS_PER_BLOCK, [out, target, own, self.metric_params[m]])
+            for m, (kernel, own) in enumerate(zip(self.metric_kernels, self._metric_totals(totals)))
         ]
 
 

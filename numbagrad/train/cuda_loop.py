@@ -95,7 +95,7 @@ class _Evaluator:
         self.device_targets = cuda.to_device(targets) if self.resident else cuda.device_array((rows, targets.shape[1]), targets.dtype)
         self.batches = -(-self.samples // self.batch_size)
         self.losses = cuda.device_array(self.batches, dtype=np.float64)
-        self.totals = cuda.device_array(setup.new_totals().shape, dtype=np.float64)
+        self.totals = cuda.device_array(setup.new_totals(self.samples).shape, dtype=np.float64)
         order = empty_array(np.int64)
         self.launches = {}
         for rows in {self.batch_size, _rows_of(self.batches - 1, self.batch_size, self.samples)}:
@@ -108,7 +108,7 @@ class _Evaluator:
 
     def __call__(self) -> dict[str, float]:
         setup = self.model.training
-        self.totals.copy_to_device(setup.new_totals())
+        self.totals.copy_to_device(np.zeros(self.totals.shape))
         for batch in range(self.batches):
             rows = _rows_of(batch, self.batch_size, self.samples)
             start = batch * self.batch_size
@@ -183,7 +183,7 @@ class _Trainer:
         self.check_partials = cuda.device_array(max(1, int(config.CUDA_MAX_BLOCKS)), dtype=np.float64)
         self.check_counter = cuda.to_device(np.zeros(1, dtype=np.int32))
         self._check = None
-        self.totals = cuda.device_array(setup.new_totals().shape, dtype=np.float64)
+        self.totals = cuda.device_array(setup.new_totals(inputs.shape[0]).shape, dtype=np.float64)
         self.saved_totals = cuda.device_array_like(self.totals)
         self.saved_parameters = cuda.device_array_like(model.parameters)
         self.saved_states: list = []
@@ -354,7 +354,7 @@ class _Trainer:
         self.dropout_key = dropout_key
         if self.resident:
             self.order.copy_to_device(order)
-        self.totals.copy_to_device(self.setup.new_totals())
+        self.totals.copy_to_device(np.zeros(self.totals.shape))
 
     def host_totals(self) -> np.ndarray:
         return self.totals.copy_to_host()
@@ -528,11 +528,11 @@ class _ClosureTrainer(_Trainer):
 
     def host_totals(self) -> np.ndarray:
         if self._measured is None:
-            totals = self.setup.new_totals()
             inputs, targets = self.inputs, self.targets
             if self.parallel is not None:  # each rank counts its slice of the rows (all of its own when sharded)
                 first, last = self.parallel.part(inputs.shape[0])
                 inputs, targets = inputs[first:last], targets[first:last]
+            totals = self.setup.new_totals(inputs.shape[0])
             if self.setup.metrics and inputs.shape[0] > 0:
                 evaluator = _Evaluator(self.model, inputs, targets, min(self.capacity, inputs.shape[0]))
                 evaluator()

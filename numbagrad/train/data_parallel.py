@@ -148,8 +148,16 @@ class DataParallel:
             return totals
         if setup.totals_add_up:
             return self.world.sum(totals, "fit's sum of the epoch's metrics").reshape(totals.shape).astype(totals.dtype)
-        gathered = self.world.gather(totals, "fit's gather of the epoch's metrics")
-        return setup.merged_totals(gathered.reshape((-1, *totals.shape)))
+        return setup.merged_totals(self._gather_totals(totals, "fit's gather of the epoch's metrics"))
+
+    def _gather_totals(self, totals: np.ndarray, what: str) -> np.ndarray:
+        """Every rank's ``totals`` (one row per metric), in rank order. A metric that keeps its rows
+        (ROC AUC) makes them as wide as each rank's rows need: they are padded with zeros to the
+        widest, which its merge ignores."""
+        width = int(self.world.gather([totals.shape[1]], what)[:, 0].max())
+        padded = np.zeros((totals.shape[0], width))
+        padded[:, : totals.shape[1]] = totals
+        return self.world.gather(padded, what).reshape((-1, *padded.shape))
 
     def validation(self, evaluation: Callable, validation: tuple, setup: Any) -> Callable[[], dict[str, float]]:
         """The validation logs, each rank evaluating its slice of the rows (or its own rows) and the
@@ -164,17 +172,16 @@ class DataParallel:
         empty = setup.new_totals()
 
         def validate() -> dict[str, float]:
-            own = np.zeros(2 + empty.size)
+            own = np.zeros(2)
+            totals = empty
             if evaluate is not None:
                 loss, count, totals = evaluate()
-                own[0], own[1], own[2:] = (loss * count if count > 0 else 0.0), count, totals.ravel()
+                own[0], own[1] = (loss * count if count > 0 else 0.0), count
+            total = self.world.sum(own, "fit's validation")
             if setup.totals_add_up:
-                total = self.world.sum(own, "fit's validation")
-                merged = total[2:].reshape(empty.shape)
+                merged = self.world.sum(totals, "fit's validation").reshape(totals.shape)
             else:
-                every = self.world.gather(own, "fit's validation")
-                total = every.sum(axis=0)
-                merged = setup.merged_totals(every[:, 2:].reshape((-1, *empty.shape)))
+                merged = setup.merged_totals(self._gather_totals(totals, "fit's validation"))
             values = setup.metric_values(merged)
             return {"loss": float(total[0] / total[1]) if total[1] > 0 else float("nan"), **values}
 

@@ -242,7 +242,7 @@ def _evaluate_totals(model, inputs, targets, batch_size, weights=None) -> tuple[
     setup = model.training
     batch_size = min(batch_size, inputs.shape[0])
     workspace, offsets = model._workspace(batch_size, targets.shape[1])
-    totals = setup.new_totals()
+    totals = setup.new_totals(inputs.shape[0])
     loss = evaluate_batches(
         model.parameters, model.layer_table, model.activation_table, model.activation_params, model.norm_table,
         workspace, offsets, inputs, targets, batch_size,
@@ -632,7 +632,7 @@ class _HostTrainer:
         """A new epoch (or chunk) in ``order``, its dropout masks drawn with ``dropout_key``."""
         self.order = order
         self.dropout_key = dropout_key
-        self.totals = self.setup.new_totals()
+        self.totals = self.setup.new_totals(self.inputs.shape[0])
 
     def host_totals(self) -> np.ndarray:
         return self.totals
@@ -764,11 +764,11 @@ class _ClosureTrainer(_HostTrainer):
     def host_totals(self) -> np.ndarray:
         if self._measured is None:
             setup = self.setup
-            totals = setup.new_totals()
             inputs, targets, weights = self.inputs, self.targets, self.weights
             if self.parallel is not None:  # each rank counts its slice of the rows (all of its own when sharded)
                 part = slice(*self.parallel.part(inputs.shape[0]))
                 inputs, targets, weights = inputs[part], targets[part], weights[part] if weights.size else weights
+            totals = setup.new_totals(inputs.shape[0])
             if setup.metrics and inputs.shape[0] > 0:
                 evaluate_batches(
                     self.model.parameters, self.model.layer_table, self.model.activation_table, self.model.activation_params, self.model.norm_table,

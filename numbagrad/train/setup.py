@@ -40,6 +40,12 @@ class MetricChoice:
     table: np.ndarray
     params: np.ndarray
     totals: int
+    #: totals per row for a metric that keeps its rows (ROC AUC), else 0.
+    row_totals: int = 0
+
+    def width(self, rows: int) -> int:
+        """The length of its totals with room for ``rows`` rows."""
+        return self.totals + rows * self.row_totals
 
     def result(self, totals: np.ndarray) -> float:
         return float(self.spec.result(totals))
@@ -154,7 +160,10 @@ class TrainingSetup:
             if any(m.name == name for m in self.metrics):
                 raise ValueError(f"compile: metric {name!r} is given twice")
             self.metrics.append(
-                MetricChoice(name, spec, options, spec.kernel_table(model.dtype), spec.encode(options), spec.total_count(model.output_dim))
+                MetricChoice(
+                    name, spec, options, spec.kernel_table(model.dtype), spec.encode(options),
+                    spec.total_count(model.output_dim), spec.row_count(model.output_dim),
+                )
             )
         self.clip_norm = _non_negative(clip_norm, "clip_norm")
         self.clip_value = _non_negative(clip_value, "clip_value")
@@ -236,7 +245,10 @@ class TrainingSetup:
     # Read by the compiled loops every segment; the metrics never change after compile.
     @functools.cached_property
     def metric_tables(self) -> np.ndarray:
-        return np.array([m.table for m in self.metrics], dtype=np.int64).reshape(len(self.metrics), 2)
+        """A row per metric: its kernel's two addresses, then the length of its totals (-1: the
+        whole row, for a metric that keeps its rows)."""
+        rows = [[*m.table, -1 if m.row_totals else m.totals] for m in self.metrics]
+        return np.array(rows, dtype=np.int64).reshape(len(self.metrics), 3)
 
     @functools.cached_property
     def metric_params(self) -> np.ndarray:
@@ -246,8 +258,9 @@ class TrainingSetup:
             row[: len(metric.params)] = metric.params
         return params
 
-    def new_totals(self) -> np.ndarray:
-        width = max([1] + [m.totals for m in self.metrics])
+    def new_totals(self, rows: int = 0) -> np.ndarray:
+        """Zero totals, a row per metric, with room for ``rows`` rows where a metric keeps its rows."""
+        width = max([1] + [m.width(rows) for m in self.metrics])
         return np.zeros((len(self.metrics), width))
 
     def check_metric_targets(self, y: Any, rows: int, outputs: int) -> None:
@@ -260,19 +273,24 @@ class TrainingSetup:
         """Whether every metric's totals of disjoint sets of rows combine by addition."""
         return all(m.spec.merge is None for m in self.metrics)
 
-    def merged_totals(self, totals: np.ndarray) -> np.ndarray:
-        """One set of totals from ``totals[k]`` (each of a disjoint set of rows), metric by metric."""
-        merged = self.new_totals()
-        for i, metric in enumerate(self.metrics):
-            merged[i, : metric.totals] = metric.spec.merged(totals[:, i, : metric.totals])
+    def merged_totals(self, totals: Sequence[np.ndarray]) -> np.ndarray:
+        """One set of totals from ``totals[k]`` (each of a disjoint set of rows), metric by metric;
+        as wide as the rows kept need."""
+        vectors = [
+            metric.spec.merged([part[i] if metric.row_totals else part[i, : metric.totals] for part in totals])
+            for i, metric in enumerate(self.metrics)
+        ]
+        merged = np.zeros((len(self.metrics), max([1] + [v.size for v in vectors])))
+        for row, vector in zip(merged, vectors):
+            row[: vector.size] = vector
         return merged
 
     def combined_totals(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
         """The totals of two disjoint sets of rows (an epoch's chunks) as one."""
-        return self.merged_totals(np.stack([first, second]))
+        return self.merged_totals([first, second])
 
     def metric_values(self, totals: np.ndarray) -> dict[str, float]:
-        return {m.name: m.result(totals[i, : m.totals]) for i, m in enumerate(self.metrics)}
+        return {m.name: m.result(totals[i] if m.row_totals else totals[i, : m.totals]) for i, m in enumerate(self.metrics)}
 
     def _schedule_config(self) -> dict[str, Any] | None:
         if self.schedule_config is not None:  # still without its length: each fit gives it

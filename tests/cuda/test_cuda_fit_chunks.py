@@ -21,7 +21,7 @@ def data(samples=13, features=5, classes=3, seed=0):
 
 def make(device):
     model = Sequential([Dense(6, activation="relu"), Dense(3, activation="softmax")], input_dim=5, dtype=np.float64, seed=1, device=device)
-    return model.compile("adam", "categorical_crossentropy", metrics=["accuracy"])
+    return model.compile("adam", "categorical_crossentropy", metrics=["accuracy", "roc_auc"])
 
 
 @pytest.mark.parametrize("resident", [True, False], ids=["resident", "staged"])

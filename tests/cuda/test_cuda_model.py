@@ -58,13 +58,13 @@ def assert_same_history(gpu, cpu, dtype):
 EPOCH_CASES = [
     pytest.param(
         np.float64, ("relu", "softmax"), (6, 3), "classes",
-        dict(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"]),
+        dict(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy", "roc_auc"]),
         id="relu-softmax-crossentropy-adam-float64",
     ),
     pytest.param(
         np.float32, ("tanh", "sigmoid"), (6, 1), "binary",
         dict(optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True}, loss="binary_crossentropy", clip_norm=0.5,
-             metrics=["binary_accuracy"]),
+             metrics=["binary_accuracy", "roc_auc"]),
         id="tanh-sigmoid-bce-nesterov-clip_norm-float32",
     ),
     pytest.param(
@@ -103,16 +103,20 @@ def test_one_epoch_on_cuda_equals_the_cpu(dtype, activations, units, targets, op
 
 def test_validation_evaluate_predict_and_value_and_grad_equal_the_cpu():
     X, labels = data()
-    options = dict(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    options = dict(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy", "roc_auc", "f1_macro"])
     cpu, gpu = make("cpu", **options), make("cuda", **options)
     for model in (cpu, gpu):
         model.fit(X, labels, batch_size=4, epochs=1, validation_split=0.3, verbose=0)
     assert_same_history(gpu, cpu, np.float64)
-    assert set(gpu.history.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}
+    assert set(gpu.history.history) == {
+        "loss", "accuracy", "roc_auc", "f1_macro", "val_loss", "val_accuracy", "val_roc_auc", "val_f1_macro", "lr"
+    }
     evaluated = gpu.evaluate(X, labels, batch_size=5)
     expected = cpu.evaluate(X, labels, batch_size=5)
     assert evaluated["loss"] == pytest.approx(expected["loss"], rel=1e-12)
     assert evaluated["accuracy"] == expected["accuracy"]
+    assert evaluated["roc_auc"] == pytest.approx(expected["roc_auc"], rel=1e-12)
+    assert evaluated["f1_macro"] == expected["f1_macro"]
     np.testing.assert_allclose(gpu.predict(X, batch_size=5), cpu.predict(X, batch_size=5), rtol=1e-12)
     value, gradient = gpu.value_and_grad(X[:7], labels[:7], "categorical_crossentropy")
     expected_value, expected_gradient = cpu.value_and_grad(X[:7], labels[:7], "categorical_crossentropy")
@@ -179,7 +183,7 @@ def test_a_non_finite_loss_stops_with_the_last_finite_weights_as_on_the_cpu():
 
 def test_data_that_does_not_fit_goes_over_in_segments_with_the_same_result(monkeypatch):
     X, labels = data()
-    options = dict(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    options = dict(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy", "roc_auc"])
     resident, streamed = make("cuda", **options), make("cuda", **options)
     resident.fit(X, labels, batch_size=4, epochs=1, verbose=0)
     # Room for one batch of 4 rows of 5 inputs and 1 target at a time.

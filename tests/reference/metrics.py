@@ -89,6 +89,29 @@ def _classification(score, average):
     return value
 
 
+def _pairwise_area(score, positive):
+    """The share of (positive, negative) pairs in which the positive scores higher, a tie as half."""
+    pos, neg = score[positive], score[~positive]
+    if pos.size == 0 or neg.size == 0:
+        return float("nan")
+    higher = np.count_nonzero(pos[:, None] > neg[None, :])
+    ties = np.count_nonzero(pos[:, None] == neg[None, :])
+    return (higher + 0.5 * ties) / (pos.size * neg.size)
+
+
+def roc_auc(p, y):
+    """By counting pairs: one column against y > 0.5, two by column 1, more one-vs-rest averaged over
+    the classes whose area exists."""
+    if p.shape[1] == 1:
+        return _pairwise_area(p[:, 0], y[:, 0] > 0.5)
+    labels = _classes(y, p)
+    if p.shape[1] == 2:
+        return _pairwise_area(p[:, 1], labels == 1)
+    areas = [_pairwise_area(p[:, c], labels == c) for c in range(p.shape[1])]
+    areas = [a for a in areas if not np.isnan(a)]
+    return float(np.mean(areas)) if areas else float("nan")
+
+
 CLASSIFICATION = {
     (score if average == "auto" else f"{score}_{average}"): _classification(score, average)
     for score in ("precision", "recall", "f1")
@@ -105,4 +128,5 @@ METRICS = {
     "mse": mse,
     "rmse": rmse,
     "r2": r2,
+    "roc_auc": roc_auc,
 }

@@ -21,6 +21,8 @@ shared with the CUDA kernels.
 
 from __future__ import annotations
 
+import numpy as np
+
 from numbagrad.kernels.cpu.formulas import FORMULAS as F
 from numbagrad.kernels.cpu.jit import FASTMATH, inline, kernel
 
@@ -33,6 +35,7 @@ __all__ = [
     "mae_update",
     "mse_update",
     "r2_update",
+    "roc_auc_update",
 ]
 
 # Fast-math that keeps NaN and infinity (see numbagrad.kernels.cpu.jit.FASTMATH).
@@ -178,3 +181,24 @@ def r2_update(prediction, target, totals, params):
     for j in range(columns):
         F.r2_column(prediction, target, totals, j, n, merged, rows, columns)
     totals[0] = merged
+
+
+@metric_kernel
+def roc_auc_update(prediction, target, totals, params):
+    """The batch's scores and true classes, kept for ROC AUC's exact ranking. params = [].
+
+    ``totals = [n, columns, record_0, record_1, ...]``: the number of rows
+    recorded so far, the prediction's columns ``C``, then one record of
+    ``C + 1`` values per row: its ``C`` scores and its true class (0/1 for
+    one column; the class index, -1 for an invalid label, for several).
+    The area needs every pair of rows, so no sum of fixed size can hold it:
+    the totals grow by a record per row (``MetricSpec.row_totals``) and are
+    allocated for the rows a pass will see. Batches append in order, so
+    the records are those of the rows in the order they came.
+    """
+    rows = prediction.shape[0]
+    n = np.int64(totals[0])
+    for i in range(rows):
+        F.record_scores(prediction, target, totals, i, n)
+    totals[0] = n + rows
+    totals[1] = prediction.shape[1]

@@ -116,10 +116,19 @@ def gather_rows(source, order, start, stop, destination):
 
 
 @inline
+def metric_totals_of(metrics, totals, m):
+    """Metric ``m``'s own totals: the first ``metrics[m, 2]`` of its row of ``totals``, or the whole
+    row for a metric that keeps its rows (``-1``; ROC AUC). The rows are as wide as the widest
+    metric needs, and a kernel may read its layout from the length (the classes of F1)."""
+    row = totals[m]
+    return row if metrics[m, 2] < 0 else row[: metrics[m, 2]]
+
+
+@inline
 def update_metrics(metrics, metric_params, totals, prediction, y):
     for m in range(metrics.shape[0]):
         update = metric_function(prediction, metrics[m, 0], metrics[m, 1])
-        update(prediction, y, totals[m], metric_params[m])
+        update(prediction, y, metric_totals_of(metrics, totals, m), metric_params[m])
 
 
 @inline
@@ -137,7 +146,7 @@ def update_weighted_metrics(metrics, metric_params, totals, prediction, y, w, sc
     added to the running totals. Only for metrics whose totals are sums over rows (``additive``)."""
     for m in range(metrics.shape[0]):
         update = metric_function(prediction, metrics[m, 0], metrics[m, 1])
-        running = totals[m]
+        running = metric_totals_of(metrics, totals, m)
         own = scratch[: running.size]
         for i in range(prediction.shape[0]):
             own[:] = 0.0

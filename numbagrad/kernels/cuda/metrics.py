@@ -36,6 +36,7 @@ __all__ = [
     "mae_update",
     "mse_update",
     "r2_update",
+    "roc_auc_update",
 ]
 
 
@@ -152,3 +153,21 @@ def confusion_update(prediction, target, totals, params):
             cuda.atomic.add(totals, classes + predicted, 1.0)
             if actual >= 0:
                 cuda.atomic.add(totals, 2 * classes + actual, 1.0)
+
+
+@cuda.jit
+def roc_auc_update(prediction, target, totals, params):
+    """ROC AUC's records of the batch (the CPU kernel's layout). Each row's record has its own
+    place, after the ``totals[0]`` rows before it, so threads write them in any order; block 0
+    does all the work, because every thread must read the count before it advances."""
+    if cuda.blockIdx.x != 0:
+        return
+    rows = prediction.shape[0]
+    n = int(totals[0])
+    cuda.syncthreads()
+    for i in range(cuda.threadIdx.x, rows, cuda.blockDim.x):
+        F.record_scores(prediction, target, totals, i, n)
+    cuda.syncthreads()
+    if cuda.threadIdx.x == 0:
+        totals[0] = n + rows
+        totals[1] = prediction.shape[1]
