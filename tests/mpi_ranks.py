@@ -53,6 +53,11 @@ SCENARIOS = {
         "device": "cuda",
     },
     "gpu_l2": {"fit": {"batch_size": 8, "epochs": 1}, "compile": {"clip_value": 0.2}, "l2": 1e-2, "rows": 24, "device": "cuda"},
+    # Sample weights on the GPU: each rank's loss over its rows' weights, the per-sample penalty over
+    # the batch's sum of weights on every rank, the metrics weighted on the host.
+    "gpu_weighted": {
+        "fit": {"batch_size": 8, "epochs": 1}, "l2": 1e-2, "per_sample": True, "rows": 24, "device": "cuda", "weighted": True,
+    },
 }
 
 
@@ -65,7 +70,7 @@ def data(rows: int = 203) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def model(options: dict) -> ng.nn.Sequential:
-    regularizer = {"name": "l2", "l2": options["l2"]} if "l2" in options else None
+    regularizer = {"name": "l2", "l2": options["l2"], "per_sample": options.get("per_sample", False)} if "l2" in options else None
     net = ng.nn.Sequential(
         [ng.nn.Dense(16, activation="tanh", kernel_regularizer=regularizer, dropout=options.get("dropout", 0.0)),
          ng.nn.Dense(2, activation="linear" if options.get("regression") else "softmax")],

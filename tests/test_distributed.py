@@ -81,7 +81,7 @@ SIMULATED = {
 }
 
 
-@pytest.mark.parametrize("scenario", ["gpu", "gpu_l2"])
+@pytest.mark.parametrize("scenario", ["gpu", "gpu_l2", "gpu_weighted"])
 def test_gpu_models_sum_the_device_gradient_through_the_host(tmp_path, scenario):
     """Under Numba's CUDA simulator: 2 ranks against the same GPU fit in one process."""
     alone, ranks = tmp_path / "alone", tmp_path / "ranks"

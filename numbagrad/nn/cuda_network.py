@@ -156,7 +156,10 @@ class DeviceNetwork:
             self.penalty_sums = cuda.device_array(2 * self.penalties.shape[0], dtype=np.float64)
             self.penalty_partials = cuda.device_array((2, max(1, int(config.CUDA_MAX_BLOCKS))), dtype=np.float64)
             self.penalty_counters = cuda.to_device(np.zeros(2, dtype=np.int32))
-            self._penalty_factors: dict[int, Any] = {}
+            factors = np.ravel([(l1, l2) for _, _, l1, l2, _ in self.penalties])
+            per_sample = np.repeat([float(row[4] != 0.0) for row in self.penalties], 2)
+            self.penalty_factors = cuda.to_device(np.ascontiguousarray(factors, dtype=np.float64))
+            self.penalty_per_sample = cuda.to_device(np.ascontiguousarray(per_sample, dtype=np.float64))
 
     def _normalization(self, model: Any, l: int, units: int) -> "_Normalization | None":
         kind, gamma, beta, statistics, epsilon, momentum = model.norm_table[l]
@@ -293,9 +296,12 @@ class DeviceNetwork:
             Launch(kernels.layer_norm_backward, self._grid(rows), threads, [grad, normalized, norm.moments, norm.gamma]),
         ]
 
-    def loss_launch(self, rows: int, Y: Any, order: Any, losses: Any) -> Any:
+    def loss_launch(self, rows: int, Y: Any, order: Any, losses: Any, weights: Any = None, weight_sums: Any = None) -> Any:
         """The loss of the last forward pass into ``losses[index]``, its gradient into gradient buffer 0;
-        targets gathered from ``Y`` like the inputs (variables ``start``, ``index``)."""
+        targets gathered from ``Y`` like the inputs (variables ``start``, ``index``). With ``weights``
+        (float64, a weight per row of ``Y``, gathered like it) and ``weight_sums`` (float64, the sum of
+        batch ``index``'s weights), the weighted mean of the rows' losses (see
+        :func:`numbagrad.kernels.cuda.training.batch_loss_kernel`)."""
         from numbagrad.kernels.cuda.launch import Launch
         from numbagrad.kernels.cuda.training import batch_loss_kernel
 
@@ -303,12 +309,15 @@ class DeviceNetwork:
         activation = last.activation
         backward = None if self.fused else activation.backward
         output = activation.forward if self.fused and self.metrics else None
-        kernel = batch_loss_kernel(self.loss.spec.cuda_row(), backward, activation.row_wise, output, activation.row_wise)
+        weighted = weights is not None
+        kernel = batch_loss_kernel(self.loss.spec.cuda_row(), backward, activation.row_wise, output, activation.row_wise, weighted)
+        unused = empty_array(np.float64)
         args = [
             self.prediction_view(rows, not self.fused), Y, order, 0, self.target_view(rows),
             self.gradient_view(0, rows, last.units), self.loss_params,
             self.z_view(len(self.layers) - 1, rows), self.out_view(len(self.layers) - 1, rows), last.params,
             self.loss_partials, self.loss_counter, losses, 0,
+            weights if weighted else unused, weight_sums if weighted else unused,
         ]
         return Launch(kernel, self._grid(rows), config.CUDA_THREADS_PER_BLOCK, args, {"start": 3, "index": 13})
 
@@ -381,10 +390,12 @@ class DeviceNetwork:
         args = [z, out, grad, layer.params, rate, self.dtype.type(1.0 / (1.0 - rate)), draws, 0, l]
         return [Launch(kernel, self._grid(z.size), threads, args, {"index": 7})]
 
-    def penalty_launches(self, rows: int, losses: Any, norms: Any, clip_value: float) -> list:
+    def penalty_launches(self, scales: Any, losses: Any, norms: Any, clip_value: float) -> list:
         """With weight regularizers, after :meth:`backward_launches` without clamping or partial sums:
         each penalized segment's gradient added, the penalties added to ``losses[index]``, the gradient
-        clamped to ``clip_value`` when > 0 and its norm in ``norms[index]`` (variable ``index``).
+        clamped to ``clip_value`` when > 0 and its norm in ``norms[index]`` (variable ``index``). A
+        ``per_sample`` penalty is scaled by ``scales[index]`` (float64 on the device: 1 over batch
+        ``index``'s rows, or its sum of sample weights; 0 for none), written by the caller.
         The twin of :func:`numbagrad.kernels.cpu.network.penalize` and ``clip_gradients``."""
         from numbagrad.kernels.cuda.launch import Launch
         from numbagrad.kernels.cuda.training import add_penalties, clamped_squares, penalize, square_root
@@ -392,20 +403,16 @@ class DeviceNetwork:
 
         threads = config.CUDA_THREADS_PER_BLOCK
         launches = []
-        factors = np.zeros(2 * self.penalties.shape[0])
         for s, (start, stop, l1, l2, per_sample) in enumerate(self.penalties):
-            scale = 1.0 / rows if per_sample else 1.0
-            factors[2 * s : 2 * s + 2] = (l1 * scale, l2 * scale)
             start, stop = int(start), int(stop)
             blocks, _ = launch_configuration(stop - start, threads, config.CUDA_MAX_BLOCKS)
             args = [
-                self.parameters[start:stop], self.gradients[start:stop], l1 * scale, l2 * scale,
-                self.penalty_partials, self.penalty_counters, self.penalty_sums, 2 * s,
+                self.parameters[start:stop], self.gradients[start:stop], float(l1), float(l2), bool(per_sample), scales,
+                self.penalty_partials, self.penalty_counters, self.penalty_sums, 2 * s, 0,
             ]
-            launches.append(Launch(penalize, blocks, threads, args))
-        if rows not in self._penalty_factors:
-            self._penalty_factors[rows] = self.cuda.to_device(factors)
-        launches.append(Launch(add_penalties, 1, 1, [self.penalty_sums, self._penalty_factors[rows], losses, 0], {"index": 3}))
+            launches.append(Launch(penalize, blocks, threads, args, {"index": 10}))
+        args = [self.penalty_sums, self.penalty_factors, self.penalty_per_sample, scales, losses, 0]
+        launches.append(Launch(add_penalties, 1, 1, args, {"index": 5}))
         blocks, _ = launch_configuration(self.gradients.size, threads, config.CUDA_MAX_BLOCKS)
         args = [self.gradients, float(clip_value), self.penalty_partials[0], self.penalty_counters[0:1], norms, 0]
         launches.append(Launch(clamped_squares, blocks, threads, args, {"index": 5}))

@@ -249,7 +249,8 @@ def value_and_grad(model: Any, X: np.ndarray, Y: np.ndarray, choice: Any) -> tup
     launch_all([network.loss_launch(rows, device_y, order, losses)], start=0, index=0)
     launch_all(network.backward_launches(rows, device_x, order, 0.0, partials=False), start=0)
     if model.penalty_table.shape[0]:
-        launch_all(network.penalty_launches(rows, losses, cuda.device_array(1, dtype=np.float64), 0.0), index=0)
+        scales = cuda.to_device(np.array([1.0 / rows]))
+        launch_all(network.penalty_launches(scales, losses, cuda.device_array(1, dtype=np.float64), 0.0), index=0)
     gradient = cuda.device_array_like(model.gradients)
     gradient.copy_to_device(model.gradients)
     return float(losses.copy_to_host()[0]), gradient

@@ -73,19 +73,46 @@ def _resident_budget(cuda: Any) -> int:
     return int(free) // 2 if math.isfinite(free) else 1 << 62
 
 
+def _sequential_sum(values: np.ndarray) -> float:
+    """The sum of ``values`` in index order, as the CPU loops add a batch's weights (NumPy's
+    ``sum`` adds in pairs)."""
+    return float(np.cumsum(values)[-1]) if values.size else 0.0
+
+
+class _HostMetrics:
+    """A GPU model's metrics with sample weights, taken on the host from the batches' predictions:
+    the metrics' CUDA kernels take no weights, and a row of weight ``w`` must add ``w`` times its own
+    totals (the CPU loop's :func:`~numbagrad.kernels.cpu.training.weighted_metric_rows`, in its order)."""
+
+    def __init__(self, setup: Any, rows: int):
+        self.setup, self.rows = setup, rows
+        self.totals = setup.new_totals(rows)
+
+    def reset(self) -> None:
+        self.totals = self.setup.new_totals(self.rows)
+
+    def add(self, prediction: np.ndarray, targets: np.ndarray, weights: np.ndarray) -> None:
+        from numbagrad.kernels.cpu.training import weighted_metric_rows
+
+        if prediction.shape[0]:
+            setup = self.setup
+            weighted_metric_rows(setup.metric_tables, setup.metric_params, self.totals, prediction, targets, weights)
+
+
 class _Evaluator:
-    """The loss and metrics of a GPU model on fixed data, batch by batch.
+    """The loss and metrics of a GPU model on fixed data, batch by batch, each row counted by its
+    sample weight when ``weights`` are given.
 
     The data goes to the GPU once when it fits in the budget of
     :data:`numbagrad.config.CUDA_RESIDENT_DATA_BYTES` (a validation set
     then stays there for the whole ``fit``), one batch at a time otherwise.
     """
 
-    def __init__(self, model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int):
+    def __init__(self, model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int, weights: np.ndarray | None = None):
         cuda = require_cuda("evaluate on a model on the GPU")
         setup = model.training
         self.model = model
-        self.inputs, self.targets = inputs, targets
+        self.inputs, self.targets, self.weights = inputs, targets, weights
         self.samples = inputs.shape[0]
         self.batch_size = int(batch_size)
         self.network = DeviceNetwork(model, self.batch_size, targets.shape[1], setup.loss, setup.metrics)
@@ -96,42 +123,74 @@ class _Evaluator:
         self.batches = -(-self.samples // self.batch_size)
         self.losses = cuda.device_array(self.batches, dtype=np.float64)
         self.totals = cuda.device_array(setup.new_totals(self.samples).shape, dtype=np.float64)
+        # Each batch's count: its rows, or the sum of its weights (in order, as the CPU adds them).
+        self.counts = np.array([_rows_of(b, self.batch_size, self.samples) for b in range(self.batches)], dtype=np.float64)
+        device_weights = weight_sums = None
+        self.host_metrics = None
+        if weights is not None:
+            self.counts = np.array([_sequential_sum(weights[b * self.batch_size : (b + 1) * self.batch_size]) for b in range(self.batches)])
+            device_weights = cuda.to_device(weights) if self.resident else cuda.device_array(rows, dtype=np.float64)
+            weight_sums = cuda.to_device(self.counts)
+            self.device_weights = device_weights
+            self.host_metrics = _HostMetrics(setup, self.samples) if setup.metrics else None
         order = empty_array(np.int64)
         self.launches = {}
         for rows in {self.batch_size, _rows_of(self.batches - 1, self.batch_size, self.samples)}:
             network = self.network
             self.launches[rows] = (
                 network.forward_launches(rows, self.device_inputs, order, final_activation=not network.fused)
-                + [network.loss_launch(rows, self.device_targets, order, self.losses)]
-                + (network.metric_launches(rows, self.totals) if network.metrics else [])
+                + [network.loss_launch(rows, self.device_targets, order, self.losses, device_weights, weight_sums)]
+                + (network.metric_launches(rows, self.totals) if network.metrics and self.host_metrics is None else [])
             )
 
     def __call__(self) -> dict[str, float]:
         setup = self.model.training
         self.totals.copy_to_device(np.zeros(self.totals.shape))
+        if self.host_metrics is not None:
+            self.host_metrics.reset()
+        last = len(self.model.layers) - 1
         for batch in range(self.batches):
             rows = _rows_of(batch, self.batch_size, self.samples)
             start = batch * self.batch_size
+            stop = start + rows
+            device_start = start
             if not self.resident:
-                self.device_inputs[:rows].copy_to_device(self.inputs[start : start + rows])
-                self.device_targets[:rows].copy_to_device(self.targets[start : start + rows])
-                start = 0
-            launch_all(self.launches[rows], start=start, index=batch)
+                self.device_inputs[:rows].copy_to_device(self.inputs[start:stop])
+                self.device_targets[:rows].copy_to_device(self.targets[start:stop])
+                if self.weights is not None:
+                    self.device_weights[:rows].copy_to_device(self.weights[start:stop])
+                device_start = 0
+            launch_all(self.launches[rows], start=device_start, index=batch)
+            if self.host_metrics is not None:
+                prediction = self.network.out_view(last, rows).copy_to_host()
+                self.host_metrics.add(prediction, self.targets[start:stop], self.weights[start:stop])
         losses = self.losses.copy_to_host()
         penalties = self.model.penalty_table
         if penalties.shape[0]:  # the same for every batch but for per-sample scaling: computed once here
             weights = host_parameters(self.model)
-            losses = losses + [penalty_value(weights, penalties, _rows_of(b, self.batch_size, self.samples)) for b in range(self.batches)]
-        # Each batch weighted by its rows, summed in batch order, as the CPU loop does.
-        total = 0.0
-        for batch in range(self.batches):
-            total += losses[batch] * _rows_of(batch, self.batch_size, self.samples)
-        return {"loss": float(total / self.samples), **setup.metric_values(self.totals.copy_to_host())}
+            losses = losses + [penalty_value(weights, penalties, count) if count > 0 else 0.0 for count in self.counts]
+        # Each batch weighted by its rows (or weights), summed in batch order, as the CPU loop does.
+        total = counted = 0.0
+        for loss, count in zip(losses, self.counts):
+            if count > 0:
+                total += loss * count
+            counted += count
+        totals = self.host_totals()
+        return {"loss": float(total / counted) if counted > 0 else math.nan, **setup.metric_values(totals)}
+
+    def host_totals(self) -> np.ndarray:
+        """The metrics' totals of the last call."""
+        return self.host_metrics.totals if self.host_metrics is not None else self.totals.copy_to_host()
+
+    @property
+    def count(self) -> float:
+        """The rows evaluated, or the sum of their weights."""
+        return float(self.counts.sum()) if self.weights is not None else float(self.samples)
 
 
-def evaluate_arrays(model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int) -> dict[str, float]:
-    """``{"loss": ..., <metric>: ...}`` of a GPU model on checked host arrays."""
-    return _Evaluator(model, inputs, targets, batch_size)()
+def evaluate_arrays(model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int, weights: np.ndarray | None = None) -> dict[str, float]:
+    """``{"loss": ..., <metric>: ...}`` of a GPU model on checked host arrays (rows weighted by ``weights``)."""
+    return _Evaluator(model, inputs, targets, batch_size, weights)()
 
 
 class _Trainer:
@@ -140,7 +199,10 @@ class _Trainer:
     #: Why the last ``run`` stopped early: 0, or one of the NON_FINITE_* codes.
     problem = 0
 
-    def __init__(self, model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int, batches: int, parallel: Any = None):
+    def __init__(
+        self, model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int, batches: int, parallel: Any = None,
+        weights: np.ndarray | None = None,
+    ):
         cuda = require_cuda("fit on a model on the GPU")
         self.cuda = cuda
         self.model = model
@@ -157,12 +219,15 @@ class _Trainer:
         self.capacity = min(batch_size, self.samples)
         self.network = DeviceNetwork(model, self.capacity, targets.shape[1], setup.loss, setup.metrics)
         self.inputs, self.targets = inputs, targets
-        row_bytes = inputs.itemsize * (inputs.shape[1] + targets.shape[1])
+        #: The rows' sample weights (float64 on the host), or None.
+        self.weights = weights
+        row_bytes = inputs.itemsize * (inputs.shape[1] + targets.shape[1]) + (8 if weights is not None else 0)
         budget = _resident_budget(cuda)
         self.resident = self.samples * row_bytes <= budget
         if self.resident:
             self.device_inputs = cuda.to_device(inputs)
             self.device_targets = cuda.to_device(targets)
+            self.device_weights = cuda.to_device(weights) if weights is not None else None
             self.order = cuda.device_array(self.samples, dtype=np.int64)
             self.segment_limit = batches
         else:
@@ -171,9 +236,19 @@ class _Trainer:
             staged = self.segment_limit * batch_size
             self.device_inputs = cuda.device_array((staged, inputs.shape[1]), dtype=inputs.dtype)
             self.device_targets = cuda.device_array((staged, targets.shape[1]), dtype=targets.dtype)
+            self.device_weights = cuda.device_array(staged, dtype=np.float64) if weights is not None else None
             self.order = empty_array(np.int64)
         self.losses = cuda.device_array(batches, dtype=np.float64)
         self.norms = cuda.device_array(batches, dtype=np.float64)
+        # Per batch of a segment: the sum of its weights (this process's rows), and the scale of the
+        # per-sample penalties (1 over its rows or that sum); written before the segment's launches.
+        self.weight_sums = cuda.device_array(batches, dtype=np.float64) if weights is not None else None
+        self.penalty_scales = cuda.device_array(batches, dtype=np.float64)
+        self.host_metrics = _HostMetrics(setup, inputs.shape[0]) if weights is not None and setup.metrics else None
+        self.segment_predictions = None
+        if self.host_metrics is not None:  # each batch's outputs, read once per segment
+            rows = self.segment_limit * self.capacity
+            self.segment_predictions = cuda.device_array((rows, model.output_dim), dtype=model.dtype)
         #: Row k: ``[key, step, first_row]`` of the dropout masks of the segment's k-th batch (None without dropout).
         self.draws = cuda.device_array((batches, 3), dtype=np.int64) if model.has_dropout else None
         self.dropout_key = 0
@@ -207,7 +282,7 @@ class _Trainer:
         network, setup = self.network, self.setup
         draws = self.draws
         launches = network.forward_launches(rows, self.device_inputs, self.order, final_activation=not network.fused, draws=draws, training=True)
-        launches.append(network.loss_launch(rows, self.device_targets, self.order, self.losses))
+        launches.append(network.loss_launch(rows, self.device_targets, self.order, self.losses, self.device_weights, self.weight_sums))
         threads = config.CUDA_THREADS_PER_BLOCK
         if self.parallel is not None:  # this rank's gradient only: the rest after the all-reduce
             launches += network.backward_launches(rows, self.device_inputs, self.order, 0.0, partials=False, draws=draws)
@@ -217,7 +292,7 @@ class _Trainer:
             # The norm over the whole gradient: the dense kernels' partial sums miss the penalties' and
             # the normalizations' shares.
             launches += network.backward_launches(rows, self.device_inputs, self.order, 0.0, partials=False, draws=draws)
-            launches += self.norm_launches(rows)
+            launches += self.norm_launches()
         else:
             launches += network.backward_launches(rows, self.device_inputs, self.order, setup.clip_value, partials=True, draws=draws)
             launches.append(Launch(gradient_norm, 1, threads, [network.partials, network.partial_count, self.norms, 0], {"index": 3}))
@@ -228,11 +303,11 @@ class _Trainer:
         self._launches[rows] = launches
         return launches
 
-    def reduced_launches(self, rows: int) -> list:
-        """Data parallel, after the all-reduce of a batch of ``rows`` rows (all ranks together): the
-        regularizers' penalties, the clamping to ``clip_value``, the gradient's norm and the clipping
-        by norm, as :meth:`launches` does in one process."""
-        key = ("reduced", rows)
+    def reduced_launches(self) -> list:
+        """Data parallel, after the all-reduce of a batch (all ranks together): the regularizers'
+        penalties, the clamping to ``clip_value``, the gradient's norm and the clipping by norm, as
+        :meth:`launches` does in one process."""
+        key = "reduced"
         cached = self._launches.get(key)
         if cached is not None:
             return cached
@@ -243,13 +318,13 @@ class _Trainer:
         setup, gradients = self.setup, self.model.gradients
         threads = config.CUDA_THREADS_PER_BLOCK
         blocks, _ = launch_configuration(gradients.size, threads, config.CUDA_MAX_BLOCKS)
-        launches = self.norm_launches(rows)
+        launches = self.norm_launches()
         if setup.clip_norm > 0:
             launches.append(Launch(scale_gradients, blocks, threads, [gradients, self.norms, 0, setup.clip_norm], {"index": 2}))
         self._launches[key] = launches
         return launches
 
-    def norm_launches(self, rows: int) -> list:
+    def norm_launches(self) -> list:
         """The regularizers' penalties (when any), the clamping to ``clip_value`` and the norm of the whole
         gradient buffer into ``norms[index]``."""
         from numbagrad.kernels.cuda.launch import Launch
@@ -258,7 +333,7 @@ class _Trainer:
 
         network, setup, gradients = self.network, self.setup, self.model.gradients
         if network.penalties.shape[0]:
-            return network.penalty_launches(rows, self.losses, self.norms, setup.clip_value)
+            return network.penalty_launches(self.penalty_scales, self.losses, self.norms, setup.clip_value)
         threads = config.CUDA_THREADS_PER_BLOCK
         blocks, _ = launch_configuration(gradients.size, threads, config.CUDA_MAX_BLOCKS)
         args = [gradients, float(setup.clip_value), self.norm_partials, self.norm_counter, self.norms, 0]
@@ -276,23 +351,26 @@ class _Trainer:
         first, last = self.parallel.part(rows)
         if last > first:
             launch_all(self.launches(last - first), start=start + first, index=k)
-        total = self._all_reduce(k, last - first)
-        launch_all(self.reduced_launches(total), index=k)
+        total = self._all_reduce(k, last - first, self._counts[k])
+        if self.network.penalties.shape[0]:
+            self.penalty_scales[k : k + 1].copy_to_device(np.array([1.0 / total if total > 0 else 0.0]))
+        launch_all(self.reduced_launches(), index=k)
         return last - first
 
-    def _all_reduce(self, k: int, rows: int) -> int:
+    def _all_reduce(self, k: int, rows: int, count: float) -> float:
         """Sum batch ``k``'s gradient and loss over the ranks, through the host
-        (:meth:`~numbagrad.train.data_parallel.DataParallel.sum_gradient`); returns the batch's
-        rows over all ranks."""
+        (:meth:`~numbagrad.train.data_parallel.DataParallel.sum_gradient`), this process's ``rows``
+        counting ``count`` (the rows, or the sum of their weights); returns the batch's count over
+        all ranks."""
         gradients = self.model.gradients
         if rows > 0:
             own, value = gradients.copy_to_host(), float(self.losses[k : k + 1].copy_to_host()[0])
         else:
             own, value = np.zeros(gradients.size), 0.0
-        summed, loss, count = self.parallel.sum_gradient(own, value, float(rows))
+        summed, loss, total = self.parallel.sum_gradient(own, value, count if rows > 0 else 0.0)
         gradients.copy_to_device(summed.astype(gradients.dtype))
         self.losses[k : k + 1].copy_to_device(np.array([loss]))
-        return int(count)
+        return float(total)
 
     def update_steps(self, parts: list) -> list:
         """For each partition of the model's optimizers, ``step(k, step)``: its kernels for batch ``k`` of a
@@ -355,9 +433,11 @@ class _Trainer:
         if self.resident:
             self.order.copy_to_device(order)
         self.totals.copy_to_device(np.zeros(self.totals.shape))
+        if self.host_metrics is not None:
+            self.host_metrics.reset()
 
     def host_totals(self) -> np.ndarray:
-        return self.totals.copy_to_host()
+        return self.host_metrics.totals if self.host_metrics is not None else self.totals.copy_to_host()
 
     def _hyper_tables(self, parts: list, rates: np.ndarray, count: int) -> list[np.ndarray]:
         """For each partition, each batch's row of hyperparameters: the learning rate set, then the
@@ -412,6 +492,42 @@ class _Trainer:
         rows = self.host_order[first * self.batch_size : min(self.samples, stop * self.batch_size)]
         self.device_inputs[: rows.size].copy_to_device(np.ascontiguousarray(self.inputs[rows]))
         self.device_targets[: rows.size].copy_to_device(np.ascontiguousarray(self.targets[rows]))
+        if self.weights is not None:
+            self.device_weights[: rows.size].copy_to_device(np.ascontiguousarray(self.weights[rows]))
+
+    def _own_rows(self, batch: int) -> np.ndarray:
+        """The rows of the training set in batch ``batch`` that this process computes (data parallel:
+        its part), in the epoch's order."""
+        rows = _rows_of(batch, self.batch_size, self.samples)
+        first, last = self.parallel.part(rows) if self.parallel is not None else (0, rows)
+        start = batch * self.batch_size
+        return self.host_order[start + first : start + last]
+
+    def _write_counts(self, first: int, stop: int) -> None:
+        """Each batch's count for this process, ``first <= b < stop``: its rows, or the sum of their
+        weights (in order, as the CPU adds them) into :attr:`weight_sums`; and, in one process, the
+        per-sample penalties' scale ``1 / count`` (data parallel: after each batch's all-reduce)."""
+        count = stop - first
+        counts = np.empty(count)
+        for k in range(count):
+            own = self._own_rows(first + k)
+            counts[k] = own.size if self.weights is None else _sequential_sum(self.weights[own])
+        self._counts = counts
+        if self.weight_sums is not None:
+            self.weight_sums[:count].copy_to_device(counts)
+        if self.network.penalties.shape[0] and self.parallel is None:
+            self.penalty_scales[:count].copy_to_device(np.divide(1.0, counts, out=np.zeros(count), where=counts > 0))
+
+    def _add_host_metrics(self, first: int, completed: int) -> None:
+        """The weighted metrics of the segment's first ``completed`` batches, from their outputs."""
+        if self.host_metrics is None or completed == 0:
+            return
+        capacity = self.capacity
+        outputs = self.segment_predictions[: completed * capacity].copy_to_host()
+        rows = [self._own_rows(first + k) for k in range(completed)]
+        prediction = np.concatenate([outputs[k * capacity : k * capacity + own.size] for k, own in enumerate(rows)])
+        order = np.concatenate(rows)
+        self.host_metrics.add(prediction, np.ascontiguousarray(self.targets[order]), np.ascontiguousarray(self.weights[order]))
 
     def check_launches(self, parts: list) -> list:
         """:func:`finite_check` over the parameters and over every optimizer state array (variable
@@ -439,7 +555,11 @@ class _Trainer:
         for check in self.check_launches(parts):
             check(index=k)
         if rows > 0:
-            launch_all(self.metric_launches(rows))
+            if self.host_metrics is not None:  # weighted: the outputs kept for the host
+                at = k * self.capacity
+                self.segment_predictions[at : at + rows].copy_to_device(self.network.out_view(len(self.model.layers) - 1, rows))
+            else:
+                launch_all(self.metric_launches(rows))
 
     def run(self, parts: list, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
         """Train on batches ``first <= b < stop``; returns how many completed (fewer when one was not finite).
@@ -452,6 +572,7 @@ class _Trainer:
         count = stop - first
         tables = self._hyper_tables(parts, rates, count)
         self._write_draws(first, stop)
+        self._write_counts(first, stop)
         updates = self.update_steps(parts)
         if not self.resident:
             self._stage(first, stop)
@@ -479,6 +600,7 @@ class _Trainer:
             else:
                 self.problem = NON_FINITE_GRADIENT if not math.isfinite(norms[completed]) else NON_FINITE_UPDATE
         losses[:completed] = batch_losses[:completed]
+        self._add_host_metrics(first, completed)
         if completed:
             for (_, partition), table in zip(parts, tables):
                 partition.hyper[:] = table[completed - 1]
@@ -507,6 +629,7 @@ class _ClosureTrainer(_Trainer):
             self._stage(first, stop)
         # Every evaluation of a step's closure reads the same row: the same masks.
         self._write_draws(first, stop)
+        self._write_counts(first, stop)
         for k in range(stop - first):
 
             def closure(k=k):
@@ -528,15 +651,16 @@ class _ClosureTrainer(_Trainer):
 
     def host_totals(self) -> np.ndarray:
         if self._measured is None:
-            inputs, targets = self.inputs, self.targets
+            inputs, targets, weights = self.inputs, self.targets, self.weights
             if self.parallel is not None:  # each rank counts its slice of the rows (all of its own when sharded)
                 first, last = self.parallel.part(inputs.shape[0])
                 inputs, targets = inputs[first:last], targets[first:last]
+                weights = None if weights is None else weights[first:last]
             totals = self.setup.new_totals(inputs.shape[0])
             if self.setup.metrics and inputs.shape[0] > 0:
-                evaluator = _Evaluator(self.model, inputs, targets, min(self.capacity, inputs.shape[0]))
+                evaluator = _Evaluator(self.model, inputs, targets, min(self.capacity, inputs.shape[0]), weights)
                 evaluator()
-                totals = evaluator.totals.copy_to_host()
+                totals = evaluator.host_totals()
             self._measured = totals
         return self._measured
 
@@ -555,38 +679,46 @@ def fit(
     drop_last: bool,
     batches: int,
     parallel: Any = None,
+    weights: np.ndarray | None = None,
 ) -> History:
     """The epochs of :func:`numbagrad.train.loop.fit` for a model on the GPU, on checked arguments
-    (data parallel with ``parallel``, a :class:`numbagrad.train.data_parallel.DataParallel`)."""
+    (data parallel with ``parallel``, a :class:`numbagrad.train.data_parallel.DataParallel`; the rows
+    weighted by ``weights``; ``validation`` may carry its own as a third array)."""
     from numbagrad.train.loop import run_epochs
 
-    trainer = new_trainer(model, inputs, targets, batch_size, batches, parallel)
+    trainer = new_trainer(model, inputs, targets, batch_size, batches, parallel, weights)
     validate = None if validation is None else new_validator(model, validation, batch_size, parallel)
     return run_epochs(
         model, trainer, validate, inputs.shape[0], batches, batch_size, epochs, shuffle, seed, callbacks, verbose, drop_last,
-        None, parallel,
+        weights, parallel,
     )
 
 
-def new_trainer(model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int, batches: int, parallel: Any = None) -> _Trainer:
+def new_trainer(
+    model: Any, inputs: np.ndarray, targets: np.ndarray, batch_size: int, batches: int, parallel: Any = None,
+    weights: np.ndarray | None = None,
+) -> _Trainer:
     """The trainer of a GPU model on checked host arrays of ``batches`` batches (the whole training
-    set, or one chunk of a chunked fit: each chunk gets its own, with buffers of its size)."""
+    set, or one chunk of a chunked fit: each chunk gets its own, with buffers of its size), the rows
+    weighted by ``weights`` when given."""
     trainer_class = _ClosureTrainer if model.training.optimizer.spec.closure else _Trainer
-    return trainer_class(model, inputs, targets, batch_size, batches, parallel)
+    return trainer_class(model, inputs, targets, batch_size, batches, parallel, weights)
 
 
 def new_validator(model: Any, validation: tuple, batch_size: int, parallel: Any = None):
-    """The validation of a GPU model's ``fit`` on checked host arrays: ``validator()`` gives the logs."""
+    """The validation of a GPU model's ``fit`` on checked host arrays ``(X, y)`` or ``(X, y, weights)``
+    (``weights`` None or float64): ``validator()`` gives the logs."""
     rows = max(batch_size, 256)
     if parallel is None:
-        return _Evaluator(model, validation[0], validation[1], min(rows, validation[0].shape[0]))
+        weights = validation[2] if len(validation) > 2 else None
+        return _Evaluator(model, validation[0], validation[1], min(rows, validation[0].shape[0]), weights)
 
     def evaluation(inputs, targets, weights):
-        evaluator = _Evaluator(model, inputs, targets, min(rows, inputs.shape[0]))
+        evaluator = _Evaluator(model, inputs, targets, min(rows, inputs.shape[0]), weights)
 
         def evaluate():
             loss = evaluator()["loss"]
-            return loss, float(inputs.shape[0]), evaluator.totals.copy_to_host()
+            return loss, evaluator.count, evaluator.host_totals()
 
         return evaluate
 

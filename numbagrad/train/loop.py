@@ -228,11 +228,9 @@ def _evaluate_arrays(model, inputs, targets, batch_size, weights=None):
     if weights is not None:
         _check_weighted_metrics(model.training, "evaluate")
     if model.device != "cpu":
-        if weights is not None:
-            raise ValueError("evaluate: sample_weight is not supported for a model on the GPU yet; evaluate it on the CPU")
         from numbagrad.train.cuda_loop import evaluate_arrays
 
-        return evaluate_arrays(model, inputs, targets, batch_size)
+        return evaluate_arrays(model, inputs, targets, batch_size, weights)
     loss, _, totals = _evaluate_totals(model, inputs, targets, batch_size, weights)
     return {"loss": loss, **model.training.metric_values(totals)}
 
@@ -359,16 +357,13 @@ def _fit(model, X, y, batch_size, epochs, validation_split, validation_data, shu
         raise ValueError(f"fit: drop_last=True with batch_size={batch_size} leaves no batch of {samples} samples")
     local_batch = batch_size if parallel is None else parallel.local_batch_size(batch_size)
     if model.device != "cpu":
-        if weights is not None or (validation is not None and validation[2] is not None):
-            raise ValueError(
-                "fit: sample_weight and class_weight are not supported for a model on the GPU yet; "
-                "train it on the CPU (model.to('cpu')), then move it back"
-            )
         from numbagrad.train.cuda_loop import fit as fit_on_gpu
 
-        validation = None if validation is None else validation[:2]
+        if validation is not None and validation[2] is not None:
+            _check_weighted_metrics(model.training, "fit")
         return fit_on_gpu(
             model, inputs, targets, validation, local_batch, epochs, shuffle, seed, callbacks, verbose, drop_last, batches, parallel,
+            weights,
         )
     trainer_class = _ClosureTrainer if model.training.optimizer.spec.closure else _HostTrainer
     trainer = trainer_class(model, inputs, targets, local_batch, weights, parallel)
@@ -436,17 +431,13 @@ def _fit_chunks(
         from numbagrad.train import cuda_loop
 
         context = contextlib.nullcontext()
-        if class_weight is not None:
-            raise ValueError("fit: class_weight is not supported for a model on the GPU yet; train it on the CPU")
 
         def make(inputs, targets, count, weights):
-            if weights is not None:
-                raise ValueError("fit: sample weights are not supported for a model on the GPU yet; train it on the CPU")
-            return cuda_loop.new_trainer(model, inputs, targets, batch_size, count, parallel)
+            return cuda_loop.new_trainer(model, inputs, targets, batch_size, count, parallel, weights)
 
         if validation is not None and validation[2] is not None:
-            raise ValueError("fit: validation sample weights are not supported for a model on the GPU yet")
-        validate = None if validation is None else cuda_loop.new_validator(model, validation[:2], batch_size, parallel)
+            _check_weighted_metrics(model.training, "fit")
+        validate = None if validation is None else cuda_loop.new_validator(model, validation, batch_size, parallel)
     else:
         trainer_class = _ClosureTrainer if model.training.optimizer.spec.closure else _HostTrainer
         context = trainer = trainer_class(model, None, None, batch_size, None, parallel)

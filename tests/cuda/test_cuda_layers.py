@@ -146,7 +146,7 @@ def test_metric_kernels_match_the_cpu(name, options, predictions, targets, colum
     for width in columns[:2]:
         rng = np.random.default_rng(width)
         batches = [test_metrics._data(predictions, targets, (rows, width), rng) for _ in range(2)]
-        totals = np.zeros(spec.total_count(width))
+        totals = np.zeros(spec.total_count(width, rows=2 * rows))  # ROC AUC keeps both batches' rows
         device_totals = cuda.to_device(totals)
         device_params = cuda.to_device(params)
         for p, y in batches:  # two batches: the kernels add to running totals

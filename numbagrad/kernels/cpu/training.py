@@ -42,7 +42,7 @@ from numbagrad.kernels.cpu.update import apply_plan
 from numbagrad.kernels.pointers import activation_forward_function, call_reducer, metric_function
 
 __all__ = [
-    "train_batches", "evaluate_batches", "gradient_norm", "sum_of_squares", "NON_FINITE_LOSS", "NON_FINITE_GRADIENT",
+    "train_batches", "evaluate_batches", "weighted_metric_rows", "gradient_norm", "sum_of_squares", "NON_FINITE_LOSS", "NON_FINITE_GRADIENT",
     "NON_FINITE_UPDATE", "COLLECTIVE_FAILED", "SHARE_RANK", "SHARE_SIZE", "SHARE_REDUCER",
 ]
 
@@ -153,6 +153,14 @@ def update_weighted_metrics(metrics, metric_params, totals, prediction, y, w, sc
             update(prediction[i : i + 1], y[i : i + 1], own, metric_params[m])
             for k in range(running.size):
                 running[k] += w[i] * own[k]
+
+
+@kernel
+def weighted_metric_rows(metrics, metric_params, totals, prediction, y, w):
+    """:func:`update_weighted_metrics` on rows predicted elsewhere: a GPU model's weighted fit or
+    evaluation adds its batches' rows here, in the order the CPU loop adds them."""
+    scratch = np.empty(totals.shape[1])
+    update_weighted_metrics(metrics, metric_params, totals, prediction, y, w, scratch)
 
 
 @inline

@@ -12,6 +12,9 @@ dense layers:
   the activation itself (``out`` from ``z``) when it is fused and metrics
   need the outputs; then the shares of the batch loss are summed over the
   grid into ``losses[index]`` (:func:`numbagrad.kernels.cuda.reduction.grid_sum`).
+  With sample weights, each row's loss is that of the row alone (the loss
+  row on a one-row view), its share ``w_i / sum w`` of the batch's weighted
+  mean, its gradient scaled by that share: the CPU's ``weighted_loss_rows``.
 * :func:`gradient_norm`: the global L2 norm of the gradient from the
   partial sums of squares the backward kernels left, into ``norms[index]``.
 * :func:`scale_gradients`: ``clip_grad_norm_``'s rescaling, reading that
@@ -55,7 +58,7 @@ def _no_row_forward(z, out, params, i):
 
 
 @functools.lru_cache(maxsize=None)
-def batch_loss_kernel(row, backward=None, backward_row_wise=False, output=None, output_row_wise=False):
+def batch_loss_kernel(row, backward=None, backward_row_wise=False, output=None, output_row_wise=False, weighted=False):
     """The fused loss kernel for a loss row function and the last layer's activation.
 
     ``backward``: the activation's backward device function to apply to the
@@ -65,9 +68,15 @@ def batch_loss_kernel(row, backward=None, backward_row_wise=False, output=None, 
     ``z`` (for metrics after a fused loss), or ``None``. The kernel::
 
         (prediction, Y, order, start, target, grad, loss_params,
-         z, out, activation_params, partials, counter, losses, index)
+         z, out, activation_params, partials, counter, losses, index, weights, weight_sums)
 
     ``target`` receives the batch's target rows; ``losses[index]`` the loss.
+    ``weighted``: ``weights`` holds a weight per row of ``Y`` (gathered like
+    it) and ``weight_sums[index]`` the batch's sum of them; the loss is then
+    ``sum_i w_i l_i / sum_i w_i`` with ``l_i`` the loss of row ``i`` alone, and
+    row ``i``'s gradient that of ``l_i`` times ``w_i / sum_i w_i`` (0 when the
+    weights sum to 0, and for a row of weight 0, whose loss adds nothing,
+    not even a NaN of its own). Unweighted, both arrays are unused.
     """
     apply_backward = backward is not None
     element_backward = backward if apply_backward and not backward_row_wise else identity_backward
@@ -78,16 +87,29 @@ def batch_loss_kernel(row, backward=None, backward_row_wise=False, output=None, 
     row_forward = output if apply_output and output_row_wise else _no_row_forward
     element_wise_output = apply_output and not output_row_wise
 
-    def batch_loss(prediction, Y, order, start, target, grad, loss_params, z, out, activation_params, partials, counter, losses, index):
+    def batch_loss(
+        prediction, Y, order, start, target, grad, loss_params, z, out, activation_params, partials, counter, losses, index,
+        weights, weight_sums,
+    ):
         gather = order.size > 0
         columns = target.shape[1]
         units = grad.shape[1]
         total = 0.0
+        total_weight = weight_sums[index] if weighted else 1.0
         for i in range(cuda.grid(1), prediction.shape[0], cuda.gridsize(1)):
             source = order[start + i] if gather else start + i
             for j in range(columns):
                 target[i, j] = Y[source, j]
-            total += row(prediction, target, grad, loss_params, i)
+            if weighted:
+                value = row(prediction[i : i + 1], target[i : i + 1], grad[i : i + 1], loss_params, 0)
+                share = weights[source] / total_weight if total_weight > 0.0 else 0.0
+                if share != 0.0:
+                    total += share * value
+                scale = grad.dtype.type(share)
+                for j in range(units):
+                    grad[i, j] = grad[i, j] * scale if share != 0.0 else grad.dtype.type(0.0)
+            else:
+                total += row(prediction, target, grad, loss_params, i)
             if apply_backward:
                 if element_wise_backward:
                     for j in range(units):
@@ -138,13 +160,15 @@ def finite_check(values, partials, counter, checks, index):
 
 
 @cuda.jit
-def penalize(params, grads, l1, l2, partials, counters, sums, index):
-    """``grads += l1 sign(w) + 2 l2 w`` over one penalized segment of the weights; ``sums[index]`` =
-    ``sum |w|`` and ``sums[index + 1]`` = ``sum w^2`` (grid sums, in float64). The two sums use the
-    two rows of ``partials`` and the two ``counters``: a block may start the second sum while the
-    last block still reads the first one's partials."""
-    a = grads.dtype.type(l1)
-    b = grads.dtype.type(2.0 * l2)
+def penalize(params, grads, l1, l2, per_sample, scales, partials, counters, sums, index, batch):
+    """``grads += l1' sign(w) + 2 l2' w`` over one penalized segment of the weights, with ``l1' = l1 s``
+    and ``l2' = l2 s``, ``s = scales[batch]`` (1 over the batch's rows or sum of weights, 0 for none)
+    when ``per_sample``, else 1; ``sums[index]`` = ``sum |w|`` and ``sums[index + 1]`` = ``sum w^2``
+    (grid sums, in float64). The two sums use the two rows of ``partials`` and the two ``counters``:
+    a block may start the second sum while the last block still reads the first one's partials."""
+    scale = scales[batch] if per_sample else 1.0
+    a = grads.dtype.type(l1 * scale)
+    b = grads.dtype.type(2.0 * (l2 * scale))
     absolute = 0.0
     square = 0.0
     for i in range(cuda.grid(1), params.size, cuda.gridsize(1)):
@@ -158,12 +182,14 @@ def penalize(params, grads, l1, l2, partials, counters, sums, index):
 
 
 @cuda.jit
-def add_penalties(sums, factors, losses, index):
-    """``losses[index] += sum(factors[k] * sums[k])``: the penalties of every segment, on one thread, in order."""
+def add_penalties(sums, factors, per_sample, scales, losses, index):
+    """``losses[index] += sum((factors[k] s_k) sums[k])``, ``s_k = scales[index]`` where ``per_sample[k]``,
+    else 1: the penalties of every segment, on one thread, in order."""
     if cuda.grid(1) == 0:
         total = 0.0
         for k in range(sums.size):
-            total += factors[k] * sums[k]
+            scale = scales[index] if per_sample[k] != 0.0 else 1.0
+            total += (factors[k] * scale) * sums[k]
         losses[index] += total
 
 
