@@ -30,6 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from numbagrad.device import require_cuda
+from numbagrad.kernels.cpu.normalization import BATCH
 
 __all__ = [
     "DEVICES",
@@ -135,7 +136,7 @@ def attach(model: Any, parameters: Any, gradients: Any) -> None:
         layer.gamma = layer.beta = layer.running_mean = layer.running_var = None
         if layer.normalization is not None:
             layer.gamma, layer.beta = next(views)[1], next(views)[1]
-            if layer.normalization.momentum:  # batch normalization: its running averages
+            if layer.normalization.kind == BATCH:  # its running averages
                 layer.running_mean, layer.running_var = next(views)[1], next(views)[1]
 
 

@@ -37,3 +37,15 @@ def assert_close(got, expected, what: str, tolerance: float | None = None) -> No
     finite = np.isfinite(expected)
     scale = float(np.max(np.abs(expected[finite]))) if finite.any() else 0.0
     np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance * max(scale, 1e-300), err_msg=what)
+
+
+def assert_same_training(gpu, cpu, tolerance: float = 1e-10, history: bool = True) -> None:
+    """The GPU model's weights (``get_weights``, each relative to its scale) and, with ``history``, the
+    history of its last ``fit`` equal the CPU model's to ``tolerance``."""
+    for i, (got, want) in enumerate(zip(gpu.get_weights(), cpu.get_weights())):
+        scale = max(1.0, float(np.max(np.abs(want))))
+        np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance * scale, err_msg=f"weights[{i}]")
+    if history:
+        assert gpu.history.history.keys() == cpu.history.history.keys()
+        for key, values in cpu.history.history.items():
+            np.testing.assert_allclose(gpu.history.history[key], values, rtol=tolerance, err_msg=key)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cuda_helpers import assert_same_training
 from numba import cuda
 
 import numbagrad as ng
@@ -46,15 +47,6 @@ def make(device, hidden=(("tanh", 8, 0.3),), regularizer=None, **compile_options
     options = dict(optimizer="adam", loss=LOSS, metrics=["accuracy"])
     options.update(compile_options)
     return model.compile(**options)
-
-
-def assert_same_fit(gpu, cpu):
-    for i, (got, want) in enumerate(zip(gpu.get_weights(), cpu.get_weights())):
-        scale = max(1.0, float(np.max(np.abs(want))))
-        np.testing.assert_allclose(got, want, rtol=TOLERANCE, atol=TOLERANCE * scale, err_msg=f"weights[{i}]")
-    assert gpu.history.history.keys() == cpu.history.history.keys()
-    for key, values in cpu.history.history.items():
-        np.testing.assert_allclose(gpu.history.history[key], values, rtol=TOLERANCE, err_msg=key)
 
 
 # --- the kernels --------------------------------------------------------------------------------
@@ -152,7 +144,7 @@ def test_a_fit_with_dropout_equals_the_cpu_fit(hidden, regularizer, options):
     cpu, gpu = make("cpu", hidden, regularizer, **options), make("cuda", hidden, regularizer, **options)
     for model in (cpu, gpu):
         model.fit(X, y, batch_size=8, epochs=1, seed=3, validation_data=(X_val, y_val), verbose=0)
-    assert_same_fit(gpu, cpu)
+    assert_same_training(gpu, cpu, TOLERANCE)
     # Dropout is on: the same fit without it ends elsewhere.
     plain = make("cpu", tuple((a, u, 0.0) for a, u, _ in hidden), regularizer, **options)
     plain.fit(X, y, batch_size=8, epochs=1, seed=3, validation_data=(X_val, y_val), verbose=0)
@@ -166,7 +158,7 @@ def test_lbfgs_on_the_gpu_uses_the_masks_of_the_cpu_closure():
     cpu, gpu = make("cpu", **options), make("cuda", **options)
     for model in (cpu, gpu):
         model.fit(X, y, batch_size=8, epochs=1, seed=2, verbose=0)
-    assert_same_fit(gpu, cpu)
+    assert_same_training(gpu, cpu, TOLERANCE)
 
 
 # --- outside training, nothing is dropped ------------------------------------------------------------

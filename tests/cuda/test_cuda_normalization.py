@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from cuda_helpers import assert_same_training
 
 import numbagrad as ng
 
@@ -34,12 +35,6 @@ def make(device, kind, last=None, rate=0.0, regularizer=None, **compile_options)
     return model.compile(**options)
 
 
-def assert_same(gpu, cpu):
-    for i, (got, want) in enumerate(zip(gpu.get_weights(), cpu.get_weights())):
-        scale = max(1.0, float(np.max(np.abs(want))))
-        np.testing.assert_allclose(got, want, rtol=TOLERANCE, atol=TOLERANCE * scale, err_msg=f"weights[{i}]")
-
-
 @pytest.mark.parametrize(
     "kind, last, rate, regularizer, options",
     [
@@ -54,9 +49,7 @@ def test_a_fit_equals_the_cpu_fit(kind, last, rate, regularizer, options):
     gpu, cpu = (make(device, kind, last, rate, regularizer, **options) for device in ("cuda", "cpu"))
     for model in (gpu, cpu):
         model.fit(X, y, batch_size=8, epochs=1, seed=3, validation_data=(X_val, y_val), verbose=0)
-    assert_same(gpu, cpu)
-    for key, values in cpu.history.history.items():
-        np.testing.assert_allclose(gpu.history.history[key], values, rtol=TOLERANCE, err_msg=key)
+    assert_same_training(gpu, cpu, TOLERANCE)
     np.testing.assert_allclose(gpu.predict(X_val), cpu.predict(X_val), rtol=TOLERANCE, atol=TOLERANCE)
 
 
@@ -65,7 +58,7 @@ def test_lbfgs_on_the_gpu_equals_the_cpu():
     gpu, cpu = (make(device, "batch", optimizer={"name": "lbfgs", "lr": 0.5, "max_iter": 2}) for device in ("cuda", "cpu"))
     for model in (gpu, cpu):
         model.fit(X, y, batch_size=8, epochs=1, verbose=0)
-    assert_same(gpu, cpu)
+    assert_same_training(gpu, cpu, TOLERANCE, history=False)
 
 
 @pytest.mark.parametrize("kind", ["batch", "layer"])
@@ -77,7 +70,7 @@ def test_value_and_grad_is_a_training_pass_and_predict_is_inference(kind):
         want_value, want = cpu.value_and_grad(X[i:], y[i:], LOSS)
         assert got_value == pytest.approx(want_value, rel=1e-12)
         np.testing.assert_allclose(got.copy_to_host(), want, rtol=1e-10, atol=1e-13)
-    assert_same(gpu, cpu)  # the running averages moved alike
+    assert_same_training(gpu, cpu, TOLERANCE, history=False)  # the running averages moved alike
     np.testing.assert_allclose(gpu.predict(X), cpu.predict(X), rtol=1e-12, atol=1e-14)
     moved = cpu.to("cuda")
     np.testing.assert_allclose(moved.predict(X), gpu.predict(X), rtol=1e-12, atol=1e-14)

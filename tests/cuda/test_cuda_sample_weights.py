@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from cuda_helpers import assert_same_training
 
 from numbagrad import Dense, Sequential, config
 from numbagrad.train.chunks import ArrayChunks
@@ -33,17 +34,6 @@ def make(device, regularizer=None, **compile_options):
     return model.compile(**options)
 
 
-def host(parameters):
-    return parameters if isinstance(parameters, np.ndarray) else parameters.copy_to_host()
-
-
-def assert_same_fit(gpu, cpu):
-    np.testing.assert_allclose(host(gpu.parameters), cpu.parameters, rtol=TOLERANCE, atol=TOLERANCE)
-    assert gpu.history.history.keys() == cpu.history.history.keys()
-    for key, values in cpu.history.history.items():
-        np.testing.assert_allclose(gpu.history.history[key], values, rtol=TOLERANCE, err_msg=key)
-
-
 # Per-sample L2 (scikit-learn's alpha): the penalty divided by each batch's sum of weights.
 REGULARIZERS = {"none": None, "l2": {"name": "l2", "l2": 0.01}, "per_sample": {"name": "l2", "l2": 0.05, "per_sample": True}}
 
@@ -55,7 +45,7 @@ def test_a_weighted_fit_equals_the_cpu(regularizer):
     models = {device: make(device, REGULARIZERS[regularizer], clip_norm=1.0) for device in ("cpu", "cuda")}
     for model in models.values():
         model.fit(X, labels, sample_weight=weights, batch_size=4, epochs=2, shuffle=True, seed=3, validation_data=validation, verbose=0)
-    assert_same_fit(models["cuda"], models["cpu"])
+    assert_same_training(models["cuda"], models["cpu"], TOLERANCE)
 
 
 def test_class_weight_and_evaluate_with_weights_equal_the_cpu():
@@ -65,7 +55,7 @@ def test_class_weight_and_evaluate_with_weights_equal_the_cpu():
     onehot = np.eye(3)[labels]
     for model in models.values():
         model.fit(X, onehot, class_weight={0: 2.0, 1: 0.5, 2: 1.0}, batch_size=4, epochs=1, verbose=0)
-    assert_same_fit(models["cuda"], models["cpu"])
+    assert_same_training(models["cuda"], models["cpu"], TOLERANCE)
     got = models["cuda"].evaluate(X, onehot, batch_size=5, sample_weight=weights)
     expected = models["cpu"].evaluate(X, onehot, batch_size=5, sample_weight=weights)
     assert got.keys() == expected.keys()
@@ -81,7 +71,7 @@ def test_integer_weights_train_as_repeated_rows_on_the_gpu():
     weighted, repeated = make("cuda"), make("cuda")
     weighted.fit(X, labels, sample_weight=counts.astype(float), batch_size=6, epochs=3, shuffle=False, verbose=0)
     repeated.fit(np.repeat(X, counts, axis=0), np.repeat(labels, counts), batch_size=int(counts.sum()), epochs=3, shuffle=False, verbose=0)
-    np.testing.assert_allclose(host(weighted.parameters), host(repeated.parameters), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(weighted.parameters.copy_to_host(), repeated.parameters.copy_to_host(), rtol=1e-10, atol=1e-12)
     for key in ("loss", "accuracy", "f1_macro"):
         np.testing.assert_allclose(weighted.history.history[key], repeated.history.history[key], rtol=1e-10, err_msg=key)
 
@@ -92,7 +82,7 @@ def test_streamed_data_gives_the_resident_fit(monkeypatch):
     resident.fit(X, labels, sample_weight=weights, batch_size=4, epochs=1, seed=2, verbose=0)
     monkeypatch.setattr(config, "CUDA_RESIDENT_DATA_BYTES", 4 * (6 * 8 + 8))  # one batch of 4 rows at a time
     streamed.fit(X, labels, sample_weight=weights, batch_size=4, epochs=1, seed=2, verbose=0)
-    np.testing.assert_array_equal(host(streamed.parameters), host(resident.parameters))
+    np.testing.assert_array_equal(streamed.parameters.copy_to_host(), resident.parameters.copy_to_host())
     assert streamed.history.history == resident.history.history
     assert streamed.evaluate(X, labels, sample_weight=weights, batch_size=5) == resident.evaluate(X, labels, sample_weight=weights, batch_size=5)
 
@@ -103,7 +93,7 @@ def test_weighted_chunks_and_lbfgs_equal_the_cpu():
         models = {device: make(device, REGULARIZERS["per_sample"], **options) for device in ("cpu", "cuda")}
         for model in models.values():
             model.fit(ArrayChunks(X, labels, rows=8, sample_weight=weights), batch_size=4, epochs=2, shuffle=False, verbose=0)
-        assert_same_fit(models["cuda"], models["cpu"])
+        assert_same_training(models["cuda"], models["cpu"], TOLERANCE)
 
 
 def test_a_metric_that_cannot_be_weighted_is_refused_on_the_gpu_too():
