@@ -392,6 +392,10 @@ def _add_run_command(commands, common, command_name: str, help: str, description
                                  default=argparse.SUPPRESS, help=setting.help)
         else:
             command.add_argument(*flags, dest=setting.name, metavar=setting.metavar, default=argparse.SUPPRESS, help=setting.help)
+        if setting.name == "normalization":  # Keras's and the literature's names for the two kinds
+            for flag, kind in (("--batch-norm", "batch"), ("--layer-norm", "layer")):
+                command.add_argument(flag, dest=setting.name, action="store_const", const=kind, default=argparse.SUPPRESS,
+                                     help=f"the same as --normalization {kind}")
         if setting.name == "weight_decay":
             command.add_argument("--set", dest="set", action="append", default=argparse.SUPPRESS, metavar="NAME=VALUE",
                                  help="another optimizer hyperparameter, such as betas=0.9,0.99 or amsgrad=true (repeatable)")

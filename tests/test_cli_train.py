@@ -219,9 +219,12 @@ def test_l2_and_l1_regularize_every_layers_weights(capsys, here):
 @needs_sklearn
 @needs_toml
 @pytest.mark.parametrize("kind, norm_type", [("batch", "BatchNormalization"), ("layer", "LayerNormalization")])
-def test_normalization_normalizes_every_hidden_layer(capsys, here, kind, norm_type):
-    flags = ["--data", "iris", "--epochs", "2", "--hidden", "8,8", "--normalization", kind, "--name", kind, "-q"]
-    assert run(capsys, "train", *flags)[0] == 0
+@pytest.mark.parametrize("spelled", ["--normalization", "--batch-norm"])
+def test_normalization_normalizes_every_hidden_layer(capsys, here, kind, norm_type, spelled):
+    flags = ["--normalization", kind] if spelled == "--normalization" else [f"--{kind}-norm"]
+    status, out, _ = run(capsys, "train", "--data", "iris", "--epochs", "2", "--hidden", "8,8", "--dropout", "0.1", *flags, "--name", kind)
+    assert status == 0
+    assert f"model: 4 -> 8 relu ({kind} norm, dropout 0.1) -> 8 relu ({kind} norm, dropout 0.1) -> 3 softmax" in out
     model = numbagrad.load_model(here / "runs" / kind / "model.ngm")
     assert [type(layer.normalization).__name__ for layer in model.layers] == [norm_type, norm_type, "NoneType"]
     assert f'normalization = "{kind}"' in (here / "runs" / kind / "config.toml").read_text()

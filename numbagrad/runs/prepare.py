@@ -158,6 +158,14 @@ def resolved_schedule(prepared: Prepared) -> dict[str, Any] | None:
 
 
 def describe_model(model: Sequential) -> str:
-    """``64 -> 64 relu -> 10 softmax, 4,810 parameters, float32``."""
-    sizes = [str(model.input_dim)] + [f"{layer.units} {layer.activation}" for layer in model.layers]
+    """``64 -> 64 relu -> 10 softmax, 4,810 parameters, float32``; a hidden layer's normalization and
+    dropout in parentheses: ``64 relu (batch norm, dropout 0.5)``."""
+    sizes = [str(model.input_dim)] + [_describe_layer(layer) for layer in model.layers]
     return f"{' -> '.join(sizes)}, {model.count_params():,} parameters, {model.dtype}"
+
+
+def _describe_layer(layer: Any) -> str:
+    extras = [f"{layer.normalization.short} norm"] if layer.normalization is not None else []
+    if layer.dropout:
+        extras.append(f"dropout {layer.dropout:g}")
+    return f"{layer.units} {layer.activation}" + (f" ({', '.join(extras)})" if extras else "")
