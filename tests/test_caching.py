@@ -84,3 +84,25 @@ def test_package_functions_use_the_package_keyed_locator():
     expected = os.path.join(_cache.cache_directory(), "kernels", "cpu")
     assert locator.get_cache_path() == expected
     assert not locator.get_cache_path().startswith(_cache.PACKAGE_DIRECTORY)
+
+
+VALUE_AND_GRAD = textwrap.dedent(
+    """
+    import numpy as np
+    import numbagrad as ng
+    layers = [ng.Dense(7, "tanh", normalization={normalization!r}), ng.Dense(3)]
+    model = ng.Sequential(layers, input_dim=5, dtype=np.float64)
+    X = np.random.default_rng(0).normal(size=(6, 5))
+    value, _ = model.value_and_grad(X, np.zeros((6, 3)), "mse")
+    print(np.isfinite(value) and np.isfinite(model.predict(X)).all())
+    """
+)
+
+
+def test_new_code_around_a_cached_parallel_kernel_runs(tmp_path):
+    """The first process compiles and caches the parallel product inside a plain network's passes; the
+    second compiles a normalized network's passes around the product loaded from that cache. Numba
+    starts its threading layer when it compiles a parallel loop, not when it links a cached one:
+    with numba 0.61 the second process crashed until numbagrad started the layer at import."""
+    for normalization in (None, "batch", "layer"):
+        assert _run(VALUE_AND_GRAD.format(normalization=normalization), tmp_path) == "True", normalization

@@ -33,7 +33,7 @@ from numba import prange, types
 from numbagrad.kernels.cpu.jit import inline, parallel_kernel
 from numbagrad.kernels.pointers import address_as_pointer
 
-__all__ = ["gemm", "parallel_gemm", "PARALLEL_GEMM_WORK"]
+__all__ = ["gemm", "parallel_gemm", "run_time_arguments", "PARALLEL_GEMM_WORK"]
 
 #: Multiply-adds (m n k) below which a product is not worth splitting across threads:
 #: waking the second thread, and waiting for it when other processes hold the
@@ -187,6 +187,22 @@ def gemm(alpha, a, b, beta, c, transpose_a, transpose_b, shortcuts=True):
     scalars[0] = alpha
     scalars[1] = beta
     _call(scalars, a, 0, b, 0, c, 0, m, n, k, transpose_a, transpose_b, shortcuts)
+
+
+@inline
+def run_time_arguments(transpose_a, transpose_b, threads, c):
+    """``(transpose_a, transpose_b, threads)`` as values known only at run time.
+
+    A constant argument (the dense passes' transpose flags, inference's
+    ``threads=0``) reaches a compiled callee as a literal type, and Numba
+    compiles :func:`parallel_gemm`, a parallel loop, once per combination of
+    literals: four times per dtype (about 6 s each on 2 cores, a third of the
+    first run's compiling) where one compilation serves them all.
+    ``c.shape[0] >= 0`` always holds, but only at run time, so each value
+    below is typed as a plain ``bool`` or ``int64``.
+    """
+    known = c.shape[0] >= 0
+    return (transpose_a if known else not transpose_a), (transpose_b if known else not transpose_b), (threads if known else threads + 1)
 
 
 @parallel_kernel

@@ -8,7 +8,7 @@ addresses, from ``ActivationSpec.kernel_table``) with its float64 parameters.
 
 from __future__ import annotations
 
-from numbagrad.kernels.cpu.blas import parallel_gemm
+from numbagrad.kernels.cpu.blas import parallel_gemm, run_time_arguments
 from numbagrad.kernels.cpu.jit import inline, kernel
 from numbagrad.kernels.pointers import activation_backward_function, activation_forward_function
 
@@ -57,7 +57,8 @@ def dense_forward_pass(x, weight, bias, z, out, activation, activation_params, a
     ``threads`` threads (see :func:`numbagrad.kernels.cpu.blas.parallel_gemm`).
     """
     fill_rows(z, bias)
-    parallel_gemm(1.0, x, weight, 1.0, z, False, False, threads)
+    transpose_a, transpose_b, parts = run_time_arguments(False, False, threads, z)
+    parallel_gemm(1.0, x, weight, 1.0, z, transpose_a, transpose_b, parts)
     if apply_activation:
         forward = activation_forward_function(z, activation[0], activation[1])
         forward(z, out, activation_params)
@@ -75,11 +76,13 @@ def dense_backward_pass(x, weight, z, out, grad_out, grad_weight, grad_bias, gra
     if apply_activation:
         backward = activation_backward_function(z, activation[2], activation[3])
         backward(z, out, grad_out, grad_out, activation_params)
-    parallel_gemm(1.0, x, grad_out, 1.0 if accumulate else 0.0, grad_weight, True, False, threads)
+    transpose_a, transpose_b, parts = run_time_arguments(True, False, threads, grad_weight)
+    parallel_gemm(1.0, x, grad_out, 1.0 if accumulate else 0.0, grad_weight, transpose_a, transpose_b, parts)
     if grad_bias.size != 0:
         add_column_sums(grad_bias, grad_out, accumulate)
     if grad_x.size != 0:
-        parallel_gemm(1.0, grad_out, weight, 0.0, grad_x, False, True, threads)
+        transpose_a, transpose_b, parts = run_time_arguments(False, True, threads, grad_x)
+        parallel_gemm(1.0, grad_out, weight, 0.0, grad_x, transpose_a, transpose_b, parts)
 
 
 @kernel

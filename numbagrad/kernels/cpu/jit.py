@@ -16,9 +16,17 @@ from __future__ import annotations
 
 import functools
 
+import numba
 from numba import njit
 
 __all__ = ["kernel", "parallel_kernel", "inline", "FASTMATH"]
+
+# Numba starts its threading layer when it compiles a parallel loop, not when a function compiled
+# in this process links one loaded from the cache: with numba 0.61, a process whose first use of
+# the parallel product came from another process's cache crashed in that product (a plain model's
+# value_and_grad in one process, a normalized one's in the next). Asking for the thread count
+# starts the layer (about 10 ms, which the first fit would spend anyway).
+numba.get_num_threads()
 
 #: LLVM fast-math flags that keep NaN and infinity semantics (a set, as Numba requires).
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}

@@ -287,12 +287,15 @@ def penalize(params, grads, penalties, rows, gradient):
     Called after the backward pass, before clipping: the penalty's gradient is
     part of the gradient that is clipped and stepped on, as in Keras and PyTorch.
     """
+    # A flag known only at run time (see numbagrad.kernels.cpu.blas.run_time_arguments): a literal
+    # True or False would compile penalty_sums once for training and once for evaluation.
+    with_gradient = gradient if penalties.shape[0] >= 0 else not gradient
     total = 0.0
     for s in range(penalties.shape[0]):
         scale = (1.0 / rows if rows > 0 else 0.0) if penalties[s, 4] != 0.0 else 1.0
         l1 = penalties[s, 2] * scale
         l2 = penalties[s, 3] * scale
-        absolute, square = penalty_sums(params, grads, int(penalties[s, 0]), int(penalties[s, 1]), l1, l2, gradient)
+        absolute, square = penalty_sums(params, grads, int(penalties[s, 0]), int(penalties[s, 1]), l1, l2, with_gradient)
         total += l1 * absolute + l2 * square
     return total
 
