@@ -351,7 +351,7 @@ class _Trainer:
         first, last = self.parallel.part(rows)
         if last > first:
             launch_all(self.launches(last - first), start=start + first, index=k)
-        total = self._all_reduce(k, last - first, self._counts[k])
+        total = self._all_reduce(k, last - first, float(last - first) if self.weights is None else self._counts[k])
         if self.network.penalties.shape[0]:
             self.penalty_scales[k : k + 1].copy_to_device(np.array([1.0 / total if total > 0 else 0.0]))
         launch_all(self.reduced_launches(), index=k)
@@ -506,7 +506,11 @@ class _Trainer:
     def _write_counts(self, first: int, stop: int) -> None:
         """Each batch's count for this process, ``first <= b < stop``: its rows, or the sum of their
         weights (in order, as the CPU adds them) into :attr:`weight_sums`; and, in one process, the
-        per-sample penalties' scale ``1 / count`` (data parallel: after each batch's all-reduce)."""
+        per-sample penalties' scale ``1 / count`` (data parallel: after each batch's all-reduce).
+        Nothing to do without weights or penalties: the segment's batches are not walked then."""
+        penalties = self.network.penalties.shape[0] > 0 and self.parallel is None
+        if self.weights is None and not penalties:
+            return
         count = stop - first
         counts = np.empty(count)
         for k in range(count):
@@ -515,7 +519,7 @@ class _Trainer:
         self._counts = counts
         if self.weight_sums is not None:
             self.weight_sums[:count].copy_to_device(counts)
-        if self.network.penalties.shape[0] and self.parallel is None:
+        if penalties:
             self.penalty_scales[:count].copy_to_device(np.divide(1.0, counts, out=np.zeros(count), where=counts > 0))
 
     def _add_host_metrics(self, first: int, completed: int) -> None:

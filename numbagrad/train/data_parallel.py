@@ -177,10 +177,11 @@ class DataParallel:
             if evaluate is not None:
                 loss, count, totals = evaluate()
                 own[0], own[1] = (loss * count if count > 0 else 0.0), count
-            total = self.world.sum(own, "fit's validation")
-            if setup.totals_add_up:
-                merged = self.world.sum(totals, "fit's validation").reshape(totals.shape)
+            if setup.totals_add_up:  # the loss, its count and the totals in one collective
+                summed = self.world.sum(np.concatenate([own, totals.ravel()]), "fit's validation")
+                total, merged = summed[:2], summed[2:].reshape(totals.shape)
             else:
+                total = self.world.sum(own, "fit's validation")
                 merged = setup.merged_totals(self._gather_totals(totals, "fit's validation"))
             values = setup.metric_values(merged)
             return {"loss": float(total[0] / total[1]) if total[1] > 0 else float("nan"), **values}
