@@ -33,3 +33,28 @@ def tiny_chunks(monkeypatch):
     """Make every optimizer step take the parallel path in chunks of 4 elements."""
     monkeypatch.setattr(config, "CHUNK_SIZE", 4)
     monkeypatch.setattr(config, "PARALLEL_THRESHOLD", 1)
+
+
+@pytest.fixture
+def unweighable_metric(fresh_registry):
+    """The name of a registered metric that sample weights cannot weight: its totals are a
+    maximum (not a sum over rows) and it declares no weighted_update."""
+    import numpy as np
+    from numba import njit
+
+    from numbagrad import metrics
+
+    @njit(error_model="numpy")
+    def max_error_update(prediction, target, totals, params):
+        for i in range(prediction.shape[0]):
+            for j in range(prediction.shape[1]):
+                totals[0] = max(totals[0], abs(prediction[i, j] - target[i, j]))
+
+    metrics.register(
+        metrics.MetricSpec(
+            name="max_error", update=max_error_update, totals=1, result=lambda totals: float(totals[0]),
+            higher_is_better=False, merge=np.maximum,
+            cuda_update="cuda_helpers:max_error_update",  # tests/cuda only: a GPU model needs CUDA code
+        )
+    )
+    return "max_error"

@@ -24,7 +24,7 @@ SCENARIOS = {
     "plain": {"fit": {"batch_size": 10, "epochs": 3}},
     "everything": {
         "fit": {"batch_size": 16, "epochs": 3, "validation_split": 0.2},
-        "compile": {"clip_norm": 0.5, "schedule": "cosine", "metrics": ["accuracy", "f1_macro"]},
+        "compile": {"clip_norm": 0.5, "schedule": "cosine", "metrics": ["accuracy", "f1_macro", "roc_auc"]},
         "l2": 1e-3,
         "weighted": True,
     },
@@ -45,6 +45,8 @@ SCENARIOS = {
     "dropout": {"fit": {"batch_size": 10, "epochs": 2}, "dropout": 0.3},
     # r2's totals (running means) do not add up over the ranks: they are gathered and merged.
     "regression": {"fit": {"batch_size": 10, "epochs": 2, "validation_split": 0.3}, "regression": True},
+    # Weighted r2 (the running count is the sum of the weights) merges over the ranks the same way.
+    "regression_weighted": {"fit": {"batch_size": 10, "epochs": 2, "validation_split": 0.3}, "regression": True, "weighted": True},
     # A GPU model (under Numba's CUDA simulator in the tests): the gradient summed through the host.
     "gpu": {
         "fit": {"batch_size": 10, "epochs": 1, "validation_split": 0.25},
@@ -76,9 +78,8 @@ def model(options: dict) -> ng.nn.Sequential:
          ng.nn.Dense(2, activation="linear" if options.get("regression") else "softmax")],
         input_dim=8, seed=1, dtype=options.get("dtype", "float64"),
     )
-    # ROC AUC keeps every row: each rank's records are gathered and concatenated (not with weights).
-    metric_names = ["accuracy"] if options.get("weighted") else ["accuracy", "roc_auc"]
-    compile_options = {"optimizer": "adam", "loss": "sparse_categorical_crossentropy", "metrics": metric_names}
+    # ROC AUC keeps every row (and its weight): each rank's records are gathered and concatenated.
+    compile_options = {"optimizer": "adam", "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy", "roc_auc"]}
     if options.get("regression"):
         compile_options.update(loss="mse", metrics=["r2", "mae"])
     compile_options.update(options.get("compile", {}))

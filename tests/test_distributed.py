@@ -55,7 +55,7 @@ def assert_close_histories(got: dict, expected: dict, rtol: float) -> None:
 @pytest.mark.parametrize("ranks", [2, 3])
 @pytest.mark.parametrize(
     "scenario", ["plain", "everything", "drop_last", "lbfgs", "lbfgs_long", "chunks", "weighted_chunks", "early_stopping", "float32", "dropout",
-                 "regression"],
+                 "regression", "regression_weighted"],
 )
 def test_ranks_train_the_weights_of_one_process(tmp_path, ranks, scenario):
     ran(launch(ranks, scenario, tmp_path))

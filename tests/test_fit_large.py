@@ -313,8 +313,15 @@ def test_chunk_errors_name_the_chunk():
         model().fit(negative, epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"fit: chunk 0 \(counting from 0\): w_chunk must have one weight per sample, shape \(20,\); got shape \(3,\)"):
         model().fit([(X[:20], y[:20], np.ones(3))], epochs=1, verbose=0)
-    with pytest.raises(ValueError, match="the metric 'r2' cannot be weighted"):
-        model(metrics=["r2"]).fit([(X[:20], y[:20], np.ones(20) * 2)], epochs=1, verbose=0)
+
+
+
+def test_weighted_chunks_refuse_a_metric_that_weights_cannot_weight(unweighable_metric):
+    X, y = data(40)
+    with pytest.raises(ValueError, match="the metric 'max_error' cannot be weighted"):
+        model(metrics=[unweighable_metric]).fit([(X[:20], y[:20], np.ones(20) * 2)], epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="the metric 'max_error' cannot be weighted"):
+        model(metrics=[unweighable_metric]).fit(ArrayChunks(X, y, 10), class_weight={0: 2.0}, verbose=0)
 
 
 def test_bad_chunk_sources_are_refused_before_training():
@@ -347,8 +354,6 @@ def test_bad_chunk_sources_are_refused_before_training():
         net.fit(ArrayChunks(X, y, 10), sample_weight=np.ones(40), verbose=0)
     with pytest.raises(ValueError, match=r"class_weight='balanced' needs every class's count in the whole training set"):
         net.fit(ArrayChunks(X, y, 10), class_weight="balanced", verbose=0)
-    with pytest.raises(ValueError, match="the metric 'r2' cannot be weighted"):
-        model(metrics=["r2"]).fit(ArrayChunks(X, y, 10), class_weight={0: 2.0}, verbose=0)
     scheduled = model(schedule="one_cycle")
     with pytest.raises(ValueError, match="the schedule takes its length from the fit.*give steps_per_epoch"):
         scheduled.fit(lambda: iter(split(X, y, [20])), verbose=0)

@@ -51,6 +51,14 @@ def max_error_update(prediction, target, totals, params):
             totals[0] = max(totals[0], abs(prediction[i, j] - target[i, j]))
 
 
+@njit(cache=True, error_model="numpy")
+def max_error_twice(prediction, target, weights, totals, params):
+    """A weighted kernel that breaks its contract: unit weights give another value than update."""
+    for i in range(prediction.shape[0]):
+        for j in range(prediction.shape[1]):
+            totals[0] = max(totals[0], 2.0 * abs(prediction[i, j] - target[i, j]))
+
+
 SOFTSIGN = ActivationSpec(name="softsign", title="Softsign", forward=softsign_forward, backward=softsign_backward)
 SCALED_MAE = LossSpec(
     name="scaled_mae", kernel=scaled_mae_loss, hyperparameters=(Hyperparameter("weight", 2.0, minimum=0.0),)
@@ -159,8 +167,21 @@ REJECTED = [
     ),
     (
         MetricSpec(name="bad", update=metric_with_wrong_types, totals=1, result=float),
-        "metric 'bad': its kernel does not fit the contract update(prediction: T[:, ::1], target: T[:, ::1], "
+        "metric 'bad': its update kernel does not fit the contract update(prediction: T[:, ::1], target: T[:, ::1], "
         "totals: float64[::1], params: float64[::1]) for T = float64",
+    ),
+    (
+        MetricSpec(name="bad", update=max_error_update, weighted_update=max_error_update, totals=1, result=float),
+        "metric 'bad': its weighted_update kernel does not fit the contract weighted_update(prediction: T[:, ::1], "
+        "target: T[:, ::1], weights: float64[::1], totals: float64[::1], params: float64[::1]) for T = float64",
+    ),
+    (
+        MetricSpec(name="bad", update=max_error_update, weighted_update=max_error_twice, totals=1, result=lambda t: float(t[0])),
+        "metric 'bad': weighted_update with every weight 1 gives 1.5, update gives 0.75: they must agree",
+    ),
+    (
+        MetricSpec(name="bad", update=max_error_update, weighted_update=lambda *a: None, totals=1, result=float),
+        "metric 'bad': weighted_update must be an @njit function or None; got <function <lambda>",
     ),
     (
         MetricSpec(name="bad", update=max_error_update, totals=1, result=lambda totals: "high"),

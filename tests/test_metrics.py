@@ -107,6 +107,54 @@ def test_epoch_value_does_not_depend_on_batching(name, options, predictions, tar
 
 
 @pytest.mark.parametrize("name, options, predictions, targets, columns", list(cases()))
+def test_integer_sample_weights_count_rows_that_many_times(name, options, predictions, targets, columns):
+    """Every built-in takes sample weights (by its weighted kernel, or by scaling additive totals);
+    weight 0 drops a row, weight 3 counts it three times, in one batch or several."""
+    rng = np.random.default_rng(6)
+    p, y = _data(predictions, targets, (61, columns[-1]), rng)
+    weights = rng.integers(0, 4, 61)
+    weights[:2] = (1, 3)  # keep classes present after the zeros
+    expected = metrics.get(name, **options)(np.repeat(p, weights, axis=0), np.repeat(y, weights, axis=0))
+    metric = metrics.get(name, **options)
+    assert metric.spec.weighable
+    assert metric(p, y, sample_weight=weights) == pytest.approx(expected, rel=1e-12, nan_ok=True)
+    for start, stop in ((0, 10), (10, 11), (11, 61)):
+        metric.update(p[start:stop], y[start:stop], sample_weight=weights[start:stop].astype(float))
+    assert metric.result() == pytest.approx(expected, rel=1e-12, nan_ok=True)
+
+
+def test_weighted_r2_equals_scikit_learn_and_ignores_batches_of_weight_zero():
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(8)
+    y = 1e6 + rng.standard_normal((300, 3))  # a mean that dwarfs the spread, as above
+    p = y + rng.standard_normal((300, 3)) * 0.3
+    weights = rng.uniform(0.0, 2.0, 300)
+    weights[100:140] = 0.0
+    metric = metrics.get("r2")
+    for start in range(0, 300, 20):
+        metric.update(p[start : start + 20], y[start : start + 20], sample_weight=weights[start : start + 20])
+    assert metric.result() == pytest.approx(sklearn_metrics.r2_score(y, p, sample_weight=weights), rel=1e-9)
+
+
+def test_sample_weights_are_checked_before_the_totals_change(unweighable_metric):
+    p, y = np.array([[0.2], [0.7]]), np.array([0, 1])
+    metric = metrics.get("r2")
+    metric.update(p, y.astype(float))
+    before = metric.totals.copy()
+    with pytest.raises(ValueError, match=r"R2Score.update\(\): sample_weight must have one weight per sample, shape \(2,\); got shape \(3,\)"):
+        metric.update(p, y.astype(float), sample_weight=[1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"R2Score.update\(\): sample_weight\[1\] = -1.0; weights must be finite numbers >= 0"):
+        metric.update(p, y.astype(float), sample_weight=[1.0, -1.0])
+    with pytest.raises(ValueError, match=r"sample_weight\[0\] = nan"):
+        metric.update(p, y.astype(float), sample_weight=[np.nan, 1.0])
+    with pytest.raises(TypeError, match=r"R2Score.__call__\(\): sample_weight must be numbers"):
+        metric(p, y.astype(float), sample_weight=["a", "b"])
+    np.testing.assert_array_equal(metric.totals, before)
+    with pytest.raises(ValueError, match=r"the metric 'max_error' cannot be weighted by sample weights"):
+        metrics.get(unweighable_metric).update(p, y.astype(float), sample_weight=[1.0, 2.0])
+
+
+@pytest.mark.parametrize("name, options, predictions, targets, columns", list(cases()))
 def test_totals_of_disjoint_rows_merge_into_the_totals_of_all(name, options, predictions, targets, columns):
     """What ranks training on their own rows, and an epoch's chunks, rely on."""
     rng = np.random.default_rng(4)
@@ -166,7 +214,9 @@ def test_calling_leaves_the_running_totals_alone():
     assert metric.result() == 1.0
 
 
-def test_kernel_table_holds_two_addresses():
+def test_kernel_table_holds_the_update_and_weighted_update_addresses():
     table = metrics.get("r2").spec.kernel_table(np.float64)
-    assert table.dtype == np.int64 and table.shape == (2,) and np.all(table > 0)
+    assert table.dtype == np.int64 and table.shape == (4,) and np.all(table > 0)
     metrics.check_kernels(metrics.get("r2").spec)
+    plain = metrics.get("mae").spec.kernel_table(np.float64)
+    assert np.all(plain[:2] > 0) and np.all(plain[2:] == 0)

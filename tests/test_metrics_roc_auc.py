@@ -116,9 +116,9 @@ def test_running_totals_grow_with_the_rows_and_merge_in_order():
     auc = metrics.get("roc_auc")
     auc.update(scores[:12], y[:12])
     first = auc.totals.copy()
-    assert first.size == 2 + 12 * 2
+    assert first.size == 2 + 12 * 3  # a record per row: its score, its class, its weight
     auc.update(scores[12:], y[12:])
-    assert auc.totals.size == 2 + 30 * 2 and auc.result() == pytest.approx(sklearn_metrics.roc_auc_score(y, scores[:, 0]))
+    assert auc.totals.size == 2 + 30 * 3 and auc.result() == pytest.approx(sklearn_metrics.roc_auc_score(y, scores[:, 0]))
     second = metrics.get("roc_auc")
     second.update(scores[12:], y[12:])
     np.testing.assert_array_equal(roc_auc_merge(first, second.totals), auc.totals)
@@ -128,20 +128,56 @@ def test_running_totals_grow_with_the_rows_and_merge_in_order():
 
 
 def test_totals_too_short_for_their_count_are_refused():
-    totals = np.array([3.0, 1.0, 0.5, 1.0, 0.2, 0.0])  # three rows counted, room for two
+    totals = np.array([3.0, 1.0, 0.5, 1.0, 1.0, 0.2, 0.0, 1.0])  # three rows counted, room for two
     with pytest.raises(RuntimeError, match="count 3 rows but hold room for 2"):
         roc_auc_result(totals)
     with pytest.raises(ValueError, match="cannot merge records of 1 and 2 columns"):
-        roc_auc_merge(np.array([1.0, 1.0, 0.3, 1.0]), np.array([1.0, 2.0, 0.3, 0.7, 1.0]))
+        roc_auc_merge(np.array([1.0, 1.0, 0.3, 1.0, 1.0]), np.array([1.0, 2.0, 0.3, 0.7, 1.0, 1.0]))
 
 
-def test_sample_weights_are_refused_with_the_reason():
-    X, y = data(40, 2)
-    model = classifier("one sigmoid")
-    with pytest.raises(ValueError, match="the metric 'roc_auc' cannot be weighted"):
-        model.evaluate(X, y, sample_weight=np.linspace(0.5, 2.0, 40))
-    with pytest.raises(ValueError, match="the metric 'roc_auc' cannot be weighted"):
-        model.fit(X, y, sample_weight=np.linspace(0.5, 2.0, 40), verbose=0)
+def scikit_learn_weighted(y, scores, weights):
+    if scores.shape[1] <= 2:
+        return sklearn_metrics.roc_auc_score(y, scores[:, -1], sample_weight=weights)
+    return sklearn_metrics.roc_auc_score(y, scores, multi_class="ovr", average="macro", sample_weight=weights)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_weighted_evaluate_and_validation_equal_scikit_learn(case):
+    X, y = data(173, max(2, CASES[case][0]), seed=2)
+    weights = np.random.default_rng(7).uniform(0.0, 3.0, len(y))
+    model = classifier(case)
+    history = model.fit(
+        X[:120], y[:120], sample_weight=weights[:120], validation_data=(X[120:], y[120:], weights[120:]),
+        epochs=2, batch_size=16, verbose=0, seed=0,
+    ).history
+    assert history["val_roc_auc"][-1] == pytest.approx(scikit_learn_weighted(y[120:], model.predict(X[120:]), weights[120:]), rel=1e-12)
+    for batch_size in (7, 173):
+        value = model.evaluate(X, y, sample_weight=weights, batch_size=batch_size)["roc_auc"]
+        assert value == pytest.approx(scikit_learn_weighted(y, model.predict(X), weights), rel=1e-12)
+
+
+def test_weighted_ties_and_zero_weights_follow_scikit_learn():
+    scores = np.array([[0.5], [0.5], [0.2], [0.5], [0.9], [0.2], [0.7]])
+    y = np.array([1, 0, 0, 1, 1, 0, 0])
+    weights = np.array([0.5, 2.0, 1.0, 0.0, 3.0, 0.25, 0.0])
+    auc = metrics.get("roc_auc")
+    expected = sklearn_metrics.roc_auc_score(y, scores[:, 0], sample_weight=weights)
+    assert auc(scores, y, sample_weight=weights) == pytest.approx(expected, rel=1e-15)
+    auc.update(scores[:3], y[:3], sample_weight=weights[:3])
+    auc.update(scores[3:], y[3:], sample_weight=weights[3:])
+    assert auc.result() == pytest.approx(expected, rel=1e-15)
+    # Every positive weighs nothing: no area, as one class alone.
+    assert np.isnan(auc(scores, y, sample_weight=np.where(y == 1, 0.0, 1.0)))
+
+
+def test_weighted_chunks_equal_one_weighted_array():
+    X, y = data(205, 4)
+    weights = np.random.default_rng(5).integers(0, 4, len(y)).astype(float)
+    whole = classifier("four classes")
+    expected = whole.fit(X, y, sample_weight=weights, batch_size=10, epochs=2, shuffle=False, verbose=0).history
+    chunked = classifier("four classes")
+    history = chunked.fit(ArrayChunks(X, y, rows=50, sample_weight=weights), batch_size=10, epochs=2, shuffle=False, verbose=0).history
+    np.testing.assert_allclose(history["roc_auc"], expected["roc_auc"], rtol=1e-12)
 
 
 def test_a_declaration_that_keeps_rows_needs_a_merge_and_is_not_additive():

@@ -17,7 +17,7 @@ def data(rows=30, seed=0):
     return rng.normal(size=(rows, 4)), rng.integers(0, 3, rows), rng.integers(0, 4, rows)
 
 
-def network(optimizer=None, loss=LOSS, outputs=3, last="softmax", metrics=("accuracy",), penalty=True):
+def network(optimizer=None, loss=LOSS, outputs=3, last="softmax", metrics=("accuracy", "roc_auc"), penalty=True):
     regularizer = {"name": "l2", "l2": 0.1, "per_sample": True} if penalty else None
     model = Sequential([Dense(5, "tanh", kernel_regularizer=regularizer), Dense(outputs, last)], input_dim=4, dtype="float64", seed=2)
     model.compile(optimizer or {"name": "sgd", "lr": 0.1}, loss, metrics=list(metrics))
@@ -34,14 +34,18 @@ def test_integer_weights_train_as_repeated_rows(optimizer):
     np.testing.assert_allclose(history.history["loss"], expected.history["loss"], rtol=1e-10)
     if optimizer["name"] != "lbfgs":
         assert history.history["accuracy"] == pytest.approx(expected.history["accuracy"], rel=1e-12)
-    got = weighted.evaluate(X, y, sample_weight=w)
+    if optimizer["name"] != "lbfgs":
+        assert history.history["roc_auc"] == pytest.approx(expected.history["roc_auc"], rel=1e-12)
     want = repeated.evaluate(np.repeat(X, w, axis=0), np.repeat(y, w))
-    assert got["loss"] == pytest.approx(want["loss"], rel=1e-12) and got["accuracy"] == pytest.approx(want["accuracy"], rel=1e-12)
+    assert weighted.evaluate(X, y, sample_weight=w) == pytest.approx(want, rel=1e-12)
+    # In batches of 7 the metrics stay (the per-sample penalty in the loss depends on the batches).
+    got = weighted.evaluate(X, y, sample_weight=w, batch_size=7)
+    assert {k: got[k] for k in ("accuracy", "roc_auc")} == pytest.approx({k: want[k] for k in ("accuracy", "roc_auc")}, rel=1e-12)
 
 
 @pytest.mark.parametrize(
     "loss, outputs, last, metrics",
-    [("mse", 2, "linear", ("mae", "rmse")), ("binary_crossentropy", 1, "sigmoid", ("binary_accuracy",))],
+    [("mse", 2, "linear", ("mae", "rmse", "r2")), ("binary_crossentropy", 1, "sigmoid", ("binary_accuracy", "roc_auc"))],
 )
 def test_regression_and_binary_losses_weight_the_same_way(loss, outputs, last, metrics):
     X, _, w = data(seed=1)
@@ -155,14 +159,16 @@ def test_class_weight_needs_class_labels():
         model.fit(X, np.random.default_rng(0).normal(size=(len(X), 2)), class_weight="balanced", verbose=0)
 
 
-def test_a_metric_that_is_not_a_sum_over_rows_is_refused_with_weights():
+def test_a_metric_that_weights_cannot_weight_is_refused_with_them(unweighable_metric):
     X, _, w = data()
-    model = network(loss="mse", outputs=2, last="linear", metrics=("r2",))
+    model = network(loss="mse", outputs=2, last="linear", metrics=(unweighable_metric,))
     y = np.random.default_rng(0).normal(size=(len(X), 2))
-    with pytest.raises(ValueError, match=r"fit: the metric 'r2' cannot be weighted by sample weights"):
+    before = model.parameters.copy()
+    with pytest.raises(ValueError, match=r"fit: the metric 'max_error' cannot be weighted by sample weights \(it has no weighted_update"):
         model.fit(X, y, sample_weight=w, verbose=0)
-    with pytest.raises(ValueError, match=r"evaluate: the metric 'r2' cannot be weighted"):
+    with pytest.raises(ValueError, match=r"evaluate: the metric 'max_error' cannot be weighted"):
         model.evaluate(X, y, sample_weight=w)
+    np.testing.assert_array_equal(model.parameters, before)
 
 
 def test_chunks_carry_their_own_weights():

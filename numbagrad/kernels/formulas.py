@@ -105,6 +105,7 @@ __all__ = [
     "confusion_cell",
     "absolute_errors",
     "squared_errors",
+    "row_weight",
     "r2_column",
     "record_scores",
     "compile_formulas",
@@ -620,37 +621,51 @@ def squared_errors(prediction, target, i, total):
     return total
 
 
-def r2_column(prediction, target, totals, j, n, merged, rows, columns):
-    """Merge column ``j`` of the batch (``rows`` rows, ``columns`` columns) into r2's running
-    totals (see :func:`numbagrad.kernels.cpu.metrics.r2_update`); ``n`` rows so far,
-    ``merged = n + rows`` after this batch."""
+def row_weight(weights, i):
+    """Row ``i``'s weight: ``weights[i]``, or 1 when ``weights`` is ``None`` (an unweighted batch;
+    the branch is resolved at compile time)."""
+    if weights is None:
+        return 1.0
+    return weights[i]
+
+
+def r2_column(prediction, target, weights, totals, j, n, batch_weight, columns):
+    """Merge column ``j`` of the batch into r2's running totals (see
+    :func:`numbagrad.kernels.cpu.metrics.r2_update`): ``n`` is the weight so far, ``batch_weight``
+    the batch's (its rows, or the sum of ``weights``), and row ``i`` counts ``row_weight(weights, i)``
+    times in the batch's mean, squared deviations and squared residuals."""
+    if batch_weight == 0.0:  # nothing to merge; dividing by it would give NaN
+        return
+    rows = prediction.shape[0]
     batch_mean = 0.0
     for i in range(rows):
-        batch_mean += np.float64(target[i, j])
-    batch_mean /= rows
+        batch_mean += row_weight(weights, i) * np.float64(target[i, j])
+    batch_mean /= batch_weight
     batch_m2 = 0.0
     residuals = 0.0
     for i in range(rows):
+        w = row_weight(weights, i)
         y = np.float64(target[i, j])
         deviation = y - batch_mean
-        batch_m2 += deviation * deviation
+        batch_m2 += w * deviation * deviation
         r = y - np.float64(prediction[i, j])
-        residuals += r * r
+        residuals += w * r * r
+    merged = n + batch_weight
     delta = batch_mean - totals[1 + j]
-    totals[1 + j] += delta * rows / merged
-    totals[1 + columns + j] += batch_m2 + delta * delta * n * rows / merged
+    totals[1 + j] += delta * batch_weight / merged
+    totals[1 + columns + j] += batch_m2 + delta * delta * n * batch_weight / merged
     totals[1 + 2 * columns + j] += residuals
 
 
-def record_scores(prediction, target, totals, i, n):
+def record_scores(prediction, target, weights, totals, i, n):
     """Store row ``i`` of the batch as the ``n + i``-th record of ROC AUC's totals (see
-    :func:`numbagrad.kernels.cpu.metrics.roc_auc_update`): its ``columns`` scores, then its true
+    :func:`numbagrad.kernels.cpu.metrics.roc_auc_update`): its ``columns`` scores, its true
     class (with one column: 1 when ``y > 0.5``, else 0; with several: the label or the one-hot
-    target's argmax, -1 for an invalid label). A record past the end of ``totals`` is not written
-    (the count still counts it, and ``result`` refuses the totals)."""
+    target's argmax, -1 for an invalid label), then its weight. A record past the end of
+    ``totals`` is not written (the count still counts it, and ``result`` refuses the totals)."""
     columns = prediction.shape[1]
-    start = 2 + (n + i) * (columns + 1)
-    if start + columns + 1 > totals.size:
+    start = 2 + (n + i) * (columns + 2)
+    if start + columns + 2 > totals.size:
         return
     for j in range(columns):
         totals[start + j] = np.float64(prediction[i, j])
@@ -658,6 +673,7 @@ def record_scores(prediction, target, totals, i, n):
         totals[start + 1] = 1.0 if np.float64(target[i, 0]) > 0.5 else 0.0
     else:
         totals[start + columns] = true_class(target, i, columns)
+    totals[start + columns + 1] = row_weight(weights, i)
 
 
 # --- compiling the formulas for a target ----------------------------------------------

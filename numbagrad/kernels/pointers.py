@@ -29,6 +29,7 @@ from numbagrad.kernels.signatures import (
     numba_float,
     tensor_update_signature,
     update_signature,
+    weighted_metric_signature,
 )
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "activation_backward_function",
     "loss_function",
     "metric_function",
+    "weighted_metric_function",
     "call_reducer",
 ]
 
@@ -97,6 +99,7 @@ activation_forward_function = _function_loader(activation_forward_signature, "ac
 activation_backward_function = _function_loader(activation_backward_signature, "activation backward")
 loss_function = _function_loader(loss_signature, "loss")
 metric_function = _function_loader(metric_signature, "metric update")
+weighted_metric_function = _function_loader(weighted_metric_signature, "weighted metric update")
 
 
 @intrinsic

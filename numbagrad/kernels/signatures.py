@@ -27,6 +27,7 @@ __all__ = [
     "activation_backward_signature",
     "loss_signature",
     "metric_signature",
+    "weighted_metric_signature",
 ]
 
 #: The parameter dtypes numbagrad computes in.
@@ -209,3 +210,20 @@ def metric_signature(dtype) -> types.Signature:
     the metric's ``result(totals)`` turns them into the value.
     """
     return _metric_signature(np.dtype(dtype))
+
+
+@functools.cache
+def _weighted_metric_signature(dtype: np.dtype) -> types.Signature:
+    matrix = numba_float(dtype)[:, ::1]
+    return types.void(matrix, matrix, types.float64[::1], types.float64[::1], types.float64[::1])
+
+
+def weighted_metric_signature(dtype) -> types.Signature:
+    """``update(prediction, target: T[:, ::1], weights, totals, params: float64[::1]) -> None``.
+
+    :func:`metric_signature` with row ``i`` of the batch counted ``weights[i]``
+    times (``weights >= 0``, one per row): the kernel of a metric whose totals
+    are not plain sums over rows (r2's running means, ROC AUC's records) and
+    that is still weighted by ``sample_weight``.
+    """
+    return _weighted_metric_signature(np.dtype(dtype))

@@ -84,10 +84,10 @@ def r2_merge(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 
 
 def _records(totals: np.ndarray) -> tuple[int, int, np.ndarray]:
-    """``(n, columns, records)`` of ROC AUC's totals: ``records`` is ``(n, columns + 1)``, each
-    row's scores then its class (layout of :func:`numbagrad.kernels.cpu.metrics.roc_auc_update`)."""
+    """``(n, columns, records)`` of ROC AUC's totals: ``records`` is ``(n, columns + 2)``, each
+    row's scores, its class, then its weight (layout of :func:`numbagrad.kernels.cpu.metrics.roc_auc_update`)."""
     n, columns = int(totals[0]), int(totals[1])
-    width = columns + 1
+    width = columns + 2
     if n and 2 + n * width > len(totals):
         raise RuntimeError(
             f"ROC AUC: the totals count {n} rows but hold room for {(len(totals) - 2) // width}; "
@@ -96,54 +96,61 @@ def _records(totals: np.ndarray) -> tuple[int, int, np.ndarray]:
     return n, columns, totals[2 : 2 + n * width].reshape(n, width)
 
 
-def binary_roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
-    """The area under the ROC curve of ``scores`` for the rows where ``positive`` is true.
+def binary_roc_auc(scores: np.ndarray, positive: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """The area under the ROC curve of ``scores`` for the rows where ``positive`` is true, each row
+    counted ``weights[i]`` times (once when ``weights`` is ``None``).
 
-    It is the Mann-Whitney statistic: the probability that a positive row
-    scores above a negative one, a tie counting one half::
+    It is the Mann-Whitney statistic: the weighted share of (positive,
+    negative) pairs in which the positive scores higher, a tie counting one
+    half. With the distinct scores ``s_1 < s_2 < ...``, ``P_k`` and ``N_k`` the
+    weights of the positive and negative rows scoring ``s_k``::
 
-        AUC = (sum of the positives' ranks - P (P + 1) / 2) / (P N)
+        AUC = sum_k P_k (N_1 + ... + N_{k-1} + N_k / 2) / (P N)
 
-    with ranks from 1 and tied scores given their mean rank (what the
-    trapezoids under scikit-learn's ``roc_curve`` add up to). NaN when one
-    of the classes has no row, or a score is NaN.
+    which is what the trapezoids under scikit-learn's weighted ``roc_curve``
+    add up to. NaN when the positives or the negatives weigh nothing, or a
+    score is NaN.
     """
-    from scipy.stats import rankdata
-
-    positives = int(np.count_nonzero(positive))
-    negatives = positive.size - positives
-    if positives == 0 or negatives == 0 or np.isnan(scores).any():
+    weights = np.ones(scores.size) if weights is None else weights
+    positive_weights = np.where(positive, weights, 0.0)
+    negative_weights = weights - positive_weights
+    positives, negatives = positive_weights.sum(), negative_weights.sum()
+    if not (positives > 0 and negatives > 0) or np.isnan(scores).any():
         return math.nan
-    ranks = rankdata(scores)
-    return float((ranks[positive].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
+    distinct, group = np.unique(scores, return_inverse=True)
+    positive_by_score = np.bincount(group, weights=positive_weights, minlength=distinct.size)
+    negative_by_score = np.bincount(group, weights=negative_weights, minlength=distinct.size)
+    negatives_below = np.cumsum(negative_by_score) - negative_by_score
+    return float(np.dot(positive_by_score, negatives_below + 0.5 * negative_by_score) / (positives * negatives))
 
 
 def roc_auc_result(totals: np.ndarray) -> float:
-    """ROC AUC of the rows recorded in ``totals``, as scikit-learn's ``roc_auc_score``.
+    """ROC AUC of the rows recorded in ``totals``, as scikit-learn's ``roc_auc_score`` (with each
+    record's weight as its ``sample_weight``).
 
     One output column: the area of its score for class 1 (``y > 0.5``).
     Two (a softmax over two classes): the area of column 1's score, as
     scikit-learn scores binary targets. More: one-vs-rest, the unweighted
     mean over the classes of each column's area for its class
     (``multi_class="ovr", average="macro"``). A class that no target has
-    (or that every target has) has no area and is left out of the mean,
-    where scikit-learn refuses the data; NaN when no class has one.
+    (or that every target has; by weight) has no area and is left out of
+    the mean, where scikit-learn refuses the data; NaN when no class has one.
     """
     n, columns, records = _records(totals)
     if n == 0:
         return math.nan
-    labels = records[:, columns]
+    labels, weights = records[:, columns], records[:, columns + 1]
     if columns <= 2:
-        return binary_roc_auc(records[:, columns - 1], labels == 1)
-    areas = [binary_roc_auc(records[:, c], labels == c) for c in range(columns)]
-    defined = [a for c, a in enumerate(areas) if not (math.isnan(a) and _one_sided(labels, c))]
+        return binary_roc_auc(records[:, columns - 1], labels == 1, weights)
+    areas = [binary_roc_auc(records[:, c], labels == c, weights) for c in range(columns)]
+    defined = [a for c, a in enumerate(areas) if not (math.isnan(a) and _one_sided(labels == c, weights))]
     return float(np.mean(defined)) if defined else math.nan
 
 
-def _one_sided(labels: np.ndarray, c: int) -> bool:
-    """Whether class ``c`` has no rows or every row (so that its one-vs-rest area is undefined)."""
-    count = int(np.count_nonzero(labels == c))
-    return count == 0 or count == labels.size
+def _one_sided(positive: np.ndarray, weights: np.ndarray) -> bool:
+    """Whether the positive rows or the negative ones weigh nothing (so that the area is undefined)."""
+    inside = weights[positive].sum()
+    return not (inside > 0 and weights.sum() - inside > 0)
 
 
 def roc_auc_merge(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -153,7 +160,7 @@ def roc_auc_merge(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     if n1 and n2 and columns1 != columns2:
         raise ValueError(f"ROC AUC: cannot merge records of {columns1} and {columns2} columns")
     columns = columns1 if n1 else columns2
-    merged = np.empty(2 + (n1 + n2) * (columns + 1))
+    merged = np.empty(2 + (n1 + n2) * (columns + 2))
     merged[0], merged[1] = n1 + n2, columns
     merged[2:] = np.concatenate([records1.ravel(), records2.ravel()])
     return merged
@@ -229,6 +236,7 @@ R2 = MetricSpec(
     totals=lambda columns: 1 + 3 * columns,
     result=r2_result,
     cuda_update=_cuda("r2_update"),
+    weighted_update=k.r2_weighted_update,
     merge=r2_merge,
 )
 
@@ -237,8 +245,9 @@ ROC_AUC = MetricSpec(
     title="AUC",
     update=k.roc_auc_update,
     totals=2,
-    row_totals=lambda columns: columns + 1,
+    row_totals=lambda columns: columns + 2,
     result=roc_auc_result,
+    weighted_update=k.roc_auc_weighted_update,
     merge=roc_auc_merge,
     target="labels",
     presets={"auc": {}, "roc_auc_ovr": {}},

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from numbagrad.bound import Supervised
+from numbagrad.checks import row_weights
 from numbagrad.metrics.spec import MetricSpec
 
 __all__ = ["Metric"]
@@ -39,16 +40,18 @@ class Metric(Supervised):
         self.totals: np.ndarray | None = None
         self._columns: int | None = None
 
-    def update(self, prediction: Any, target: Any) -> None:
-        """Add one batch to the totals. Everything is checked before the totals change.
+    def update(self, prediction: Any, target: Any, sample_weight: Any = None) -> None:
+        """Add one batch to the totals, row ``i`` counted ``sample_weight[i]`` times when given.
+        Everything is checked before the totals change.
 
         Raises:
             ValueError: a prediction with another number of columns than the
-                batches before it (call :meth:`reset` first), or bad targets.
+                batches before it (call :meth:`reset` first), bad targets, or
+                bad weights (one finite number >= 0 per row), or weights for a
+                metric that sample weights cannot weight (see ``MetricSpec.weighable``).
         """
-        from numbagrad.kernels.cpu.calls import call_metric
-
         prediction, target = self._batch(prediction, target)
+        weights = self._weights(prediction, sample_weight, "update")
         columns = prediction.shape[1]
         if self._columns is not None and columns != self._columns:
             raise ValueError(
@@ -60,7 +63,7 @@ class Metric(Supervised):
             grown = np.zeros(totals.size + prediction.shape[0] * self.spec.row_count(columns))
             grown[: totals.size] = totals
             totals = grown
-        call_metric(self.kernel_table(prediction.dtype), prediction, target, totals, self.params)
+        self._add(prediction, target, weights, totals)
         self.totals, self._columns = totals, columns
 
     def result(self) -> float:
@@ -74,11 +77,35 @@ class Metric(Supervised):
         self.totals = None
         self._columns = None
 
-    def __call__(self, prediction: Any, target: Any) -> float:
-        """The metric of one batch alone; the running totals are left as they are."""
-        from numbagrad.kernels.cpu.calls import call_metric
-
+    def __call__(self, prediction: Any, target: Any, sample_weight: Any = None) -> float:
+        """The metric of one batch alone (row ``i`` counted ``sample_weight[i]`` times when given);
+        the running totals are left as they are."""
         prediction, target = self._batch(prediction, target)
+        weights = self._weights(prediction, sample_weight, "__call__")
         totals = np.zeros(self.spec.total_count(prediction.shape[1], prediction.shape[0]))
-        call_metric(self.kernel_table(prediction.dtype), prediction, target, totals, self.params)
+        self._add(prediction, target, weights, totals)
         return float(self.spec.result(totals))
+
+    def _weights(self, prediction: np.ndarray, sample_weight: Any, method: str) -> np.ndarray | None:
+        if sample_weight is None:
+            return None
+        owner = f"{self.title}.{method}()"
+        if not self.spec.weighable:
+            raise ValueError(
+                f"{owner}: the metric {self.name!r} cannot be weighted by sample weights (it has no weighted_update "
+                "and its totals are not sums over rows)"
+            )
+        return row_weights(sample_weight, prediction.shape[0], "sample_weight", owner)
+
+    def _add(self, prediction: np.ndarray, target: np.ndarray, weights: np.ndarray | None, totals: np.ndarray) -> None:
+        """The batch added to ``totals`` by the compiled loops' own weighted path (one
+        implementation of weighting: the weighted kernel, or each row's totals scaled)."""
+        from numbagrad.kernels.cpu.calls import call_metric
+        from numbagrad.kernels.cpu.training import weighted_metric_rows
+
+        table = self.kernel_table(prediction.dtype)
+        if weights is None:
+            call_metric(table, prediction, target, totals, self.params)
+            return
+        tables = np.array([[*table, totals.size]], dtype=np.int64)
+        weighted_metric_rows(tables, self.params.reshape(1, -1), totals.reshape(1, -1), prediction, target, weights)

@@ -26,6 +26,7 @@ as a plugin declares one::
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -68,8 +69,18 @@ class MetricSpec(Declaration):
         additive: whether ``totals`` are sums over rows (counts, sums of
             errors), so that a row of weight ``w`` adds ``w`` times its own
             totals: what ``fit(..., sample_weight=...)`` and
-            ``evaluate(..., sample_weight=...)`` need to weight the metric.
-            A metric that is not additive is refused with sample weights.
+            ``evaluate(..., sample_weight=...)`` need to weight the metric
+            when it has no ``weighted_update``.
+        weighted_update: ``@njit`` ``weighted_update(prediction, target,
+            weights, totals, params)`` adding one batch whose row ``i``
+            counts ``weights[i]`` times (float64, ``>= 0``; contract of
+            :func:`numbagrad.kernels.signatures.weighted_metric_signature`),
+            for a metric whose totals are not sums over rows (r2's running
+            means, ROC AUC's records). With integer weights, its totals must
+            give the ``result`` of the batch with each row repeated that many
+            times. Used with sample or class weights (on the host for a GPU
+            model); a metric with neither this nor ``additive`` is refused
+            with them.
         merge: ``merge(first, second) -> totals``, the totals of two disjoint
             sets of rows combined (plain Python), as ranks that each train on
             their own rows need; ``None`` (the default): totals add up, as
@@ -97,6 +108,7 @@ class MetricSpec(Declaration):
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     cuda_update: Any = None
     additive: bool = False
+    weighted_update: Any = None
     merge: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
     row_totals: int | Callable[[int], int] = 0
 
@@ -133,12 +145,21 @@ class MetricSpec(Declaration):
             merged = np.asarray(self.merge(merged, row), dtype=np.float64)
         return merged
 
-    def kernel_table(self, dtype) -> np.ndarray:
-        """The int64 addresses ``[update C, update JIT]`` of the kernel compiled for ``dtype``."""
-        from numbagrad.kernels.pointers import kernel_addresses
-        from numbagrad.kernels.signatures import metric_signature
+    @property
+    def weighable(self) -> bool:
+        """Whether sample weights can weight it: it has a ``weighted_update``, or additive totals."""
+        return self.additive or self.weighted_update is not None
 
-        return np.array(kernel_addresses(self.update, metric_signature(dtype)), dtype=np.int64)
+    def kernel_table(self, dtype) -> np.ndarray:
+        """The int64 addresses ``[update C, update JIT, weighted C, weighted JIT]`` of the kernels
+        compiled for ``dtype`` (the last two 0 without a ``weighted_update``)."""
+        from numbagrad.kernels.pointers import kernel_addresses
+        from numbagrad.kernels.signatures import metric_signature, weighted_metric_signature
+
+        weighted = (0, 0)
+        if self.weighted_update is not None:
+            weighted = kernel_addresses(self.weighted_update, weighted_metric_signature(dtype))
+        return np.array([*kernel_addresses(self.update, metric_signature(dtype)), *weighted], dtype=np.int64)
 
     def cuda_kernel(self) -> Any:
         """The ``@cuda.jit`` update kernel, imported if declared by path; ``None`` without.
@@ -154,6 +175,7 @@ class MetricSpec(Declaration):
         """
         label = self.label
         require_kernel(label, "update", self.update)
+        require_kernel(label, "weighted_update", self.weighted_update, optional=True)
         check_cuda_field(label, "cuda_update", self.cuda_update)
         if not callable(self.totals):
             self.total_count(1)
@@ -176,36 +198,72 @@ class MetricSpec(Declaration):
         self._check_common()
 
 
-_CONTRACT = "update(prediction: T[:, ::1], target: T[:, ::1], totals: float64[::1], params: float64[::1])"
+_CONTRACTS = {
+    "update": "update(prediction: T[:, ::1], target: T[:, ::1], totals: float64[::1], params: float64[::1])",
+    "weighted_update": "weighted_update(prediction: T[:, ::1], target: T[:, ::1], weights: float64[::1], "
+    "totals: float64[::1], params: float64[::1])",
+}
+
+
+def _attempt(spec: MetricSpec, what: str, dtype: np.dtype, action: Callable[[], Any]) -> Any:
+    """``action()``, its failure a ``TypeError`` saying that ``spec``'s kernel ``what`` breaks its contract."""
+    try:
+        return action()
+    except Exception as error:
+        raise TypeError(
+            f"metric {spec.name!r}: its {what} kernel does not fit the contract {_CONTRACTS[what]} "
+            f"for T = {dtype}: {type(error).__name__}: {first_line(error)}"
+        ) from None
+
+
+def _result(spec: MetricSpec, totals: np.ndarray) -> float:
+    try:
+        value = spec.result(totals)
+    except Exception as error:
+        raise TypeError(f"metric {spec.name!r}: result(totals) failed: {type(error).__name__}: {first_line(error)}") from None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"metric {spec.name!r}: result(totals) must return a number; got {value!r}")
+    return float(value)
 
 
 def check_kernels(spec: MetricSpec) -> None:
-    """Compile ``spec``'s kernel for the contract, run it once on a tiny batch, then ``result``.
+    """Compile ``spec``'s kernels for their contracts, run them once on a tiny batch, then ``result``
+    and ``merge``.
 
-    Raises ``TypeError`` naming the metric when the kernel does not fit the
-    contract of :func:`numbagrad.kernels.signatures.metric_signature` or
-    ``result`` does not return a number.
+    Raises ``TypeError`` naming the metric when a kernel does not fit the
+    contract of :func:`numbagrad.kernels.signatures.metric_signature` (or
+    :func:`~numbagrad.kernels.signatures.weighted_metric_signature`),
+    ``result`` does not return a number, or the weighted kernel with unit
+    weights gives another value than the plain one.
     """
-    from numbagrad.kernels.cpu.calls import call_metric
+    from numbagrad.kernels.cpu.calls import call_metric, call_weighted_metric
+    from numbagrad.kernels.pointers import kernel_addresses
+    from numbagrad.kernels.signatures import metric_signature, weighted_metric_signature
 
     params = spec.encode(spec.validate({}))
     for dtype in (np.dtype(np.float64), np.dtype(np.float32)):
         prediction = np.array([[0.75, 0.25, 0.0], [0.0, 0.25, 0.75]], dtype=dtype)
         target = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=dtype)
         totals = np.zeros(spec.total_count(3, rows=2))
-        try:
-            call_metric(spec.kernel_table(dtype), prediction, target, totals, params)
-        except Exception as error:
-            raise TypeError(
-                f"metric {spec.name!r}: its kernel does not fit the contract {_CONTRACT} "
-                f"for T = {dtype}: {type(error).__name__}: {first_line(error)}"
-            ) from None
-        try:
-            value = spec.result(totals)
-        except Exception as error:
-            raise TypeError(f"metric {spec.name!r}: result(totals) failed: {type(error).__name__}: {first_line(error)}") from None
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"metric {spec.name!r}: result(totals) must return a number; got {value!r}")
+        _attempt(spec, "update", dtype, lambda: kernel_addresses(spec.update, metric_signature(dtype)))
+        if spec.weighted_update is not None:
+            signature = weighted_metric_signature(dtype)
+            _attempt(spec, "weighted_update", dtype, lambda: kernel_addresses(spec.weighted_update, signature))
+        table = spec.kernel_table(dtype)
+        _attempt(spec, "update", dtype, lambda: call_metric(table, prediction, target, totals, params))
+        value = _result(spec, totals)
+        if spec.weighted_update is not None:
+            weighted = np.zeros_like(totals)
+            _attempt(
+                spec, "weighted_update", dtype,
+                lambda: call_weighted_metric(table, prediction, target, np.ones(2), weighted, params),
+            )
+            weighted_value = _result(spec, weighted)
+            if not (np.isclose(weighted_value, value, rtol=1e-6, atol=1e-9) or (math.isnan(value) and math.isnan(weighted_value))):
+                raise TypeError(
+                    f"metric {spec.name!r}: weighted_update with every weight 1 gives {weighted_value!r}, "
+                    f"update gives {value!r}: they must agree"
+                )
         if spec.merge is not None:
             try:
                 merged = np.asarray(spec.merge(totals, totals.copy()), dtype=np.float64)

@@ -22,7 +22,7 @@ import numba
 import numpy as np
 
 from numbagrad import config, distributed
-from numbagrad.checks import flag, integer
+from numbagrad.checks import flag, integer, row_weights
 from numbagrad.data import as_inputs, memory_mapped
 from numbagrad.errors import NonFiniteLossError
 from numbagrad.kernels.cpu.network import network_value_and_grad, penalize
@@ -147,16 +147,7 @@ def sample_weights(model: Any, targets: np.ndarray, sample_weight: Any, class_we
     rows = targets.shape[0]
     weights = np.ones(rows)
     if sample_weight is not None:
-        given = np.asarray(sample_weight)
-        if given.dtype.kind not in "biuf":
-            raise TypeError(f"{owner}: {name} must be numbers, one weight per sample; got an array of dtype {given.dtype}")
-        if given.shape not in ((rows,), (rows, 1)):
-            raise ValueError(f"{owner}: {name} must have one weight per sample, shape ({rows},); got shape {given.shape}")
-        weights = given.reshape(rows).astype(np.float64)
-        bad = ~(np.isfinite(weights) & (weights >= 0))
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise ValueError(f"{owner}: {name}[{i}] = {float(weights[i])!r}; weights must be finite numbers >= 0")
+        weights = row_weights(sample_weight, rows, name, owner)
     if class_weight is not None:
         labels = _class_labels(model, targets, owner)
         weights = weights * _class_weights(model, labels, class_weight, owner)[labels]
@@ -217,10 +208,11 @@ def evaluate(model: Any, X: Any, y: Any, batch_size: int | None = None, sample_w
 
 def _check_weighted_metrics(setup: Any, owner: str) -> None:
     for metric in setup.metrics:
-        if not metric.spec.additive:
+        if not metric.spec.weighable:
             raise ValueError(
-                f"{owner}: the metric {metric.name!r} cannot be weighted by sample weights (its totals are not sums "
-                "over rows); compile without it to train or evaluate with sample_weight or class_weight"
+                f"{owner}: the metric {metric.name!r} cannot be weighted by sample weights (it has no weighted_update "
+                "and its totals are not sums over rows); compile without it to train or evaluate with sample_weight "
+                "or class_weight"
             )
 
 

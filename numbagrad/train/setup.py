@@ -245,10 +245,10 @@ class TrainingSetup:
     # Read by the compiled loops every segment; the metrics never change after compile.
     @functools.cached_property
     def metric_tables(self) -> np.ndarray:
-        """A row per metric: its kernel's two addresses, then the length of its totals (-1: the
-        whole row, for a metric that keeps its rows)."""
+        """A row per metric: its kernels' four addresses (``MetricSpec.kernel_table``), then the
+        length of its totals (-1: the whole row, for a metric that keeps its rows)."""
         rows = [[*m.table, -1 if m.row_totals else m.totals] for m in self.metrics]
-        return np.array(rows, dtype=np.int64).reshape(len(self.metrics), 3)
+        return np.array(rows, dtype=np.int64).reshape(len(self.metrics), 5)
 
     @functools.cached_property
     def metric_params(self) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import cuda
 
 #: Relative agreement on a GPU, where the CUDA compiler fuses multiply-adds:
 #: a few ulps of float32, and far below 1e-12 in float64.
@@ -49,3 +50,12 @@ def assert_same_training(gpu, cpu, tolerance: float = 1e-10, history: bool = Tru
         assert gpu.history.history.keys() == cpu.history.history.keys()
         for key, values in cpu.history.history.items():
             np.testing.assert_allclose(gpu.history.history[key], values, rtol=tolerance, err_msg=key)
+
+
+
+@cuda.jit
+def max_error_update(prediction, target, totals, params):
+    """The CUDA twin of the ``max_error`` metric of the ``unweighable_metric`` fixture (tests/conftest.py)."""
+    for i in range(cuda.grid(1), prediction.shape[0], cuda.gridsize(1)):
+        for j in range(prediction.shape[1]):
+            cuda.atomic.max(totals, 0, abs(prediction[i, j] - target[i, j]))

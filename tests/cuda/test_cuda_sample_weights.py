@@ -96,12 +96,29 @@ def test_weighted_chunks_and_lbfgs_equal_the_cpu():
         assert_same_training(models["cuda"], models["cpu"], TOLERANCE)
 
 
-def test_a_metric_that_cannot_be_weighted_is_refused_on_the_gpu_too():
+def test_weighted_r2_and_roc_auc_equal_the_cpu():
+    """Their weighted kernels run on the host beside the GPU's forward passes, as the CPU loop runs them."""
     X, labels, weights = data()
-    model = make("cuda", metrics=["accuracy", "roc_auc"])
-    with pytest.raises(ValueError, match="the metric 'roc_auc' cannot be weighted"):
-        model.fit(X, labels, sample_weight=weights, verbose=0)
-    with pytest.raises(ValueError, match="the metric 'roc_auc' cannot be weighted"):
-        model.evaluate(X, labels, sample_weight=weights)
-    with pytest.raises(ValueError, match="the metric 'roc_auc' cannot be weighted"):
-        model.fit(X, labels, validation_data=(X, labels, weights), verbose=0)
+    for options in ({"metrics": ["accuracy", "roc_auc"]}, {"metrics": ["r2", "mae"], "loss": "mse"}):
+        targets = labels if options.get("loss") is None else np.eye(3)[labels]
+        models = {device: make(device, **options) for device in ("cpu", "cuda")}
+        for model in models.values():
+            model.fit(X, targets, sample_weight=weights, batch_size=4, epochs=2, validation_data=(X, targets, weights + 0.5), verbose=0)
+        assert_same_training(models["cuda"], models["cpu"], TOLERANCE)
+        got = models["cuda"].evaluate(X, targets, batch_size=5, sample_weight=weights)
+        assert got == pytest.approx(models["cpu"].evaluate(X, targets, batch_size=5, sample_weight=weights), rel=TOLERANCE)
+
+
+def test_a_metric_that_cannot_be_weighted_is_refused_on_the_gpu_too(unweighable_metric):
+    X, labels, weights = data()
+    onehot = np.eye(3)[labels]
+    model = make("cuda", metrics=["accuracy", unweighable_metric], loss="mse")
+    before = model.parameters.copy_to_host()
+    with pytest.raises(ValueError, match="the metric 'max_error' cannot be weighted"):
+        model.fit(X, onehot, sample_weight=weights, verbose=0)
+    with pytest.raises(ValueError, match="the metric 'max_error' cannot be weighted"):
+        model.evaluate(X, onehot, sample_weight=weights)
+    with pytest.raises(ValueError, match="the metric 'max_error' cannot be weighted"):
+        model.fit(X, onehot, validation_data=(X, onehot, weights), verbose=0)
+    np.testing.assert_array_equal(model.parameters.copy_to_host(), before)
+    assert model.evaluate(X, onehot)["max_error"] > 0  # unweighted, it runs on the GPU

@@ -10,7 +10,8 @@ takes. The Python layer above (bound activations, losses, metrics, the
 autodiff engine) checks shapes, dtypes and contiguity before calling.
 
 Tables: activations ``[forward C, forward JIT, backward C, backward JIT]``;
-losses ``[loss C, loss JIT]``; metrics ``[update C, update JIT]``.
+losses ``[loss C, loss JIT]``; metrics ``[update C, update JIT, weighted update C, weighted
+update JIT]`` (zeros without a weighted kernel).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from numbagrad.kernels.pointers import (
     activation_forward_function,
     loss_function,
     metric_function,
+    weighted_metric_function,
 )
 
-__all__ = ["call_activation_forward", "call_activation_backward", "call_loss", "call_metric"]
+__all__ = ["call_activation_forward", "call_activation_backward", "call_loss", "call_metric", "call_weighted_metric"]
 
 
 @kernel
@@ -52,3 +54,10 @@ def call_metric(kernels, prediction, target, totals, params):
     """``update(prediction, target, totals, params)`` of the metric whose table is ``kernels``."""
     update = metric_function(prediction, kernels[0], kernels[1])
     update(prediction, target, totals, params)
+
+
+@kernel
+def call_weighted_metric(kernels, prediction, target, weights, totals, params):
+    """``weighted_update(prediction, target, weights, totals, params)`` of the metric whose table is ``kernels``."""
+    update = weighted_metric_function(prediction, kernels[2], kernels[3])
+    update(prediction, target, weights, totals, params)

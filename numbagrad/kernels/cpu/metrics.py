@@ -4,7 +4,10 @@ Every kernel has the contract of :func:`numbagrad.kernels.signatures.metric_sign
 
     <name>_update(prediction, target, totals, params) -> None
 
-and adds one batch to the running ``totals`` (float64), so that an epoch's
+and the metrics whose totals are not sums over rows also have a
+``<name>_weighted_update(prediction, target, weights, totals, params)``
+(:func:`~numbagrad.kernels.signatures.weighted_metric_signature`), which
+counts row ``i`` ``weights[i]`` times. Every kernel adds one batch to the running ``totals`` (float64), so that an epoch's
 value is the same however the epoch is cut into batches; each metric's
 ``result(totals)`` (in :mod:`numbagrad.metrics.builtin`) turns the totals into
 its value. The layout of ``totals`` is in each docstring. ``target`` has
@@ -35,7 +38,9 @@ __all__ = [
     "mae_update",
     "mse_update",
     "r2_update",
+    "r2_weighted_update",
     "roc_auc_update",
+    "roc_auc_weighted_update",
 ]
 
 # Fast-math that keeps NaN and infinity (see numbagrad.kernels.cpu.jit.FASTMATH).
@@ -157,6 +162,29 @@ def mse_update(prediction, target, totals, params):
     totals[1] += rows * columns
 
 
+@inline
+def _batch_weight(weights, rows):
+    """The batch's weight: its rows, or the sum of ``weights`` (``None``: unweighted)."""
+    if weights is None:
+        return np.float64(rows)
+    total = 0.0
+    for i in range(rows):
+        total += weights[i]
+    return total
+
+
+@inline
+def _r2(prediction, target, weights, totals):
+    rows, columns = prediction.shape
+    if rows == 0:
+        return
+    n = totals[0]
+    batch_weight = _batch_weight(weights, rows)
+    for j in range(columns):
+        F.r2_column(prediction, target, weights, totals, j, n, batch_weight, columns)
+    totals[0] = n + batch_weight
+
+
 @metric_kernel
 def r2_update(prediction, target, totals, params):
     """Running sums of the coefficient of determination, per output column. params = [].
@@ -173,14 +201,31 @@ def r2_update(prediction, target, totals, params):
     which is exact in exact arithmetic and, unlike ``sum y^2 - (sum y)^2 / n``,
     does not cancel when the targets' mean is large next to their spread.
     """
-    rows, columns = prediction.shape
-    if rows == 0:
-        return
-    n = totals[0]
-    merged = n + rows
-    for j in range(columns):
-        F.r2_column(prediction, target, totals, j, n, merged, rows, columns)
-    totals[0] = merged
+    _r2(prediction, target, None, totals)
+
+
+@metric_kernel
+def r2_weighted_update(prediction, target, weights, totals, params):
+    """:func:`r2_update` with row ``i`` counted ``weights[i]`` times (scikit-learn's
+    ``r2_score(..., sample_weight=weights)``): ``n`` becomes the sum of the weights, the means
+    weighted means, and each squared deviation and residual is multiplied by its row's weight::
+
+        n_b = sum_i w_i,   mean_b = sum_i w_i y_i / n_b,
+        M2_b = sum_i w_i (y_i - mean_b)^2,   SSres_b = sum_i w_i (y_i - p_i)^2
+
+    merged by the same update. A batch of weight 0 changes nothing.
+    """
+    _r2(prediction, target, weights, totals)
+
+
+@inline
+def _roc_auc(prediction, target, weights, totals):
+    rows = prediction.shape[0]
+    n = np.int64(totals[0])
+    for i in range(rows):
+        F.record_scores(prediction, target, weights, totals, i, n)
+    totals[0] = n + rows
+    totals[1] = prediction.shape[1]
 
 
 @metric_kernel
@@ -189,16 +234,20 @@ def roc_auc_update(prediction, target, totals, params):
 
     ``totals = [n, columns, record_0, record_1, ...]``: the number of rows
     recorded so far, the prediction's columns ``C``, then one record of
-    ``C + 1`` values per row: its ``C`` scores and its true class (0/1 for
-    one column; the class index, -1 for an invalid label, for several).
-    The area needs every pair of rows, so no sum of fixed size can hold it:
-    the totals grow by a record per row (``MetricSpec.row_totals``) and are
-    allocated for the rows a pass will see. Batches append in order, so
-    the records are those of the rows in the order they came.
+    ``C + 2`` values per row: its ``C`` scores, its true class (0/1 for
+    one column; the class index, -1 for an invalid label, for several) and
+    its weight (1 here). The area needs every pair of rows, so no sum of
+    fixed size can hold it: the totals grow by a record per row
+    (``MetricSpec.row_totals``) and are allocated for the rows a pass will
+    see. Batches append in order, so the records are those of the rows in
+    the order they came.
     """
-    rows = prediction.shape[0]
-    n = np.int64(totals[0])
-    for i in range(rows):
-        F.record_scores(prediction, target, totals, i, n)
-    totals[0] = n + rows
-    totals[1] = prediction.shape[1]
+    _roc_auc(prediction, target, None, totals)
+
+
+@metric_kernel
+def roc_auc_weighted_update(prediction, target, weights, totals, params):
+    """:func:`roc_auc_update` with row ``i``'s record weighted ``weights[i]``: the area then counts
+    each (positive, negative) pair ``w_pos w_neg`` times (scikit-learn's ``roc_auc_score(...,
+    sample_weight=weights)``)."""
+    _roc_auc(prediction, target, weights, totals)

@@ -39,7 +39,7 @@ from numbagrad.kernels.cpu.network import (
     view,
 )
 from numbagrad.kernels.cpu.update import apply_plan
-from numbagrad.kernels.pointers import activation_forward_function, call_reducer, metric_function
+from numbagrad.kernels.pointers import activation_forward_function, call_reducer, metric_function, weighted_metric_function
 
 __all__ = [
     "train_batches", "evaluate_batches", "weighted_metric_rows", "gradient_norm", "sum_of_squares", "NON_FINITE_LOSS", "NON_FINITE_GRADIENT",
@@ -117,11 +117,11 @@ def gather_rows(source, order, start, stop, destination):
 
 @inline
 def metric_totals_of(metrics, totals, m):
-    """Metric ``m``'s own totals: the first ``metrics[m, 2]`` of its row of ``totals``, or the whole
+    """Metric ``m``'s own totals: the first ``metrics[m, 4]`` of its row of ``totals``, or the whole
     row for a metric that keeps its rows (``-1``; ROC AUC). The rows are as wide as the widest
     metric needs, and a kernel may read its layout from the length (the classes of F1)."""
     row = totals[m]
-    return row if metrics[m, 2] < 0 else row[: metrics[m, 2]]
+    return row if metrics[m, 4] < 0 else row[: metrics[m, 4]]
 
 
 @inline
@@ -142,11 +142,16 @@ def update_batch_metrics(metrics, metric_params, totals, prediction, y, w, scrat
 
 @inline
 def update_weighted_metrics(metrics, metric_params, totals, prediction, y, w, scratch):
-    """The metrics with row ``i`` counted ``w[i]`` times: each row's own totals, scaled by its weight,
-    added to the running totals. Only for metrics whose totals are sums over rows (``additive``)."""
+    """The metrics with row ``i`` counted ``w[i]`` times: by the metric's weighted kernel (its
+    addresses in columns 2 and 3 of ``metrics``), or else, for totals that are sums over rows
+    (``additive``), each row's own totals scaled by its weight and added to the running totals."""
     for m in range(metrics.shape[0]):
-        update = metric_function(prediction, metrics[m, 0], metrics[m, 1])
         running = metric_totals_of(metrics, totals, m)
+        if metrics[m, 2] != 0:
+            weighted = weighted_metric_function(prediction, metrics[m, 2], metrics[m, 3])
+            weighted(prediction, y, w, running, metric_params[m])
+            continue
+        update = metric_function(prediction, metrics[m, 0], metrics[m, 1])
         own = scratch[: running.size]
         for i in range(prediction.shape[0]):
             own[:] = 0.0

@@ -131,13 +131,12 @@ def r2_update(prediction, target, totals, params):
     if rows == 0:
         return
     n = totals[0]
-    merged = n + rows
     cuda.syncthreads()
     for j in range(cuda.threadIdx.x, columns, cuda.blockDim.x):
-        F.r2_column(prediction, target, totals, j, n, merged, rows, columns)
+        F.r2_column(prediction, target, None, totals, j, n, float(rows), columns)
     cuda.syncthreads()
     if cuda.threadIdx.x == 0:
-        totals[0] = merged
+        totals[0] = n + rows
 
 
 @cuda.jit
@@ -166,7 +165,7 @@ def roc_auc_update(prediction, target, totals, params):
     n = int(totals[0])
     cuda.syncthreads()
     for i in range(cuda.threadIdx.x, rows, cuda.blockDim.x):
-        F.record_scores(prediction, target, totals, i, n)
+        F.record_scores(prediction, target, None, totals, i, n)
     cuda.syncthreads()
     if cuda.threadIdx.x == 0:
         totals[0] = n + rows
