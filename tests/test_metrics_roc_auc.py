@@ -127,6 +127,21 @@ def test_running_totals_grow_with_the_rows_and_merge_in_order():
     np.testing.assert_array_equal(roc_auc_merge(padded, np.zeros(8)), first)
 
 
+def test_many_small_updates_grow_the_records_in_linear_time():
+    """The kept rows live in a buffer that doubles: 1,000 one-row batches reallocate it about log2(1000)
+    times, not a thousand (which copied every record kept so far on every batch)."""
+    rng = np.random.default_rng(9)
+    scores, y = rng.random((1000, 1)), rng.integers(0, 2, 1000)
+    auc = metrics.get("roc_auc")
+    buffers = []  # the buffers themselves, kept alive so that none is mistaken for another
+    for i in range(1000):
+        auc.update(scores[i : i + 1], y[i : i + 1])
+        if not any(auc.totals.base is buffer for buffer in buffers):
+            buffers.append(auc.totals.base)
+    assert len(buffers) <= 12 and auc.totals.size == 2 + 1000 * 3
+    assert auc.result() == pytest.approx(sklearn_metrics.roc_auc_score(y, scores[:, 0]), rel=1e-12)
+
+
 def test_totals_too_short_for_their_count_are_refused():
     totals = np.array([3.0, 1.0, 0.5, 1.0, 1.0, 0.2, 0.0, 1.0])  # three rows counted, room for two
     with pytest.raises(RuntimeError, match="count 3 rows but hold room for 2"):

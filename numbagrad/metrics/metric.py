@@ -38,6 +38,7 @@ class Metric(Supervised):
     def __init__(self, spec: MetricSpec, **hyperparameters: Any):
         super().__init__(spec, **hyperparameters)
         self.totals: np.ndarray | None = None
+        self._buffer: np.ndarray | None = None
         self._columns: int | None = None
 
     def update(self, prediction: Any, target: Any, sample_weight: Any = None) -> None:
@@ -60,11 +61,20 @@ class Metric(Supervised):
             )
         totals = self.totals if self.totals is not None else np.zeros(self.spec.total_count(columns))
         if self.spec.row_totals:  # room for this batch's rows after those kept so far
-            grown = np.zeros(totals.size + prediction.shape[0] * self.spec.row_count(columns))
-            grown[: totals.size] = totals
-            totals = grown
+            totals = self._room(totals.size + prediction.shape[0] * self.spec.row_count(columns))
         self._add(prediction, target, weights, totals)
         self.totals, self._columns = totals, columns
+
+    def _room(self, size: int) -> np.ndarray:
+        """The kept totals lengthened to ``size``: a view of a buffer that at least doubles when it
+        grows, so that a metric keeping its rows costs linear time over many small batches."""
+        used = 0 if self.totals is None else self.totals.size
+        if self._buffer is None or self._buffer.size < size:
+            buffer = np.zeros(max(size, 2 * (0 if self._buffer is None else self._buffer.size)))
+            if used:
+                buffer[:used] = self.totals
+            self._buffer = buffer
+        return self._buffer[:size]
 
     def result(self) -> float:
         """The metric over every batch since the last :meth:`reset` (NaN before any)."""
@@ -75,6 +85,7 @@ class Metric(Supervised):
     def reset(self) -> None:
         """Forget every batch."""
         self.totals = None
+        self._buffer = None
         self._columns = None
 
     def __call__(self, prediction: Any, target: Any, sample_weight: Any = None) -> float:
