@@ -7,12 +7,13 @@ Every kernel has the contract of :func:`numbagrad.kernels.signatures.metric_sign
 and the metrics whose totals are not sums over rows also have a
 ``<name>_weighted_update(prediction, target, weights, totals, params)``
 (:func:`~numbagrad.kernels.signatures.weighted_metric_signature`), which
-counts row ``i`` ``weights[i]`` times. Every kernel adds one batch to the running ``totals`` (float64), so that an epoch's
-value is the same however the epoch is cut into batches; each metric's
-``result(totals)`` (in :mod:`numbagrad.metrics.builtin`) turns the totals into
-its value. The layout of ``totals`` is in each docstring. ``target`` has
-``prediction``'s shape, except that the classification metrics also take one
-column of integer class labels (stored as floats).
+counts row ``i`` ``weights[i]`` times. Every kernel adds one batch to the
+running ``totals`` (float64), so that an epoch's value is the same however the
+epoch is cut into batches; each metric's ``result(totals)`` (in
+:mod:`numbagrad.metrics.builtin`) turns the totals into its value. The layout
+of ``totals`` is in each docstring. ``target`` has ``prediction``'s shape,
+except that the classification metrics also take one column of integer class
+labels (stored as floats).
 
 Kernels use :data:`FASTMATH` (sums may be re-associated; NaN and infinity
 still propagate). A class label outside ``[0, columns)`` that reaches a kernel
