@@ -54,10 +54,13 @@ def test_a_huge_learning_rate_never_leaves_non_finite_weights(name):
     assert np.isfinite(state_values(model)).all(), name
 
 
-def test_an_update_that_overflows_mid_segment_leaves_the_weights_of_the_step_before():
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_an_update_that_overflows_mid_segment_leaves_the_weights_of_the_step_before(batch_size):
     """The learning rate grows tenfold each step; the update that overflows is rolled back, and the
-    model holds exactly the weights a fit of only the batches before it gives."""
-    X, y = data(rows=128)
+    model holds exactly the weights a fit of only the batches before it gives. (The segment runs
+    unchecked first, is found non-finite at its end, and runs again checking every step; at batch
+    size 1 the first weight's gradient is a product never written.)"""
+    X, y = data(rows=16 * batch_size)
     schedule = {"name": "exponential", "gamma": 1e6}
 
     def compiled():
@@ -67,23 +70,25 @@ def test_an_update_that_overflows_mid_segment_leaves_the_weights_of_the_step_bef
 
     model = compiled()
     with pytest.raises(numbagrad.NonFiniteLossError, match=r"the optimizer's update at epoch 1, batch (\d+) of 16 made weights"):
-        model.fit(X, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        model.fit(X, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
     done = len(model.epoch_losses)
     assert 2 <= done < 15
     reference = compiled()
-    reference.fit(X[: done * 8], y[: done * 8], batch_size=8, epochs=1, shuffle=False, verbose=0)
+    reference.fit(X[: done * batch_size], y[: done * batch_size], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
     np.testing.assert_array_equal(model.parameters, reference.parameters)
     assert model.training.optimizer.steps == done
 
 
-def test_the_state_counts_too():
-    """Adam's second moment overflows in float32 (g^2 > 3.4e38) although the weights stay finite."""
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_the_state_counts_too(batch_size):
+    """Adam's second moment overflows in float32 (g^2 > 3.4e38) although the weights stay finite
+    (and so does every loss after it: only the check of the state finds it)."""
     X, y = data(scale=1e25)
     model = numbagrad.Sequential([numbagrad.Dense(8), numbagrad.Dense(2, activation="softmax")], input_dim=4)
     model.compile({"name": "adam", "lr": 1e-3}, "sparse_categorical_crossentropy")
     assert np.isfinite(model.value_and_grad(X[:8], y[:8], "sparse_categorical_crossentropy")[1]).all()
     with pytest.raises(numbagrad.NonFiniteLossError):
-        model.fit(X, y, batch_size=8, epochs=1, verbose=0)
+        model.fit(X, y, batch_size=batch_size, epochs=1, verbose=0)
     assert np.isfinite(model.parameters).all() and np.isfinite(state_values(model)).all()
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from numbagrad import config
 from numbagrad.kernels.cpu import update as columns
-from numbagrad.kernels.cpu.update import apply_plan, array_address, plan_tasks
+from numbagrad.kernels.cpu.update import NO_OUTER, apply_plan, array_address, plan_tasks
 from numbagrad.memory import aligned_empty
 from numbagrad.optim.spec import OptimizerSpec, StateSlot
 
@@ -198,5 +198,5 @@ class UpdatePlan:
             self.table[p, columns.STEP] = partition.step - 1
         apply_plan(
             self.like, self.table, self.tensors, self.tasks, self.no_rates if rates is None else rates, 0,
-            numba.get_num_threads() if threads is None else threads, False,
+            numba.get_num_threads() if threads is None else threads, False, NO_OUTER,
         )

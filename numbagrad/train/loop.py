@@ -34,6 +34,7 @@ from numbagrad.kernels.cpu.training import (
     evaluate_batches,
     train_batches,
 )
+from numbagrad.kernels.cpu.update import nonfinite
 from numbagrad.optim.partition import UpdatePlan
 from numbagrad.train.callbacks import Callback
 from numbagrad.train.chunks import ChunkSource, is_chunk_source
@@ -642,21 +643,31 @@ class _HostTrainer:
         # written the weights and the state when the loop sees it.
         saved = [model.parameters.copy(), self.totals.copy()]
         saved += [a.copy() for _, p in parts for a in (p.state_block, p.hyper)]
-        completed = self._train(plan, first, stop, rates, losses)
+        arrays = [model.parameters, self.totals] + [a for _, p in parts for a in (p.state_block, p.hyper)]
+
+        def roll_back() -> None:
+            for array, copy in zip(arrays, saved):
+                array[...] = copy
+
+        # One process checks what the updates wrote once, after the segment: a non-finite weight
+        # or state value stays non-finite in every step after it. Only when one is found does the
+        # segment run again, checking after every step, to stop at the update that wrote it.
+        # Ranks keep the check in every step, so that all of them stop at the same batch.
+        alone = self.parallel is None
+        completed = self._train(plan, first, stop, rates, losses, check_updates=not alone)
+        if alone and self.problem != NON_FINITE_UPDATE and not _finite(arrays[:1] + arrays[2::2]):
+            roll_back()
+            completed = self._train(plan, first, stop, rates, losses, check_updates=True)
         if self.problem == NON_FINITE_UPDATE:
             bad_loss = losses[completed]
-            model.parameters[...] = saved[0]
-            self.totals[...] = saved[1]
-            arrays = [a for _, p in parts for a in (p.state_block, p.hyper)]
-            for array, copy in zip(arrays, saved[2:]):
-                array[...] = copy
+            roll_back()
             # The kernels are deterministic: replaying the finite batches gives the same bits.
-            self._train(plan, first, first + completed, rates, losses)
+            self._train(plan, first, first + completed, rates, losses, check_updates=False)
             self.problem = NON_FINITE_UPDATE
             losses[completed] = bad_loss
         return completed
 
-    def _train(self, plan: UpdatePlan, first: int, stop: int, rates: np.ndarray, losses: np.ndarray) -> int:
+    def _train(self, plan: UpdatePlan, first: int, stop: int, rates: np.ndarray, losses: np.ndarray, check_updates: bool) -> int:
         model, setup = self.model, self.setup
         problem = np.zeros(2, dtype=np.int64)
         completed = train_batches(
@@ -665,7 +676,7 @@ class _HostTrainer:
             setup.loss.table, setup.loss.params, not setup.loss.fused,
             plan.table, plan.tensors, plan.tasks, rates, self.threads, setup.clip_value, setup.clip_norm,
             setup.metric_tables, setup.metric_params, self.totals, losses, problem, model.penalty_table, self.weights,
-            self.share, self.exchange, self.timeout, model.dropout_table, self.dropout_key, setup.flush_subnormals,
+            self.share, self.exchange, self.timeout, model.dropout_table, self.dropout_key, check_updates, setup.flush_subnormals,
         )
         self.problem = int(problem[0])
         if self.problem == COLLECTIVE_FAILED:
@@ -929,6 +940,11 @@ def _refreshed_partitions(setup) -> list[tuple[Any, Any]]:
         optimizer.refresh()
         parts.extend((optimizer, partition) for partition in optimizer.training_partitions())
     return parts
+
+
+def _finite(arrays: list[np.ndarray]) -> bool:
+    """Whether every value of every array is finite."""
+    return not any(nonfinite(array.reshape(-1)) for array in arrays)
 
 
 def gradient_arrays(model: Any, parts: list[tuple[Any, Any]]) -> list:

@@ -68,16 +68,17 @@ def dense_forward_pass(x, weight, bias, z, out, activation, activation_params, a
 def dense_backward_pass(x, weight, z, out, grad_out, grad_weight, grad_bias, grad_x, activation, activation_params, apply_activation, accumulate, threads):
     """From ``grad_out`` = dL/d out: ``grad_out`` becomes dL/dz in place, then
 
-    ``grad_weight (+)= x.T @ dz``, ``grad_bias (+)= sum(dz, axis=0)`` (skipped when
-    empty) and ``grad_x = dz @ weight.T`` (skipped when empty). With
+    ``grad_weight (+)= x.T @ dz`` (skipped when empty), ``grad_bias (+)= sum(dz, axis=0)``
+    (skipped when empty) and ``grad_x = dz @ weight.T`` (skipped when empty). With
     ``apply_activation`` false, ``grad_out`` already is dL/dz (a loss fused
     with the activation).
     """
     if apply_activation:
         backward = activation_backward_function(z, activation[2], activation[3])
         backward(z, out, grad_out, grad_out, activation_params)
-    transpose_a, transpose_b, parts = run_time_arguments(True, False, threads, grad_weight)
-    parallel_gemm(1.0, x, grad_out, 1.0 if accumulate else 0.0, grad_weight, transpose_a, transpose_b, parts)
+    if grad_weight.size != 0:
+        transpose_a, transpose_b, parts = run_time_arguments(True, False, threads, grad_weight)
+        parallel_gemm(1.0, x, grad_out, 1.0 if accumulate else 0.0, grad_weight, transpose_a, transpose_b, parts)
     if grad_bias.size != 0:
         add_column_sums(grad_bias, grad_out, accumulate)
     if grad_x.size != 0:

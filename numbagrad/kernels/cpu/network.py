@@ -52,7 +52,7 @@ from numbagrad.kernels.pointers import activation_backward_function, activation_
 
 __all__ = [
     "network_predict", "network_value_and_grad", "forward_rows", "backward_rows", "loss_rows", "weighted_loss_rows", "batch_loss",
-    "penalize", "update_statistics",
+    "penalize", "update_statistics", "first_delta",
 ]
 
 INPUT, TARGET, GRADIENT_A, GRADIENT_B = 0, 1, 2, 3
@@ -198,10 +198,18 @@ def batch_loss(loss, loss_params, workspace, offsets, layers, y, rows, final_act
 
 
 @inline
-def backward_rows(params, grads, layers, activations, activation_params, norms, workspace, offsets, x, rows, final_activation, threads, dropout, draw):
+def backward_rows(
+    params, grads, layers, activations, activation_params, norms, workspace, offsets, x, rows, final_activation, threads, dropout, draw,
+    first_weight,
+):
     """Backward pass from dL/d(output) in gradient buffer A; writes every weight's and bias's gradient
     (and every normalization's scale and shift). Through a layer's dropout first (the same masks as
-    :func:`forward_rows`, recomputed), and from dL/dz through its normalization to dL/dh."""
+    :func:`forward_rows`, recomputed), and from dL/dz through its normalization to dL/dh.
+
+    With ``first_weight`` false the first layer's weight gradient ``x^T dz`` is not written: its
+    ``dz`` stays in the workspace (:func:`first_delta`) for a caller that steps on the product
+    without forming it.
+    """
     count = layers.shape[0]
     current = offsets[GRADIENT_A]
     spare = offsets[GRADIENT_B]
@@ -220,6 +228,9 @@ def backward_rows(params, grads, layers, activations, activation_params, norms, 
             forward = activation_forward_function(z, activations[l, 0], activations[l, 1])
             forward(z, out, activation_params[l])
         apply = final_activation or l < count - 1
+        grad_weight = weight_of(grads, layers, l)
+        if l == 0 and not first_weight:
+            grad_weight = view(grads, layers[0, 2], 0, units)
         if norms[l, KIND] != 0:
             if apply:
                 backward = activation_backward_function(z, activations[l, 2], activations[l, 3])
@@ -232,7 +243,7 @@ def backward_rows(params, grads, layers, activations, activation_params, norms, 
             z,
             out,
             grad_out,
-            weight_of(grads, layers, l),
+            grad_weight,
             bias_of(grads, layers, l),
             grad_x,
             activations[l],
@@ -242,6 +253,13 @@ def backward_rows(params, grads, layers, activations, activation_params, norms, 
             threads,
         )
         current, spare = spare, current
+
+
+@inline
+def first_delta(workspace, offsets, layers, rows):
+    """The first layer's dL/dz after :func:`backward_rows`, (rows, units): the gradient buffers
+    alternate from A at the last layer, so it is in A when the layers are odd in number."""
+    return view(workspace, offsets[GRADIENT_A if layers.shape[0] % 2 == 1 else GRADIENT_B], rows, layers[0, 1])
 
 
 @kernel(fastmath=FASTMATH)
@@ -325,7 +343,7 @@ def network_value_and_grad(
     rows = X.shape[0]
     forward_rows(params, layers, activations, activation_params, norms, workspace, offsets, X, rows, final_activation, 1, dropout, draw)
     value, count = batch_loss(loss, loss_params, workspace, offsets, layers, Y, rows, final_activation, weights)
-    backward_rows(params, grads, layers, activations, activation_params, norms, workspace, offsets, X, rows, final_activation, 1, dropout, draw)
+    backward_rows(params, grads, layers, activations, activation_params, norms, workspace, offsets, X, rows, final_activation, 1, dropout, draw, True)
     if dropout.size > 0:
         update_statistics(params, layers, norms, workspace, offsets, rows)
     return value + penalize(params, grads, penalties, count, True)

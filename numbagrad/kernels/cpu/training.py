@@ -22,6 +22,7 @@ import math
 import numpy as np
 from numba import prange
 
+from numbagrad.kernels.cpu.blas import parallel_gemm, run_time_arguments
 from numbagrad.kernels.cpu.floating import flush_subnormals, restore
 from numbagrad.kernels.cpu.jit import FASTMATH, inline, kernel, parallel_kernel
 from numbagrad.kernels.cpu.network import (
@@ -30,6 +31,7 @@ from numbagrad.kernels.cpu.network import (
     NO_DROPOUT,
     TARGET,
     backward_rows,
+    first_delta,
     forward_rows,
     batch_loss,
     output,
@@ -38,11 +40,11 @@ from numbagrad.kernels.cpu.network import (
     update_statistics,
     view,
 )
-from numbagrad.kernels.cpu.update import apply_plan
+from numbagrad.kernels.cpu.update import END, FIRST, FORM, GRAD, OUTER_TENSOR, OUTER_U, OUTER_U_SIZE, OUTER_V, OUTER_V_SIZE, SIZE, apply_plan
 from numbagrad.kernels.pointers import activation_forward_function, call_reducer, metric_function, weighted_metric_function
 
 __all__ = [
-    "train_batches", "evaluate_batches", "weighted_metric_rows", "gradient_norm", "sum_of_squares", "NON_FINITE_LOSS", "NON_FINITE_GRADIENT",
+    "train_batches", "evaluate_batches", "weighted_metric_rows", "gradient_norm", "square_sum", "sum_of_squares", "NON_FINITE_LOSS", "NON_FINITE_GRADIENT",
     "NON_FINITE_UPDATE", "COLLECTIVE_FAILED", "SHARE_RANK", "SHARE_SIZE", "SHARE_REDUCER",
 ]
 
@@ -65,17 +67,31 @@ def sum_of_squares(values):
 
 
 @parallel_kernel
-def gradient_norm(grads, threads):
-    """``sqrt(sum(grads ** 2))``: the global L2 norm (NaN or inf when any gradient is),
-    summed in ``threads`` slices (the slices' order of summation is fixed)."""
+def square_sum(grads, threads):
+    """``sum(grads ** 2)`` in float64 (NaN or inf when any gradient is), summed in ``threads``
+    slices (the slices' order of summation is fixed)."""
     n = grads.size
     if threads <= 1 or n < 1 << 15:
-        return math.sqrt(sum_of_squares(grads))
+        return sum_of_squares(grads)
     width = (n + threads - 1) // threads
     partial = np.zeros(threads)
     for t in prange(threads):
         partial[t] = sum_of_squares(grads[t * width : min(n, (t + 1) * width)])
-    return math.sqrt(partial.sum())
+    return partial.sum()
+
+
+@inline
+def gradient_norm(grads, threads):
+    """``sqrt(sum(grads ** 2))``: the global L2 norm (see :func:`square_sum`)."""
+    return math.sqrt(square_sum(grads, threads))
+
+
+@inline
+def scale_values(values, coefficient):
+    """``values *= coefficient``, the coefficient rounded to their dtype first."""
+    scale = values.dtype.type(coefficient)
+    for i in range(values.size):
+        values[i] = values[i] * scale
 
 
 @inline
@@ -95,9 +111,87 @@ def clip_gradients(grads, clip_value, clip_norm, threads):
     if clip_norm > 0:
         coefficient = clip_norm / (norm + 1e-6)
         if coefficient < 1.0:
-            scale = grads.dtype.type(coefficient)
-            for i in range(grads.size):
-                grads[i] = grads[i] * scale
+            scale_values(grads, coefficient)
+    return True
+
+
+# --- a batch of one row: the first layer's weight gradient as a product -------------------------
+#
+# With one row x, the first layer's weight gradient is the outer product x^T dz: as many entries
+# as the weight (200,704 for a 784-256 layer), from 784 + 256 numbers. Written out, it costs a
+# write of the whole gradient, a read for its norm and a read in the update; handed to an
+# element-wise optimizer as the product (numbagrad.kernels.cpu.update), it costs neither. The
+# path is taken when nothing else needs the gradient written: no all-reduce between ranks, no
+# regularizer adding to it, no clipping by value; clipping by norm scales dz.
+
+
+@inline
+def rank_one_outer(grads, layers, plan, plan_tensors, plan_tasks, reducer, penalties, clip_value):
+    """The ``outer`` vector of :func:`apply_plan` for this segment: its tensor row is the first
+    layer's weight when that weight is stepped by an element-wise optimizer and the segment may
+    step on its rank-one gradient unwritten (see above); -1 otherwise."""
+    outer = np.full(5, -1, dtype=np.int64)
+    if reducer != 0 or penalties.shape[0] > 0 or clip_value > 0:
+        return outer
+    address = grads.ctypes.data + layers[0, 2] * grads.itemsize
+    size = layers[0, 0] * layers[0, 1]
+    for p in range(plan.shape[0]):
+        if plan[p, FORM] != 0:
+            continue
+        for t in range(plan[p, FIRST], plan[p, END]):
+            row = plan_tasks[t, 0]
+            if plan_tensors[row, GRAD] == address and plan_tensors[row, SIZE] == size:
+                outer[OUTER_TENSOR] = row
+                return outer
+    return outer
+
+
+@inline
+def largest_value(values):
+    """The largest absolute value of ``values``, in float64 (NaN when one is NaN)."""
+    largest = 0.0
+    for i in range(values.size):
+        magnitude = abs(np.float64(values[i]))
+        if not magnitude <= largest:
+            largest = magnitude
+    return largest
+
+
+@inline
+def hand_over_product(outer, x, delta, grads, layers, threads):
+    """Point ``outer`` at the factors ``x`` (the row) and ``delta`` (its dL/dz) of the first
+    layer's weight gradient and return True; or, when a product ``x_i delta_j`` could overflow
+    the dtype (or a factor is not finite), write the gradient out as the backward pass would
+    and return False, so that the usual checks see it."""
+    largest = 3.4028234663852886e38 if grads.itemsize == 4 else 1.7976931348623157e308
+    if largest_value(x) * largest_value(delta) <= largest:
+        outer[OUTER_U] = x.ctypes.data
+        outer[OUTER_U_SIZE] = x.size
+        outer[OUTER_V] = delta.ctypes.data
+        outer[OUTER_V_SIZE] = delta.size
+        return True
+    weight = view(grads, layers[0, 2], layers[0, 0], layers[0, 1])
+    transpose_a, transpose_b, parts = run_time_arguments(True, False, threads, weight)
+    parallel_gemm(1.0, x.reshape((1, x.size)), delta.reshape((1, delta.size)), 0.0, weight, transpose_a, transpose_b, parts)
+    return False
+
+
+@inline
+def clip_rank_one(grads, layers, x, delta, clip_norm, threads):
+    """:func:`clip_gradients` (no clip value) for a gradient whose first weight is ``x^T delta``,
+    not written: its squares sum to ``|x|^2 |delta|^2``; clipping by norm scales ``delta``."""
+    start = layers[0, 2]
+    stop = start + layers[0, 0] * layers[0, 1]
+    squares = square_sum(grads[:start], threads) + square_sum(grads[stop:], threads) + sum_of_squares(x) * sum_of_squares(delta)
+    norm = math.sqrt(squares)
+    if not math.isfinite(norm):
+        return False
+    if clip_norm > 0:
+        coefficient = clip_norm / (norm + 1e-6)
+        if coefficient < 1.0:
+            scale_values(grads[:start], coefficient)
+            scale_values(grads[stop:], coefficient)
+            scale_values(delta, coefficient)
     return True
 
 
@@ -248,6 +342,7 @@ def train_batches_inner(
     timeout,
     dropout,
     dropout_key,
+    check_updates,
 ):
     """Train on batches ``first_batch <= b < last_batch`` of an epoch.
 
@@ -273,13 +368,19 @@ def train_batches_inner(
     batch changes nothing, so the parameters stay those of the last finite
     step; or when its update left an infinite or NaN weight or optimizer state
     (``NON_FINITE_UPDATE``): the caller then restores the parameters and
-    state from before the call and replays the completed batches.
+    state from before the call and replays the completed batches. That check
+    reads every value an update wrote, after each step, when ``check_updates``;
+    without it, the caller checks once after the call (a non-finite value
+    stays non-finite in what comes after it, weights and state alike) and
+    calls again with it to find the step, only when one is found.
     """
     n = X.shape[0]
     weighted = weights.size > 0
     batch_weights = np.empty(batch_size if weighted else 0)
     scratch = np.empty(metric_totals.shape[1] if weighted else 0)
     reducer = share[SHARE_REDUCER]
+    outer = rank_one_outer(grads, layers, plan, plan_tensors, plan_tasks, reducer, penalties, clip_value)
+    no_outer = np.full(5, -1, dtype=np.int64)
     draw = np.zeros(3, dtype=np.int64)
     draw[0] = dropout_key
     for b in range(first_batch, last_batch):
@@ -308,7 +409,7 @@ def train_batches_inner(
         if reducer != 0:
             # Every rank learns the batch's loss from the same sum, so all stop at the same batch.
             if rows > 0:
-                backward_rows(params, grads, layers, activations, activation_params, norms, workspace, offsets, x, rows, final_activation, threads, dropout, draw)
+                backward_rows(params, grads, layers, activations, activation_params, norms, workspace, offsets, x, rows, final_activation, threads, dropout, draw, True)
             code, value, count = all_reduce_gradient(grads, value, count, reducer, exchange, timeout)
             if code != 0:
                 problem[0] = COLLECTIVE_FAILED
@@ -318,18 +419,30 @@ def train_batches_inner(
         if not math.isfinite(value):
             problem[0] = NON_FINITE_LOSS
             return b - first_batch
+        # One row, and the first weight's gradient may stay a product (rank_one_outer).
+        rank_one = rows == 1 and outer[OUTER_TENSOR] >= 0
         if reducer == 0:
-            backward_rows(params, grads, layers, activations, activation_params, norms, workspace, offsets, x, rows, final_activation, threads, dropout, draw)
+            backward_rows(params, grads, layers, activations, activation_params, norms, workspace, offsets, x, rows, final_activation, threads, dropout, draw, not rank_one)
+        if rank_one:
+            delta = first_delta(workspace, offsets, layers, 1)
+            rank_one = hand_over_product(outer, x[0], delta[0], grads, layers, threads)
         if penalties.shape[0] > 0:
             value += penalize(params, grads, penalties, count, True)
             batch_losses[b - first_batch] = value
             if not math.isfinite(value):
                 problem[0] = NON_FINITE_LOSS
                 return b - first_batch
-        if not clip_gradients(grads, clip_value, clip_norm, threads):
+        if rank_one:
+            finite = clip_rank_one(grads, layers, x[0], first_delta(workspace, offsets, layers, 1)[0], clip_norm, threads)
+        else:
+            finite = clip_gradients(grads, clip_value, clip_norm, threads)
+        if not finite:
             problem[0] = NON_FINITE_GRADIENT
             return b - first_batch
-        if apply_plan(params, plan, plan_tensors, plan_tasks, learning_rates[b - first_batch], b - first_batch, threads, True) != 0:
+        stepped = apply_plan(
+            params, plan, plan_tensors, plan_tasks, learning_rates[b - first_batch], b - first_batch, threads, check_updates, outer if rank_one else no_outer
+        )
+        if stepped != 0:
             problem[0] = NON_FINITE_UPDATE
             return b - first_batch
         if rows > 0:
@@ -345,7 +458,7 @@ def train_batches(
     params, grads, layers, activations, activation_params, norms, workspace, offsets, X, Y, order, batch_size,
     first_batch, last_batch, loss, loss_params, final_activation, plan, plan_tensors, plan_tasks,
     learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, problem, penalties, weights,
-    share, exchange, timeout, dropout, dropout_key, flush,
+    share, exchange, timeout, dropout, dropout_key, check_updates, flush,
 ):
     """:func:`train_batches_inner` with subnormal numbers flushed to zero on this
     thread when ``flush`` (see :mod:`numbagrad.kernels.cpu.floating`)."""
@@ -354,7 +467,7 @@ def train_batches(
         params, grads, layers, activations, activation_params, norms, workspace, offsets, X, Y, order, batch_size,
         first_batch, last_batch, loss, loss_params, final_activation, plan, plan_tensors, plan_tasks,
         learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, problem,
-        penalties, weights, share, exchange, timeout, dropout, dropout_key,
+        penalties, weights, share, exchange, timeout, dropout, dropout_key, check_updates,
     )
     restore(previous)
     return completed

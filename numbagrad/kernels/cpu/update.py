@@ -17,6 +17,15 @@ any number of parameter groups, and both kinds of kernel:
   kernel runs on every tensor of the group first, so that an update may read
   the statistics of its own tensor or of the whole group.
 
+A step may also name one element-wise tensor whose gradient is the outer
+product ``u v^T`` of two vectors it never wrote out (``outer``, see
+:data:`NO_OUTER`): a batch of one row's weight gradient of the first layer,
+``x^T dz``. Its kernel then receives the gradient piece by piece, each piece
+computed into a buffer that stays in the L1 cache just before the call, so
+that the step reads the parameters and state once and no gradient at all
+(the registered kernel stays the one source of the rule). That is what the
+element-wise contract allows: a kernel touches nothing outside its slice.
+
 The tables (column names below) hold raw addresses: the owner of the plan
 keeps every array alive while it runs.
 """
@@ -40,6 +49,12 @@ __all__ = [
     "PARTITION_COLUMNS",
     "TENSOR_COLUMNS",
     "MAX_DIMENSIONS",
+    "NO_OUTER",
+    "OUTER_TENSOR",
+    "OUTER_U",
+    "OUTER_U_SIZE",
+    "OUTER_V",
+    "OUTER_V_SIZE",
 ]
 
 # Columns of a plan's partition table: one row per (parameter group, dtype) stepped together.
@@ -57,6 +72,18 @@ PARTITION_COLUMNS = 18
 PARAM, GRAD, SIZE, STATE, STATE_SIZE, NDIM, SHAPE = 0, 1, 2, 3, 4, 5, 6
 MAX_DIMENSIONS = 8
 TENSOR_COLUMNS = SHAPE + MAX_DIMENSIONS
+
+# Entries of the ``outer`` vector: the tensor row whose gradient is the row-major outer product
+# ``u v^T`` (-1 for none), then the addresses and lengths of ``u`` and ``v``.
+OUTER_TENSOR, OUTER_U, OUTER_U_SIZE, OUTER_V, OUTER_V_SIZE = 0, 1, 2, 3, 4
+
+#: The ``outer`` of a step whose gradients are all in their buffers.
+NO_OUTER = np.array([-1, 0, 0, 0, 0], dtype=np.int64)
+
+#: Gradient elements computed per kernel call of a rank-one tensor: 16 KB in float32, 32 KB in
+#: float64, which stays in the L1 cache while the kernel reads it; large enough that the call's
+#: own cost (a few arrays passed by value) is spread over thousands of elements.
+OUTER_PIECE = 4096
 
 
 @kernel
@@ -88,20 +115,64 @@ def nonfinite(values):
 
 
 @inline
-def _elementwise_task(update, like, tensors, hyper, step, slots, task, check):
+def _written_nonfinite(param, state, slots, start, stop):
+    """Whether ``param[start:stop]`` or those columns of ``state`` hold an infinite or NaN value."""
+    bad = nonfinite(param[start:stop])
+    for k in range(slots):
+        bad = bad or nonfinite(state[k, start:stop])
+    return bad
+
+
+@inline
+def _elementwise_task(update, like, tensors, hyper, step, slots, task, check, outer):
     row = tensors[task[0]]
     n = row[SIZE]
     param = carray(address_as_pointer(row[PARAM]), n, like.dtype)
-    grad = carray(address_as_pointer(row[GRAD]), n, like.dtype)
     state = carray(address_as_pointer(row[STATE]), slots * n, like.dtype).reshape((slots, n))
     start, stop = task[1], task[2]
+    if task[0] == outer[OUTER_TENSOR]:
+        return _rank_one_task(update, like, param, state, hyper, step, slots, outer, start, stop, check)
+    grad = carray(address_as_pointer(row[GRAD]), n, like.dtype)
     update(param, grad, state, hyper, step, start, stop)
     if not check:
         return 0
     # The slice just written is still in cache: checking it here costs little.
-    bad = nonfinite(param[start:stop])
-    for k in range(slots):
-        bad = bad or nonfinite(state[k, start:stop])
+    return 1 if _written_nonfinite(param, state, slots, start, stop) else 0
+
+
+@inline
+def _rank_one_task(update, like, param, state, hyper, step, slots, outer, start, stop, check):
+    """The element-wise ``update`` over ``[start, stop)`` of a tensor whose gradient is
+    ``g[i * width + j] = u[i] v[j]``, ``OUTER_PIECE`` elements per call: each piece of the
+    gradient is computed into a small buffer, and the kernel receives a gradient array whose
+    elements ``[s, e)`` are that buffer (its address shifted back by ``s`` elements; the
+    kernel reads no other element of it)."""
+    u = carray(address_as_pointer(outer[OUTER_U]), outer[OUTER_U_SIZE], like.dtype)
+    v = carray(address_as_pointer(outer[OUTER_V]), outer[OUTER_V_SIZE], like.dtype)
+    width = v.size
+    buffer = np.empty(OUTER_PIECE, like.dtype)
+    bad = False
+    s = start
+    while s < stop:
+        e = min(stop, s + OUTER_PIECE)
+        k = s
+        i = s // width
+        j = s - i * width
+        while k < e:  # the piece, one run of a row of u v^T at a time
+            run = min(width - j, e - k)
+            left = u[i]
+            piece = buffer[k - s : k - s + run]
+            right = v[j : j + run]
+            for m in range(run):
+                piece[m] = left * right[m]
+            k += run
+            i += 1
+            j = 0
+        grad = carray(address_as_pointer(buffer.ctypes.data - s * buffer.itemsize), e, like.dtype)
+        update(param, grad, state, hyper, step, s, e)
+        if check:
+            bad = bad or _written_nonfinite(param, state, slots, s, e)
+        s = e
     return 1 if bad else 0
 
 
@@ -118,8 +189,11 @@ def _tensor_call(function, like, row, hyper, step, statistics, tensor, check):
 
 
 @parallel_kernel
-def apply_plan(like, partitions, tensors, tasks, rates, offset, threads, check):
+def apply_plan(like, partitions, tensors, tasks, rates, offset, threads, check, outer):
     """One optimizer step of every partition of a plan, for parameters of ``like``'s dtype.
+
+    ``outer``: the tensor row whose gradient is a rank-one product and its two factors
+    (entries ``OUTER_*``; :data:`NO_OUTER` for none); its gradient buffer is not read.
 
     Partition ``p`` takes step ``partitions[p, STEP] + 1 + offset``; its
     learning rate becomes ``rates[p]`` first when ``rates`` is not empty and
@@ -147,10 +221,10 @@ def apply_plan(like, partitions, tensors, tasks, rates, offset, threads, check):
             slots = plan[SLOTS]
             if parallel:
                 for t in prange(first, end):
-                    bad += _elementwise_task(update, like, tensors, hyper, step, slots, tasks[t], check)
+                    bad += _elementwise_task(update, like, tensors, hyper, step, slots, tasks[t], check, outer)
             else:
                 for t in range(first, end):
-                    bad += _elementwise_task(update, like, tensors, hyper, step, slots, tasks[t], check)
+                    bad += _elementwise_task(update, like, tensors, hyper, step, slots, tasks[t], check, outer)
             continue
         statistics = carray(
             address_as_pointer(plan[STATISTICS]), (plan[STATISTICS_ROWS], plan[STATISTICS_WIDTH]), np.float64
