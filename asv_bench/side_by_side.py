@@ -50,6 +50,14 @@ def machine() -> str:
             versions.append(f"{peer} {module.__version__}")
         except ImportError:
             pass
+    import scipy.linalg.cython_blas  # noqa: F401  (SciPy's OpenBLAS, which numbagrad's products call)
+
+    from numbagrad.threads import openblas_cores
+
+    # The products' speed depends on the kernels OpenBLAS chose (OPENBLAS_CORETYPE overrides them).
+    kernels = sorted(set(openblas_cores().values()))
+    if kernels:
+        versions.append(f"OpenBLAS kernels {'/'.join(kernels)}")
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; " + ", ".join(versions)
 
 

@@ -45,10 +45,11 @@ from typing import Callable, Iterator
 
 import numba
 
-__all__ = ["single_threaded_blas", "openblas_libraries", "available_cores", "ThreadTuner", "busy_core_seconds", "running_tasks", "pool_size"]
+__all__ = ["single_threaded_blas", "openblas_libraries", "openblas_cores", "available_cores", "ThreadTuner", "busy_core_seconds", "running_tasks", "pool_size"]
 
 _SETTERS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads", "scipy_openblas_set_num_threads64_")
 _GETTERS = ("openblas_get_num_threads", "scipy_openblas_get_num_threads", "scipy_openblas_get_num_threads64_")
+_CORE_NAMES = ("openblas_get_corename", "scipy_openblas_get_corename", "scipy_openblas_get_corename64_")
 
 
 def available_cores() -> int:
@@ -59,24 +60,44 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def _loaded_openblas() -> list[tuple[str, ctypes.CDLL]]:
+    """``(path, library)`` of every OpenBLAS loaded in this process (Linux; none elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return []
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = sorted(set(re.findall(r"(/\S*openblas\S*\.so[\S]*)", maps.read())))
+    except OSError:
+        return []
+    found = []
+    for path in paths:
+        try:
+            found.append((path, ctypes.CDLL(path, mode=ctypes.RTLD_LOCAL)))
+        except OSError:
+            continue
+    return found
+
+
+def openblas_cores() -> dict[str, str]:
+    """The kernels each loaded OpenBLAS chose for this processor (``{file name: core}``, e.g.
+    ``SkylakeX`` for its AVX-512 ones, ``Haswell`` for AVX2; ``OPENBLAS_CORETYPE`` overrides the
+    choice): the matrix products' speed depends on it, so benchmarks print it."""
+    cores = {}
+    for path, library in _loaded_openblas():
+        name = next((getattr(library, symbol) for symbol in _CORE_NAMES if hasattr(library, symbol)), None)
+        if name is not None:
+            name.restype = ctypes.c_char_p
+            cores[os.path.basename(path)] = name().decode().strip()
+    return cores
+
+
 @functools.lru_cache(maxsize=1)
 def openblas_libraries() -> tuple[tuple[object, object], ...]:
     """``(set_num_threads, get_num_threads)`` of every OpenBLAS loaded in this process (Linux)."""
     import scipy.linalg.cython_blas  # noqa: F401  (loads SciPy's BLAS, the one Numba calls)
 
-    if not sys.platform.startswith("linux"):
-        return ()
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = sorted(set(re.findall(r"(/\S*openblas\S*\.so[\S]*)", maps.read())))
-    except OSError:
-        return ()
     found = []
-    for path in paths:
-        try:
-            library = ctypes.CDLL(path, mode=ctypes.RTLD_LOCAL)
-        except OSError:
-            continue
+    for _, library in _loaded_openblas():
         setter = next((getattr(library, name) for name in _SETTERS if hasattr(library, name)), None)
         getter = next((getattr(library, name) for name in _GETTERS if hasattr(library, name)), None)
         if setter is not None and getter is not None:

@@ -305,7 +305,7 @@ def final_output(workspace, offsets, layers, activations, activation_params, row
 
 
 @kernel
-def train_batches_inner(
+def train_batches(
     params,
     grads,
     layers,
@@ -343,6 +343,7 @@ def train_batches_inner(
     dropout,
     dropout_key,
     check_updates,
+    flush,
 ):
     """Train on batches ``first_batch <= b < last_batch`` of an epoch.
 
@@ -373,7 +374,15 @@ def train_batches_inner(
     without it, the caller checks once after the call (a non-finite value
     stays non-finite in what comes after it, weights and state alike) and
     calls again with it to find the step, only when one is found.
+
+    With ``flush``, subnormal numbers are flushed to zero on this thread while
+    it runs (see :mod:`numbagrad.kernels.cpu.floating`). One function with
+    one exit, not a wrapper around the loop: a compiled callee's code is
+    linked into its caller and optimized again there, which made such a
+    wrapper take 5 s of a first run's compiling.
     """
+    previous = flush_subnormals(flush)
+    completed = last_batch - first_batch
     n = X.shape[0]
     weighted = weights.size > 0
     batch_weights = np.empty(batch_size if weighted else 0)
@@ -414,11 +423,13 @@ def train_batches_inner(
             if code != 0:
                 problem[0] = COLLECTIVE_FAILED
                 problem[1] = code
-                return b - first_batch
+                completed = b - first_batch
+                break
         batch_losses[b - first_batch] = value
         if not math.isfinite(value):
             problem[0] = NON_FINITE_LOSS
-            return b - first_batch
+            completed = b - first_batch
+            break
         # One row, and the first weight's gradient may stay a product (rank_one_outer).
         rank_one = rows == 1 and outer[OUTER_TENSOR] >= 0
         if reducer == 0:
@@ -431,44 +442,28 @@ def train_batches_inner(
             batch_losses[b - first_batch] = value
             if not math.isfinite(value):
                 problem[0] = NON_FINITE_LOSS
-                return b - first_batch
+                completed = b - first_batch
+                break
         if rank_one:
             finite = clip_rank_one(grads, layers, x[0], first_delta(workspace, offsets, layers, 1)[0], clip_norm, threads)
         else:
             finite = clip_gradients(grads, clip_value, clip_norm, threads)
         if not finite:
             problem[0] = NON_FINITE_GRADIENT
-            return b - first_batch
+            completed = b - first_batch
+            break
         stepped = apply_plan(
             params, plan, plan_tensors, plan_tasks, learning_rates[b - first_batch], b - first_batch, threads, check_updates, outer if rank_one else no_outer
         )
         if stepped != 0:
             problem[0] = NON_FINITE_UPDATE
-            return b - first_batch
+            completed = b - first_batch
+            break
         if rows > 0:
             update_statistics(params, layers, norms, workspace, offsets, rows)
         if metrics.shape[0] > 0 and rows > 0:
             prediction = final_output(workspace, offsets, layers, activations, activation_params, rows, final_activation)
             update_batch_metrics(metrics, metric_params, metric_totals, prediction, y, w, scratch)
-    return last_batch - first_batch
-
-
-@kernel
-def train_batches(
-    params, grads, layers, activations, activation_params, norms, workspace, offsets, X, Y, order, batch_size,
-    first_batch, last_batch, loss, loss_params, final_activation, plan, plan_tensors, plan_tasks,
-    learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, problem, penalties, weights,
-    share, exchange, timeout, dropout, dropout_key, check_updates, flush,
-):
-    """:func:`train_batches_inner` with subnormal numbers flushed to zero on this
-    thread when ``flush`` (see :mod:`numbagrad.kernels.cpu.floating`)."""
-    previous = flush_subnormals(flush)
-    completed = train_batches_inner(
-        params, grads, layers, activations, activation_params, norms, workspace, offsets, X, Y, order, batch_size,
-        first_batch, last_batch, loss, loss_params, final_activation, plan, plan_tensors, plan_tasks,
-        learning_rates, threads, clip_value, clip_norm, metrics, metric_params, metric_totals, batch_losses, problem,
-        penalties, weights, share, exchange, timeout, dropout, dropout_key, check_updates,
-    )
     restore(previous)
     return completed
 

@@ -123,8 +123,11 @@ def _written_nonfinite(param, state, slots, start, stop):
     return bad
 
 
-@inline
-def _elementwise_task(update, like, tensors, hyper, step, slots, task, check, outer):
+@kernel
+def _elementwise_task(like, tensors, hyper, step, slots, task, check, outer, update_c, update_jit):
+    """One element-wise kernel call of a plan (a compiled function of its own, called from both
+    of :func:`apply_plan`'s loops: inlined, its code compiled twice)."""
+    update = update_function(like, update_c, update_jit)
     row = tensors[task[0]]
     n = row[SIZE]
     param = carray(address_as_pointer(row[PARAM]), n, like.dtype)
@@ -176,8 +179,11 @@ def _rank_one_task(update, like, param, state, hyper, step, slots, outer, start,
     return 1 if bad else 0
 
 
-@inline
-def _tensor_call(function, like, row, hyper, step, statistics, tensor, check):
+@kernel
+def _tensor_call(like, row, hyper, step, statistics, tensor, check, function_c, function_jit):
+    """One tensor-wise kernel call (``update`` or ``reduce``) of a plan, compiled once for the
+    four call sites of :func:`apply_plan`."""
+    function = tensor_update_function(like, function_c, function_jit)
     n = row[SIZE]
     param = carray(address_as_pointer(row[PARAM]), n, like.dtype)
     grad = carray(address_as_pointer(row[GRAD]), n, like.dtype)
@@ -217,33 +223,35 @@ def apply_plan(like, partitions, tensors, tasks, rates, offset, threads, check, 
         first, end = plan[FIRST], plan[END]
         parallel = plan[PARALLEL] != 0 and threads > 1
         if plan[FORM] == 0:
-            update = update_function(like, plan[UPDATE_C], plan[UPDATE_JIT])
             slots = plan[SLOTS]
+            update_c, update_jit = plan[UPDATE_C], plan[UPDATE_JIT]
             if parallel:
                 for t in prange(first, end):
-                    bad += _elementwise_task(update, like, tensors, hyper, step, slots, tasks[t], check, outer)
+                    bad += _elementwise_task(like, tensors, hyper, step, slots, tasks[t], check, outer, update_c, update_jit)
             else:
                 for t in range(first, end):
-                    bad += _elementwise_task(update, like, tensors, hyper, step, slots, tasks[t], check, outer)
+                    bad += _elementwise_task(like, tensors, hyper, step, slots, tasks[t], check, outer, update_c, update_jit)
             continue
         statistics = carray(
             address_as_pointer(plan[STATISTICS]), (plan[STATISTICS_ROWS], plan[STATISTICS_WIDTH]), np.float64
         )
-        update = tensor_update_function(like, plan[UPDATE_C], plan[UPDATE_JIT])
+        update_c, update_jit = plan[UPDATE_C], plan[UPDATE_JIT]
         if plan[FORM] == 2:
-            reduce = tensor_update_function(like, plan[REDUCE_C], plan[REDUCE_JIT])
+            reduce_c, reduce_jit = plan[REDUCE_C], plan[REDUCE_JIT]
+            # False, known only at run time: a literal would compile _tensor_call a second time.
+            unchecked = check and not check
             if parallel:
                 for t in prange(first, end):
-                    _tensor_call(reduce, like, tensors[t], hyper, step, statistics, t - first, False)
+                    _tensor_call(like, tensors[t], hyper, step, statistics, t - first, unchecked, reduce_c, reduce_jit)
             else:
                 for t in range(first, end):
-                    _tensor_call(reduce, like, tensors[t], hyper, step, statistics, t - first, False)
+                    _tensor_call(like, tensors[t], hyper, step, statistics, t - first, unchecked, reduce_c, reduce_jit)
         if parallel:
             for t in prange(first, end):
-                bad += _tensor_call(update, like, tensors[t], hyper, step, statistics, t - first, check)
+                bad += _tensor_call(like, tensors[t], hyper, step, statistics, t - first, check, update_c, update_jit)
         else:
             for t in range(first, end):
-                bad += _tensor_call(update, like, tensors[t], hyper, step, statistics, t - first, check)
+                bad += _tensor_call(like, tensors[t], hyper, step, statistics, t - first, check, update_c, update_jit)
     return bad
 
 
