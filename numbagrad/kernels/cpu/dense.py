@@ -12,7 +12,7 @@ from numbagrad.kernels.cpu.blas import parallel_gemm, run_time_arguments
 from numbagrad.kernels.cpu.jit import inline, kernel
 from numbagrad.kernels.pointers import activation_backward_function, activation_forward_function
 
-__all__ = ["dense_forward", "dense_backward", "fill_rows", "add_column_sums"]
+__all__ = ["dense_forward", "dense_backward", "fill_rows", "add_column_sums", "weight_gradient"]
 
 
 # Explicit loops throughout: Numba's slice assignments and in-place array
@@ -65,6 +65,13 @@ def dense_forward_pass(x, weight, bias, z, out, activation, activation_params, a
 
 
 @inline
+def weight_gradient(x, dz, grad_weight, accumulate, threads):
+    """``grad_weight (+)= x.T @ dz``, split over ``threads`` threads."""
+    transpose_a, transpose_b, parts = run_time_arguments(True, False, threads, grad_weight)
+    parallel_gemm(1.0, x, dz, 1.0 if accumulate else 0.0, grad_weight, transpose_a, transpose_b, parts)
+
+
+@inline
 def dense_backward_pass(x, weight, z, out, grad_out, grad_weight, grad_bias, grad_x, activation, activation_params, apply_activation, accumulate, threads):
     """From ``grad_out`` = dL/d out: ``grad_out`` becomes dL/dz in place, then
 
@@ -77,8 +84,7 @@ def dense_backward_pass(x, weight, z, out, grad_out, grad_weight, grad_bias, gra
         backward = activation_backward_function(z, activation[2], activation[3])
         backward(z, out, grad_out, grad_out, activation_params)
     if grad_weight.size != 0:
-        transpose_a, transpose_b, parts = run_time_arguments(True, False, threads, grad_weight)
-        parallel_gemm(1.0, x, grad_out, 1.0 if accumulate else 0.0, grad_weight, transpose_a, transpose_b, parts)
+        weight_gradient(x, grad_out, grad_weight, accumulate, threads)
     if grad_bias.size != 0:
         add_column_sums(grad_bias, grad_out, accumulate)
     if grad_x.size != 0:

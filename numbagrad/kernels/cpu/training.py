@@ -22,7 +22,7 @@ import math
 import numpy as np
 from numba import prange
 
-from numbagrad.kernels.cpu.blas import parallel_gemm, run_time_arguments
+from numbagrad.kernels.cpu.dense import weight_gradient
 from numbagrad.kernels.cpu.floating import flush_subnormals, restore
 from numbagrad.kernels.cpu.jit import FASTMATH, inline, kernel, parallel_kernel
 from numbagrad.kernels.cpu.network import (
@@ -40,7 +40,7 @@ from numbagrad.kernels.cpu.network import (
     update_statistics,
     view,
 )
-from numbagrad.kernels.cpu.update import END, FIRST, FORM, GRAD, OUTER_TENSOR, OUTER_U, OUTER_U_SIZE, OUTER_V, OUTER_V_SIZE, SIZE, apply_plan
+from numbagrad.kernels.cpu.update import END, FIRST, FORM, GRAD, NO_OUTER, OUTER_TENSOR, OUTER_U, OUTER_U_SIZE, OUTER_V, OUTER_V_SIZE, SIZE, apply_plan
 from numbagrad.kernels.pointers import activation_forward_function, call_reducer, metric_function, weighted_metric_function
 
 __all__ = [
@@ -130,7 +130,7 @@ def rank_one_outer(grads, layers, plan, plan_tensors, plan_tasks, reducer, penal
     """The ``outer`` vector of :func:`apply_plan` for this segment: its tensor row is the first
     layer's weight when that weight is stepped by an element-wise optimizer and the segment may
     step on its rank-one gradient unwritten (see above); -1 otherwise."""
-    outer = np.full(5, -1, dtype=np.int64)
+    outer = NO_OUTER.copy()
     if reducer != 0 or penalties.shape[0] > 0 or clip_value > 0:
         return outer
     address = grads.ctypes.data + layers[0, 2] * grads.itemsize
@@ -171,8 +171,7 @@ def hand_over_product(outer, x, delta, grads, layers, threads):
         outer[OUTER_V_SIZE] = delta.size
         return True
     weight = view(grads, layers[0, 2], layers[0, 0], layers[0, 1])
-    transpose_a, transpose_b, parts = run_time_arguments(True, False, threads, weight)
-    parallel_gemm(1.0, x.reshape((1, x.size)), delta.reshape((1, delta.size)), 0.0, weight, transpose_a, transpose_b, parts)
+    weight_gradient(x.reshape((1, x.size)), delta.reshape((1, delta.size)), weight, False, threads)
     return False
 
 
@@ -389,7 +388,7 @@ def train_batches(
     scratch = np.empty(metric_totals.shape[1] if weighted else 0)
     reducer = share[SHARE_REDUCER]
     outer = rank_one_outer(grads, layers, plan, plan_tensors, plan_tasks, reducer, penalties, clip_value)
-    no_outer = np.full(5, -1, dtype=np.int64)
+    no_outer = NO_OUTER.copy()
     draw = np.zeros(3, dtype=np.int64)
     draw[0] = dropout_key
     for b in range(first_batch, last_batch):
@@ -434,9 +433,9 @@ def train_batches(
         rank_one = rows == 1 and outer[OUTER_TENSOR] >= 0
         if reducer == 0:
             backward_rows(params, grads, layers, activations, activation_params, norms, workspace, offsets, x, rows, final_activation, threads, dropout, draw, not rank_one)
+        delta = first_delta(workspace, offsets, layers, 1)[0]  # the first layer's dz, when rows == 1
         if rank_one:
-            delta = first_delta(workspace, offsets, layers, 1)
-            rank_one = hand_over_product(outer, x[0], delta[0], grads, layers, threads)
+            rank_one = hand_over_product(outer, x[0], delta, grads, layers, threads)
         if penalties.shape[0] > 0:
             value += penalize(params, grads, penalties, count, True)
             batch_losses[b - first_batch] = value
@@ -445,7 +444,7 @@ def train_batches(
                 completed = b - first_batch
                 break
         if rank_one:
-            finite = clip_rank_one(grads, layers, x[0], first_delta(workspace, offsets, layers, 1)[0], clip_norm, threads)
+            finite = clip_rank_one(grads, layers, x[0], delta, clip_norm, threads)
         else:
             finite = clip_gradients(grads, clip_value, clip_norm, threads)
         if not finite:
