@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from numbagrad.data import as_inputs, compiled_view
-from numbagrad.kernels.cpu.network import NO_DRAW, network_predict, network_value_and_grad, workspace_offsets
+from numbagrad.kernels.cpu.network import NO_DRAW, network_predict, network_value_and_grad, prepare_network, workspace_offsets
 from numbagrad.kernels.signatures import FLOAT_DTYPES
 from numbagrad.memory import aligned_empty, aligned_zeros
 from numbagrad.nn import placement
@@ -208,6 +208,7 @@ class Sequential:
         #: Each layer's normalization as the kernels read it (see :mod:`numbagrad.kernels.cpu.normalization`).
         self.norm_table = norms
         self.penalty_table = penalty_table(self.layers, self.layer_table)
+        prepare_network(self.norm_table, self.penalty_table)
         #: Each layer's dropout rate while training (see :class:`~numbagrad.nn.Dropout`).
         self.dropout_table = np.array([layer.dropout for layer in self.layers], dtype=np.float64)
         placement.attach(self, aligned_zeros(offset, self.dtype), aligned_zeros(offset, self.dtype))

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from numbagrad.errors import DistributedError
-from numbagrad.kernels.cpu.training import SHARE_RANK, SHARE_REDUCER, SHARE_SIZE
+from numbagrad.kernels.cpu.training import SHARE_RANK, SHARE_REDUCER, SHARE_SIZE, prepare_ranks
 
 __all__ = ["DataParallel", "ALONE"]
 
@@ -49,6 +49,8 @@ class DataParallel:
         table[SHARE_RANK] = 0 if self.sharded else self.rank
         table[SHARE_SIZE] = 1 if self.sharded else self.size
         table[SHARE_REDUCER] = self.world.reducer_address()
+        if table[SHARE_REDUCER] != 0:
+            prepare_ranks()
         return table
 
     def part(self, rows: int) -> tuple[int, int]:

@@ -15,7 +15,7 @@ with one row of ``c`` (a batch of one sample) calls BLAS's matrix-vector
 routine instead (``numba_xxgemv``), and one with ``k = 1`` (that batch's
 weight gradient, an outer product) is a plain loop: gemm took ten and three
 times longer on them. Inference (``threads = 0``) keeps gemm for every
-product (see :func:`_call`).
+product (see :func:`block_product`).
 
 :func:`parallel_gemm` splits the product into blocks of ``c``'s rows or
 columns, one per thread of Numba's pool, each a single-threaded BLAS call
@@ -30,10 +30,11 @@ from __future__ import annotations
 import numpy as np
 from numba import prange, types
 
-from numbagrad.kernels.cpu.jit import inline, parallel_kernel
+from numbagrad.kernels.cpu.jit import inline, kernel, parallel_kernel
+from numbagrad.kernels.cpu.outline import outlined
 from numbagrad.kernels.pointers import address_as_pointer
 
-__all__ = ["gemm", "parallel_gemm", "run_time_arguments", "PARALLEL_GEMM_WORK"]
+__all__ = ["gemm", "parallel_gemm", "block_product", "PARALLEL_GEMM_WORK"]
 
 #: Multiply-adds (m n k) below which a product is not worth splitting across threads:
 #: waking the second thread, and waiting for it when other processes hold the
@@ -83,8 +84,8 @@ _NO_TRANSPOSE = 78  # 'N'
 _TRANSPOSE = 84  # 'T'
 
 
-@inline
-def _call(scalars, a, a_offset, b, b_offset, c, c_offset, m, n, k, transpose_a, transpose_b, shortcuts):
+@kernel
+def block_product(scalars, a, a_offset, b, b_offset, c, c_offset, m, n, k, transpose_a, transpose_b, shortcuts):
     """BLAS on the (m, n) block of ``c`` starting ``c_offset`` elements in, from the
     blocks of ``a`` and ``b`` starting at their offsets; ``scalars`` = [alpha, beta].
 
@@ -159,6 +160,11 @@ def _outer(alpha, a, a_offset, b, b_offset, beta, c, c_offset, m, n, transpose_a
                 flat_c[row + j] = left * flat_b[b_offset + j * b_step] + beta * flat_c[row + j]
 
 
+# Called as its own compiled code (see numbagrad.kernels.cpu.outline) from gemm and from each
+# block of parallel_gemm's loop, whichever constants a call site passes.
+_block_product = outlined(block_product)
+
+
 @inline
 def _scale(c, beta):
     for i in range(c.shape[0]):
@@ -186,23 +192,7 @@ def gemm(alpha, a, b, beta, c, transpose_a, transpose_b, shortcuts=True):
     scalars = np.empty(2, dtype=c.dtype)
     scalars[0] = alpha
     scalars[1] = beta
-    _call(scalars, a, 0, b, 0, c, 0, m, n, k, transpose_a, transpose_b, shortcuts)
-
-
-@inline
-def run_time_arguments(transpose_a, transpose_b, threads, c):
-    """``(transpose_a, transpose_b, threads)`` as values known only at run time.
-
-    A constant argument (the dense passes' transpose flags, inference's
-    ``threads=0``) reaches a compiled callee as a literal type, and Numba
-    compiles :func:`parallel_gemm`, a parallel loop, once per combination of
-    literals: four times per dtype (about 6 s each on 2 cores, a third of the
-    first run's compiling) where one compilation serves them all.
-    ``c.shape[0] >= 0`` always holds, but only at run time, so each value
-    below is typed as a plain ``bool`` or ``int64``.
-    """
-    known = c.shape[0] >= 0
-    return (transpose_a if known else not transpose_a), (transpose_b if known else not transpose_b), (threads if known else threads + 1)
+    _block_product(scalars, a, 0, b, 0, c, 0, m, n, k, transpose_a, transpose_b, shortcuts)
 
 
 @parallel_kernel
@@ -236,8 +226,8 @@ def parallel_gemm(alpha, a, b, beta, c, transpose_a, transpose_b, threads):
         if split_rows:
             # Rows start..start+count of op(a) and of c.
             a_offset = start if transpose_a else start * a.shape[1]
-            _call(scalars, a, a_offset, b, 0, c, start * n, count, n, k, transpose_a, transpose_b, True)
+            _block_product(scalars, a, a_offset, b, 0, c, start * n, count, n, k, transpose_a, transpose_b, True)
         else:
             # Columns start..start+count of op(b) and of c.
             b_offset = start * b.shape[1] if transpose_b else start
-            _call(scalars, a, 0, b, b_offset, c, start, m, count, k, transpose_a, transpose_b, True)
+            _block_product(scalars, a, 0, b, b_offset, c, start, m, count, k, transpose_a, transpose_b, True)

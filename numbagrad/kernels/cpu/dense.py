@@ -8,11 +8,16 @@ addresses, from ``ActivationSpec.kernel_table``) with its float64 parameters.
 
 from __future__ import annotations
 
-from numbagrad.kernels.cpu.blas import parallel_gemm, run_time_arguments
+from numbagrad.kernels.cpu import blas
 from numbagrad.kernels.cpu.jit import inline, kernel
+from numbagrad.kernels.cpu.outline import outlined
 from numbagrad.kernels.pointers import activation_backward_function, activation_forward_function
 
 __all__ = ["dense_forward", "dense_backward", "fill_rows", "add_column_sums", "weight_gradient"]
+
+#: The parallel product, called as its own compiled code (see :mod:`numbagrad.kernels.cpu.outline`):
+#: one compilation per dtype and layout serves every pass, whichever constants a call passes.
+parallel_gemm = outlined(blas.parallel_gemm)
 
 
 # Explicit loops throughout: Numba's slice assignments and in-place array
@@ -57,8 +62,7 @@ def dense_forward_pass(x, weight, bias, z, out, activation, activation_params, a
     ``threads`` threads (see :func:`numbagrad.kernels.cpu.blas.parallel_gemm`).
     """
     fill_rows(z, bias)
-    transpose_a, transpose_b, parts = run_time_arguments(False, False, threads, z)
-    parallel_gemm(1.0, x, weight, 1.0, z, transpose_a, transpose_b, parts)
+    parallel_gemm(1.0, x, weight, 1.0, z, False, False, threads)
     if apply_activation:
         forward = activation_forward_function(z, activation[0], activation[1])
         forward(z, out, activation_params)
@@ -67,8 +71,7 @@ def dense_forward_pass(x, weight, bias, z, out, activation, activation_params, a
 @inline
 def weight_gradient(x, dz, grad_weight, accumulate, threads):
     """``grad_weight (+)= x.T @ dz``, split over ``threads`` threads."""
-    transpose_a, transpose_b, parts = run_time_arguments(True, False, threads, grad_weight)
-    parallel_gemm(1.0, x, dz, 1.0 if accumulate else 0.0, grad_weight, transpose_a, transpose_b, parts)
+    parallel_gemm(1.0, x, dz, 1.0 if accumulate else 0.0, grad_weight, True, False, threads)
 
 
 @inline
@@ -88,8 +91,7 @@ def dense_backward_pass(x, weight, z, out, grad_out, grad_weight, grad_bias, gra
     if grad_bias.size != 0:
         add_column_sums(grad_bias, grad_out, accumulate)
     if grad_x.size != 0:
-        transpose_a, transpose_b, parts = run_time_arguments(False, True, threads, grad_x)
-        parallel_gemm(1.0, grad_out, weight, 0.0, grad_x, transpose_a, transpose_b, parts)
+        parallel_gemm(1.0, grad_out, weight, 0.0, grad_x, False, True, threads)
 
 
 @kernel

@@ -43,23 +43,39 @@ loss is computed from ``z`` (a softmax or sigmoid fused into the loss).
 from __future__ import annotations
 
 import numpy as np
+from numba import types
 
+from numbagrad.kernels.cpu import normalization
 from numbagrad.kernels.cpu.dense import dense_backward_pass, dense_forward_pass
 from numbagrad.kernels.cpu.dropout import dropout_backward, dropout_forward
 from numbagrad.kernels.cpu.jit import FASTMATH, inline, kernel
-from numbagrad.kernels.cpu.normalization import KIND, normalize_backward, normalize_forward, update_running_averages
+from numbagrad.kernels.cpu.normalization import KIND
+from numbagrad.kernels.cpu.outline import outlined, prepare
 from numbagrad.kernels.pointers import activation_backward_function, activation_forward_function, loss_function
 
 __all__ = [
     "network_predict", "network_value_and_grad", "forward_rows", "backward_rows", "loss_rows", "weighted_loss_rows", "batch_loss",
-    "penalize", "update_statistics", "first_delta",
+    "penalize", "update_statistics", "first_delta", "no_dropout", "prepare_network",
 ]
 
 INPUT, TARGET, GRADIENT_A, GRADIENT_B = 0, 1, 2, 3
 
-#: What the passes take for "no dropout" (outside training).
+# Normalization, called as its own compiled code and compiled only for a model that has it (see
+# numbagrad.kernels.cpu.outline and prepare_network).
+normalize_forward = outlined(normalization.normalize_forward, returns=types.none)
+normalize_backward = outlined(normalization.normalize_backward, returns=types.none)
+update_running_averages = outlined(normalization.update_running_averages, returns=types.none)
+
+#: What the passes take for "no dropout" (outside training), from Python.
 NO_DROPOUT = np.empty(0)
 NO_DRAW = np.zeros(3, dtype=np.int64)
+
+
+@inline
+def no_dropout():
+    """``(NO_DROPOUT, NO_DRAW)`` in compiled code, as arrays of their own: a global array is read-only
+    there, of another type than the arrays a training pass passes, and would compile the passes again."""
+    return np.empty(0), np.zeros(3, dtype=np.int64)
 
 
 @inline
@@ -117,7 +133,7 @@ def scratch(workspace, offsets, rows, columns):
     return view(workspace, offsets[offsets.shape[0] - 2], rows, columns)
 
 
-@inline
+@kernel
 def forward_rows(params, layers, activations, activation_params, norms, workspace, offsets, x, rows, final_activation, threads, dropout, draw):
     """Forward pass of ``rows`` rows of ``x``; every layer's z and output land in the workspace,
     an output after its ``dropout`` (when ``dropout`` is not empty: a training pass)."""
@@ -188,7 +204,7 @@ def weighted_loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, f
     return value, total_weight
 
 
-@inline
+@kernel
 def batch_loss(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, w):
     """``(loss, count)`` of the last forward pass, its gradient in buffer A: :func:`weighted_loss_rows`
     with the batch's weights ``w``, or :func:`loss_rows` and the batch's rows when ``w`` is empty."""
@@ -197,7 +213,7 @@ def batch_loss(loss, loss_params, workspace, offsets, layers, y, rows, final_act
     return loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation), float(rows)
 
 
-@inline
+@kernel
 def backward_rows(
     params, grads, layers, activations, activation_params, norms, workspace, offsets, x, rows, final_activation, threads, dropout, draw,
     first_weight,
@@ -296,6 +312,11 @@ def penalty_sums(params, grads, start, stop, l1, l2, gradient):
     return absolute, square
 
 
+# Called as its own compiled code (see numbagrad.kernels.cpu.outline), compiled only for a model
+# with regularizers; one compilation serves training (gradient True) and evaluation (False).
+_penalty_sums = outlined(penalty_sums, returns=types.UniTuple(types.float64, 2))
+
+
 @inline
 def penalize(params, grads, penalties, rows, gradient):
     """The regularizers' penalty ``sum l1 |w| + l2 w^2`` over their segments (divided by ``rows``, the
@@ -305,17 +326,20 @@ def penalize(params, grads, penalties, rows, gradient):
     Called after the backward pass, before clipping: the penalty's gradient is
     part of the gradient that is clipped and stepped on, as in Keras and PyTorch.
     """
-    # A flag known only at run time (see numbagrad.kernels.cpu.blas.run_time_arguments): a literal
-    # True or False would compile penalty_sums once for training and once for evaluation.
-    with_gradient = gradient if penalties.shape[0] >= 0 else not gradient
     total = 0.0
     for s in range(penalties.shape[0]):
         scale = (1.0 / rows if rows > 0 else 0.0) if penalties[s, 4] != 0.0 else 1.0
         l1 = penalties[s, 2] * scale
         l2 = penalties[s, 3] * scale
-        absolute, square = penalty_sums(params, grads, int(penalties[s, 0]), int(penalties[s, 1]), l1, l2, with_gradient)
+        absolute, square = _penalty_sums(params, grads, int(penalties[s, 0]), int(penalties[s, 1]), l1, l2, gradient)
         total += l1 * absolute + l2 * square
     return total
+
+
+# Called as their own compiled code (see numbagrad.kernels.cpu.outline), as the training loops call them.
+_forward_rows = outlined(forward_rows)
+_backward_rows = outlined(backward_rows)
+_batch_loss = outlined(batch_loss)
 
 
 @kernel
@@ -323,11 +347,12 @@ def network_predict(params, layers, activations, activation_params, norms, works
     """``out`` = the network applied to every row of ``X``, ``capacity`` rows at a time."""
     last = layers.shape[0] - 1
     n = X.shape[0]
+    dropout, draw = no_dropout()
     for start in range(0, n, capacity):
         stop = min(n, start + capacity)
         rows = stop - start
-        # threads = 0: gemm for every product, a row alone rounded as among others (blas._call)
-        forward_rows(params, layers, activations, activation_params, norms, workspace, offsets, X[start:stop], rows, True, 0, NO_DROPOUT, NO_DRAW)
+        # threads = 0: gemm for every product, a row alone rounded as among others (blas.block_product)
+        _forward_rows(params, layers, activations, activation_params, norms, workspace, offsets, X[start:stop], rows, True, 0, dropout, draw)
         out[start:stop] = output(workspace, offsets, layers, last, rows)
 
 
@@ -341,12 +366,21 @@ def network_value_and_grad(
     ``dropout`` of a training step at the coordinates ``draw`` (a training pass: ``dropout`` holds
     one rate per layer, 0 for none)."""
     rows = X.shape[0]
-    forward_rows(params, layers, activations, activation_params, norms, workspace, offsets, X, rows, final_activation, 1, dropout, draw)
-    value, count = batch_loss(loss, loss_params, workspace, offsets, layers, Y, rows, final_activation, weights)
-    backward_rows(params, grads, layers, activations, activation_params, norms, workspace, offsets, X, rows, final_activation, 1, dropout, draw, True)
+    _forward_rows(params, layers, activations, activation_params, norms, workspace, offsets, X, rows, final_activation, 1, dropout, draw)
+    value, count = _batch_loss(loss, loss_params, workspace, offsets, layers, Y, rows, final_activation, weights)
+    _backward_rows(params, grads, layers, activations, activation_params, norms, workspace, offsets, X, rows, final_activation, 1, dropout, draw, True)
     if dropout.size > 0:
         update_statistics(params, layers, norms, workspace, offsets, rows)
     return value + penalize(params, grads, penalties, count, True)
+
+
+def prepare_network(norms: np.ndarray, penalties: np.ndarray) -> None:
+    """Compile the on-demand kernels that the passes over a network with these ``norms`` and
+    ``penalties`` tables call: its normalizations' and its regularizers'."""
+    if (norms[:, KIND] != 0).any():
+        prepare(normalization.normalize_forward, normalization.normalize_backward, normalization.update_running_averages)
+    if penalties.shape[0] > 0:
+        prepare(penalty_sums)
 
 
 def workspace_offsets(fan_in: int, units: list[int], target_columns: int, capacity: int, kinds: list[int] | None = None) -> np.ndarray:

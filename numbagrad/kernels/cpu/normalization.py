@@ -32,9 +32,9 @@ gradient stays 0. ``moments`` is the workspace region of the batch's ``μ``,
 ``1 / sqrt(σ² + ε)`` and (batch normalization) ``σ²``, one per column, or
 ``μ`` and ``1 / sqrt(σ² + ε)`` per row; ``normalized`` the batch's ``x̂``.
 
-Each pass is compiled on its own (not inlined into the epoch's loop): they
-run once per normalized layer and batch, and keeping them out of the loop's
-body keeps its compile time down.
+Each pass is compiled on its own and called by the network's passes as an
+on-demand outlined kernel (:mod:`numbagrad.kernels.cpu.outline`): compiled
+only in a process whose model normalizes, never into the epoch's loop.
 """
 
 from __future__ import annotations

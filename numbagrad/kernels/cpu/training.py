@@ -12,7 +12,9 @@ the optimizer update are split over Numba's threads; with ``threads`` = 1
 everything here runs on the calling thread and BLAS may thread its products
 itself. The two pools never work in the same step. The loops themselves are
 serial functions that call those parallel kernels: inlining several parallel
-loops into one function made it take minutes to compile.
+loops into one function made it take minutes to compile. They call the
+passes, the loss, the metrics and the update as outlined kernels
+(:mod:`numbagrad.kernels.cpu.outline`), each compiled once whoever calls it.
 """
 
 from __future__ import annotations
@@ -20,31 +22,29 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange
+from numba import prange, types
 
+from numbagrad.kernels.cpu import network, update
 from numbagrad.kernels.cpu.dense import weight_gradient
 from numbagrad.kernels.cpu.floating import flush_subnormals, restore
 from numbagrad.kernels.cpu.jit import FASTMATH, inline, kernel, parallel_kernel
 from numbagrad.kernels.cpu.network import (
     INPUT,
-    NO_DRAW,
-    NO_DROPOUT,
     TARGET,
-    backward_rows,
     first_delta,
-    forward_rows,
-    batch_loss,
+    no_dropout,
     output,
     penalize,
     pre_activation,
     update_statistics,
     view,
 )
-from numbagrad.kernels.cpu.update import END, FIRST, FORM, GRAD, NO_OUTER, OUTER_TENSOR, OUTER_U, OUTER_U_SIZE, OUTER_V, OUTER_V_SIZE, SIZE, apply_plan
+from numbagrad.kernels.cpu.outline import outlined, prepare
+from numbagrad.kernels.cpu.update import END, FIRST, FORM, GRAD, NO_OUTER, OUTER_TENSOR, OUTER_U, OUTER_U_SIZE, OUTER_V, OUTER_V_SIZE, SIZE
 from numbagrad.kernels.pointers import activation_forward_function, call_reducer, metric_function, weighted_metric_function
 
 __all__ = [
-    "train_batches", "evaluate_batches", "weighted_metric_rows", "gradient_norm", "square_sum", "sum_of_squares", "NON_FINITE_LOSS", "NON_FINITE_GRADIENT",
+    "train_batches", "evaluate_batches", "prepare_ranks", "weighted_metric_rows", "gradient_norm", "square_sum", "sum_of_squares", "NON_FINITE_LOSS", "NON_FINITE_GRADIENT",
     "NON_FINITE_UPDATE", "COLLECTIVE_FAILED", "SHARE_RANK", "SHARE_SIZE", "SHARE_REDUCER",
 ]
 
@@ -80,10 +80,19 @@ def square_sum(grads, threads):
     return partial.sum()
 
 
+# The loops call the passes, the update and the parallel sum as their own compiled code (see
+# numbagrad.kernels.cpu.outline): compiled into each loop, they were most of a first run's compiling.
+forward_rows = outlined(network.forward_rows)
+backward_rows = outlined(network.backward_rows)
+batch_loss = outlined(network.batch_loss)
+apply_plan = outlined(update.apply_plan)
+_square_sum = outlined(square_sum)
+
+
 @inline
 def gradient_norm(grads, threads):
     """``sqrt(sum(grads ** 2))``: the global L2 norm (see :func:`square_sum`)."""
-    return math.sqrt(square_sum(grads, threads))
+    return math.sqrt(_square_sum(grads, threads))
 
 
 @inline
@@ -181,7 +190,7 @@ def clip_rank_one(grads, layers, x, delta, clip_norm, threads):
     not written: its squares sum to ``|x|^2 |delta|^2``; clipping by norm scales ``delta``."""
     start = layers[0, 2]
     stop = start + layers[0, 0] * layers[0, 1]
-    squares = square_sum(grads[:start], threads) + square_sum(grads[stop:], threads) + sum_of_squares(x) * sum_of_squares(delta)
+    squares = _square_sum(grads[:start], threads) + _square_sum(grads[stop:], threads) + sum_of_squares(x) * sum_of_squares(delta)
     norm = math.sqrt(squares)
     if not math.isfinite(norm):
         return False
@@ -254,6 +263,15 @@ def update_weighted_metrics(metrics, metric_params, totals, prediction, y, w, sc
 
 
 @kernel
+def batch_metrics(workspace, offsets, layers, activations, activation_params, rows, final_activation, metrics, metric_params, totals, y, w, scratch):
+    """The metrics of the last forward pass of ``rows`` rows against ``y`` added to ``totals``
+    (see :func:`update_batch_metrics`); the network's last activation is applied first when the loss
+    was fused with it."""
+    prediction = final_output(workspace, offsets, layers, activations, activation_params, rows, final_activation)
+    update_batch_metrics(metrics, metric_params, totals, prediction, y, w, scratch)
+
+
+@kernel
 def weighted_metric_rows(metrics, metric_params, totals, prediction, y, w):
     """:func:`update_weighted_metrics` on rows predicted elsewhere: a GPU model's weighted fit or
     evaluation adds its batches' rows here, in the order the CPU loop adds them."""
@@ -261,7 +279,7 @@ def weighted_metric_rows(metrics, metric_params, totals, prediction, y, w):
     update_weighted_metrics(metrics, metric_params, totals, prediction, y, w, scratch)
 
 
-@inline
+@kernel
 def all_reduce_gradient(grads, value, count, reducer, exchange, timeout):
     """Sum one batch's gradient over the ranks: each rank's mean gradient ``g_r`` over its
     ``count_r`` rows (or the sum of their weights) becomes, on every rank,
@@ -290,6 +308,17 @@ def all_reduce_gradient(grads, value, count, reducer, exchange, timeout):
     for i in range(size):
         grads[i] = receive[i] * scale
     return code, receive[size] * scale, total
+
+
+# Called as their own compiled code (see numbagrad.kernels.cpu.outline): the metrics by both loops;
+# the all-reduce compiled only for training across ranks (prepare_ranks).
+_batch_metrics = outlined(batch_metrics)
+_all_reduce_gradient = outlined(all_reduce_gradient, returns=types.Tuple((types.int64, types.float64, types.float64)))
+
+
+def prepare_ranks() -> None:
+    """Compile what :func:`train_batches` calls only with an all-reduce between ranks."""
+    prepare(all_reduce_gradient)
 
 
 @inline
@@ -418,7 +447,7 @@ def train_batches(
             # Every rank learns the batch's loss from the same sum, so all stop at the same batch.
             if rows > 0:
                 backward_rows(params, grads, layers, activations, activation_params, norms, workspace, offsets, x, rows, final_activation, threads, dropout, draw, True)
-            code, value, count = all_reduce_gradient(grads, value, count, reducer, exchange, timeout)
+            code, value, count = _all_reduce_gradient(grads, value, count, reducer, exchange, timeout)
             if code != 0:
                 problem[0] = COLLECTIVE_FAILED
                 problem[1] = code
@@ -461,8 +490,7 @@ def train_batches(
         if rows > 0:
             update_statistics(params, layers, norms, workspace, offsets, rows)
         if metrics.shape[0] > 0 and rows > 0:
-            prediction = final_output(workspace, offsets, layers, activations, activation_params, rows, final_activation)
-            update_batch_metrics(metrics, metric_params, metric_totals, prediction, y, w, scratch)
+            _batch_metrics(workspace, offsets, layers, activations, activation_params, rows, final_activation, metrics, metric_params, metric_totals, y, w, scratch)
     restore(previous)
     return completed
 
@@ -496,12 +524,13 @@ def evaluate_batches(
     scratch = np.empty(metric_totals.shape[1] if weighted else 0)
     total = 0.0
     counted = 0.0
+    dropout, draw = no_dropout()
     for start in range(0, n, batch_size):
         stop = min(n, start + batch_size)
         rows = stop - start
         x = X[start:stop]
         y = Y[start:stop]
-        forward_rows(params, layers, activations, activation_params, norms, workspace, offsets, x, rows, final_activation, 0, NO_DROPOUT, NO_DRAW)
+        forward_rows(params, layers, activations, activation_params, norms, workspace, offsets, x, rows, final_activation, 0, dropout, draw)
         # The loss kernel writes its gradient too; the buffer is scratch here.
         w = weights[start:stop] if weighted else weights
         value, count = batch_loss(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, w)
@@ -511,6 +540,5 @@ def evaluate_batches(
             total += value * count
         counted += count
         if metrics.shape[0] > 0:
-            prediction = final_output(workspace, offsets, layers, activations, activation_params, rows, final_activation)
-            update_batch_metrics(metrics, metric_params, metric_totals, prediction, y, w, scratch)
+            _batch_metrics(workspace, offsets, layers, activations, activation_params, rows, final_activation, metrics, metric_params, metric_totals, y, w, scratch)
     return total / counted

@@ -37,6 +37,7 @@ import numpy as np
 from numba import carray, prange
 
 from numbagrad.kernels.cpu.jit import inline, kernel, parallel_kernel
+from numbagrad.kernels.cpu.outline import outlined
 from numbagrad.kernels.pointers import address_as_pointer, prepare_function, tensor_update_function, update_function
 
 __all__ = [
@@ -123,10 +124,9 @@ def _written_nonfinite(param, state, slots, start, stop):
     return bad
 
 
-@kernel
-def _elementwise_task(like, tensors, hyper, step, slots, task, check, outer, update_c, update_jit):
-    """One element-wise kernel call of a plan (a compiled function of its own, called from both
-    of :func:`apply_plan`'s loops: inlined, its code compiled twice)."""
+@inline
+def elementwise_task(like, tensors, hyper, step, slots, task, check, outer, update_c, update_jit):
+    """One element-wise kernel call of a plan."""
     update = update_function(like, update_c, update_jit)
     row = tensors[task[0]]
     n = row[SIZE]
@@ -179,10 +179,9 @@ def _rank_one_task(update, like, param, state, hyper, step, slots, outer, start,
     return 1 if bad else 0
 
 
-@kernel
-def _tensor_call(like, row, hyper, step, statistics, tensor, check, function_c, function_jit):
-    """One tensor-wise kernel call (``update`` or ``reduce``) of a plan, compiled once for the
-    four call sites of :func:`apply_plan`."""
+@inline
+def tensor_call(like, row, hyper, step, statistics, tensor, check, function_c, function_jit):
+    """One tensor-wise kernel call (``update`` or ``reduce``) of a plan."""
     function = tensor_update_function(like, function_c, function_jit)
     n = row[SIZE]
     param = carray(address_as_pointer(row[PARAM]), n, like.dtype)
@@ -192,6 +191,20 @@ def _tensor_call(like, row, hyper, step, statistics, tensor, check, function_c, 
     if not check:
         return 0
     return 1 if nonfinite(param) or nonfinite(state) else 0
+
+
+@kernel
+def plan_call(like, tensors, tasks, t, first, hyper, step, slots, statistics, check, outer, function_c, function_jit, elementwise):
+    """Call ``t`` of a partition: the element-wise kernel on task ``t`` (``elementwise``), or the
+    tensor-wise kernel (an ``update`` or a ``reduce``) on tensor ``t``, the ``t - first``-th of its group."""
+    if elementwise:
+        return elementwise_task(like, tensors, hyper, step, slots, tasks[t], check, outer, function_c, function_jit)
+    return tensor_call(like, tensors[t], hyper, step, statistics, t - first, check, function_c, function_jit)
+
+
+# apply_plan's two loops call it as its own compiled code (numbagrad.kernels.cpu.outline): compiled
+# into each loop, it took seconds of a first run's compiling.
+_plan_call = outlined(plan_call)
 
 
 @parallel_kernel
@@ -222,36 +235,20 @@ def apply_plan(like, partitions, tensors, tasks, rates, offset, threads, check, 
         prepare(hyper, step)
         first, end = plan[FIRST], plan[END]
         parallel = plan[PARALLEL] != 0 and threads > 1
-        if plan[FORM] == 0:
-            slots = plan[SLOTS]
-            update_c, update_jit = plan[UPDATE_C], plan[UPDATE_JIT]
+        elementwise = plan[FORM] == 0
+        statistics = carray(address_as_pointer(plan[STATISTICS]), (plan[STATISTICS_ROWS], plan[STATISTICS_WIDTH]), np.float64)
+        # A tensor-wise group with a reduce kernel runs it on every tensor before any update.
+        for phase in range(0 if plan[FORM] == 2 else 1, 2):
+            reducing = phase == 0
+            function_c = plan[REDUCE_C] if reducing else plan[UPDATE_C]
+            function_jit = plan[REDUCE_JIT] if reducing else plan[UPDATE_JIT]
+            checking = check and not reducing
             if parallel:
                 for t in prange(first, end):
-                    bad += _elementwise_task(like, tensors, hyper, step, slots, tasks[t], check, outer, update_c, update_jit)
+                    bad += _plan_call(like, tensors, tasks, t, first, hyper, step, plan[SLOTS], statistics, checking, outer, function_c, function_jit, elementwise)
             else:
                 for t in range(first, end):
-                    bad += _elementwise_task(like, tensors, hyper, step, slots, tasks[t], check, outer, update_c, update_jit)
-            continue
-        statistics = carray(
-            address_as_pointer(plan[STATISTICS]), (plan[STATISTICS_ROWS], plan[STATISTICS_WIDTH]), np.float64
-        )
-        update_c, update_jit = plan[UPDATE_C], plan[UPDATE_JIT]
-        if plan[FORM] == 2:
-            reduce_c, reduce_jit = plan[REDUCE_C], plan[REDUCE_JIT]
-            # False, known only at run time: a literal would compile _tensor_call a second time.
-            unchecked = check and not check
-            if parallel:
-                for t in prange(first, end):
-                    _tensor_call(like, tensors[t], hyper, step, statistics, t - first, unchecked, reduce_c, reduce_jit)
-            else:
-                for t in range(first, end):
-                    _tensor_call(like, tensors[t], hyper, step, statistics, t - first, unchecked, reduce_c, reduce_jit)
-        if parallel:
-            for t in prange(first, end):
-                bad += _tensor_call(like, tensors[t], hyper, step, statistics, t - first, check, update_c, update_jit)
-        else:
-            for t in range(first, end):
-                bad += _tensor_call(like, tensors[t], hyper, step, statistics, t - first, check, update_c, update_jit)
+                    bad += _plan_call(like, tensors, tasks, t, first, hyper, step, plan[SLOTS], statistics, checking, outer, function_c, function_jit, elementwise)
     return bad
 
 
