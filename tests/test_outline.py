@@ -183,7 +183,7 @@ TRAIN = textwrap.dedent(
     import json
     import numpy as np
     import numbagrad as ng
-    from numbagrad.kernels.cpu import network, normalization, training
+    from numbagrad.kernels.cpu import dropout, network, normalization, training
     rng = np.random.default_rng(0)
     X = rng.normal(size=(64, 5)).astype(np.float32)
     y = (X[:, 0] > 0).astype(np.int64)
@@ -194,15 +194,17 @@ TRAIN = textwrap.dedent(
     model.predict(X)
     compiled = {name: len(kernel.signatures) for name, kernel in [
         ("normalize_forward", normalization.normalize_forward), ("penalty_sums", network.penalty_sums),
-        ("all_reduce_gradient", training.all_reduce_gradient)]}
+        ("all_reduce_gradient", training.all_reduce_gradient), ("dropout_forward", dropout.dropout_forward),
+        ("weighted_loss_rows", network.weighted_loss_rows), ("update_weighted_metrics", training.update_weighted_metrics)]}
     print(json.dumps(compiled))
     """
 )
 
 
 @out_of_line
-def test_a_plain_model_compiles_no_normalization_regularizer_or_all_reduce():
+def test_a_plain_model_compiles_no_normalization_regularizer_dropout_weighting_or_all_reduce():
     result = subprocess.run([sys.executable, "-c", TRAIN], capture_output=True, text=True, timeout=900,
                             env=dict(os.environ, NUMBAGRAD_DISABLE_PLUGIN_AUTOLOAD="1"))
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"normalize_forward": 0, "penalty_sums": 0, "all_reduce_gradient": 0}
+    compiled = json.loads(result.stdout.strip().splitlines()[-1])
+    assert compiled == dict.fromkeys(compiled, 0) and len(compiled) == 6

@@ -208,9 +208,9 @@ class Sequential:
         #: Each layer's normalization as the kernels read it (see :mod:`numbagrad.kernels.cpu.normalization`).
         self.norm_table = norms
         self.penalty_table = penalty_table(self.layers, self.layer_table)
-        prepare_network(self.norm_table, self.penalty_table)
         #: Each layer's dropout rate while training (see :class:`~numbagrad.nn.Dropout`).
         self.dropout_table = np.array([layer.dropout for layer in self.layers], dtype=np.float64)
+        prepare_network(self.norm_table, self.penalty_table, self.dropout_table)
         placement.attach(self, aligned_zeros(offset, self.dtype), aligned_zeros(offset, self.dtype))
         self.activation_table = np.array([layer.activation_spec.kernel_table(self.dtype) for layer in self.layers], dtype=np.int64)
         encoded = [layer.activation_spec.encode(layer.activation_options) for layer in self.layers]

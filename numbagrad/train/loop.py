@@ -32,6 +32,7 @@ from numbagrad.kernels.cpu.training import (
     NON_FINITE_LOSS,
     NON_FINITE_UPDATE,
     evaluate_batches,
+    prepare_weights,
     train_batches,
 )
 from numbagrad.kernels.cpu.update import nonfinite
@@ -156,6 +157,7 @@ def sample_weights(model: Any, targets: np.ndarray, sample_weight: Any, class_we
         raise ValueError(f"{owner}: the sample weights sum to 0; at least one sample needs a weight > 0")
     if (weights == 1.0).all():  # the unweighted loops, bit for bit (scikit-learn passes ones for "none")
         return None
+    prepare_weights()  # the loops' weighted loss and metrics, compiled only for weighted rows
     return weights
 
 

@@ -12,13 +12,16 @@ backward pass recomputes it instead of storing it, the result does not
 depend on how an epoch is cut into compiled segments or a batch into ranks
 (each rank hashes its rows' places in the whole batch), and
 :func:`numbagrad.nn.dropout.keep_mask` computes the same masks in NumPy.
+
+The network's passes call both as on-demand outlined kernels
+(:mod:`numbagrad.kernels.cpu.outline`), compiled only for a model with dropout.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from numbagrad.kernels.cpu.jit import inline
+from numbagrad.kernels.cpu.jit import inline, kernel
 
 __all__ = ["mix64", "dropout_forward", "dropout_backward", "STEP", "LAYER", "ELEMENT"]
 
@@ -50,7 +53,7 @@ def _kept(base, element, rate):
     return float(mix64(base + np.uint64(element) * ELEMENT) >> _S11) * _UNIT >= rate
 
 
-@inline
+@kernel
 def dropout_forward(out, rate, key, step, layer, first_row):
     """``out[r, j] *= mask / (1 - rate)`` in place, for the rows ``first_row + r`` of the batch."""
     base = _base(key, step, layer)
@@ -64,7 +67,7 @@ def dropout_forward(out, rate, key, step, layer, first_row):
             row[j] = row[j] * scale if _kept(base, start + j, rate) else zero
 
 
-@inline
+@kernel
 def dropout_backward(grad, rate, key, step, layer, first_row):
     """``grad[r, j] *= mask / (1 - rate)`` in place: dL/d(output before dropout) from dL/d(output after)."""
     dropout_forward(grad, rate, key, step, layer, first_row)

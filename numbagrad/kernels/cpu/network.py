@@ -45,9 +45,9 @@ from __future__ import annotations
 import numpy as np
 from numba import types
 
+from numbagrad.kernels.cpu import dropout as dropout_kernels
 from numbagrad.kernels.cpu import normalization
 from numbagrad.kernels.cpu.dense import dense_backward_pass, dense_forward_pass
-from numbagrad.kernels.cpu.dropout import dropout_backward, dropout_forward
 from numbagrad.kernels.cpu.jit import FASTMATH, inline, kernel
 from numbagrad.kernels.cpu.normalization import KIND
 from numbagrad.kernels.cpu.outline import outlined, prepare
@@ -55,16 +55,18 @@ from numbagrad.kernels.pointers import activation_backward_function, activation_
 
 __all__ = [
     "network_predict", "network_value_and_grad", "forward_rows", "backward_rows", "loss_rows", "weighted_loss_rows", "batch_loss",
-    "penalize", "update_statistics", "first_delta", "no_dropout", "prepare_network",
+    "penalize", "update_statistics", "first_delta", "no_dropout", "prepare_network", "prepare_weights",
 ]
 
 INPUT, TARGET, GRADIENT_A, GRADIENT_B = 0, 1, 2, 3
 
-# Normalization, called as its own compiled code and compiled only for a model that has it (see
-# numbagrad.kernels.cpu.outline and prepare_network).
+# Normalization and dropout, called as their own compiled code and compiled only for a model that
+# has them (see numbagrad.kernels.cpu.outline and prepare_network).
 normalize_forward = outlined(normalization.normalize_forward, returns=types.none)
 normalize_backward = outlined(normalization.normalize_backward, returns=types.none)
 update_running_averages = outlined(normalization.update_running_averages, returns=types.none)
+dropout_forward = outlined(dropout_kernels.dropout_forward, returns=types.none)
+dropout_backward = outlined(dropout_kernels.dropout_backward, returns=types.none)
 
 #: What the passes take for "no dropout" (outside training), from Python.
 NO_DROPOUT = np.empty(0)
@@ -176,7 +178,7 @@ def loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_acti
     return compute(prediction, y, grad, loss_params)
 
 
-@inline
+@kernel
 def weighted_loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, w):
     """The weighted loss of the last forward pass, ``sum w_i l_i / sum w_i`` with ``l_i`` the loss of
     row ``i`` alone (the kernel called on that row), and its gradient in buffer A; returns
@@ -204,12 +206,16 @@ def weighted_loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, f
     return value, total_weight
 
 
+# Compiled only for a run with sample weights (prepare_weights).
+_weighted_loss_rows = outlined(weighted_loss_rows, returns=types.UniTuple(types.float64, 2))
+
+
 @kernel
 def batch_loss(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, w):
     """``(loss, count)`` of the last forward pass, its gradient in buffer A: :func:`weighted_loss_rows`
     with the batch's weights ``w``, or :func:`loss_rows` and the batch's rows when ``w`` is empty."""
     if w.size > 0:
-        return weighted_loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, w)
+        return _weighted_loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation, w)
     return loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, final_activation), float(rows)
 
 
@@ -374,13 +380,21 @@ def network_value_and_grad(
     return value + penalize(params, grads, penalties, count, True)
 
 
-def prepare_network(norms: np.ndarray, penalties: np.ndarray) -> None:
-    """Compile the on-demand kernels that the passes over a network with these ``norms`` and
-    ``penalties`` tables call: its normalizations' and its regularizers'."""
+def prepare_network(norms: np.ndarray, penalties: np.ndarray, dropout: np.ndarray) -> None:
+    """Compile the on-demand kernels that the passes over a network with these ``norms``,
+    ``penalties`` and ``dropout`` tables call: its normalizations', its regularizers' and its
+    dropout's."""
     if (norms[:, KIND] != 0).any():
         prepare(normalization.normalize_forward, normalization.normalize_backward, normalization.update_running_averages)
     if penalties.shape[0] > 0:
         prepare(penalty_sums)
+    if (dropout > 0.0).any():
+        prepare(dropout_kernels.dropout_forward, dropout_kernels.dropout_backward)
+
+
+def prepare_weights() -> None:
+    """Compile the on-demand kernels of a loss over rows with sample weights."""
+    prepare(weighted_loss_rows)
 
 
 def workspace_offsets(fan_in: int, units: list[int], target_columns: int, capacity: int, kinds: list[int] | None = None) -> np.ndarray:

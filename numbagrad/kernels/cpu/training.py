@@ -44,7 +44,7 @@ from numbagrad.kernels.cpu.update import END, FIRST, FORM, GRAD, NO_OUTER, OUTER
 from numbagrad.kernels.pointers import activation_forward_function, call_reducer, metric_function, weighted_metric_function
 
 __all__ = [
-    "train_batches", "evaluate_batches", "prepare_ranks", "weighted_metric_rows", "gradient_norm", "square_sum", "sum_of_squares", "NON_FINITE_LOSS", "NON_FINITE_GRADIENT",
+    "train_batches", "evaluate_batches", "prepare_ranks", "prepare_weights", "weighted_metric_rows", "gradient_norm", "square_sum", "sum_of_squares", "NON_FINITE_LOSS", "NON_FINITE_GRADIENT",
     "NON_FINITE_UPDATE", "COLLECTIVE_FAILED", "SHARE_RANK", "SHARE_SIZE", "SHARE_REDUCER",
 ]
 
@@ -237,12 +237,12 @@ def update_metrics(metrics, metric_params, totals, prediction, y):
 def update_batch_metrics(metrics, metric_params, totals, prediction, y, w, scratch):
     """:func:`update_weighted_metrics` with the batch's weights ``w``, or :func:`update_metrics` when ``w`` is empty."""
     if w.size > 0:
-        update_weighted_metrics(metrics, metric_params, totals, prediction, y, w, scratch)
+        _update_weighted_metrics(metrics, metric_params, totals, prediction, y, w, scratch)
     else:
         update_metrics(metrics, metric_params, totals, prediction, y)
 
 
-@inline
+@kernel
 def update_weighted_metrics(metrics, metric_params, totals, prediction, y, w, scratch):
     """The metrics with row ``i`` counted ``w[i]`` times: by the metric's weighted kernel (its
     addresses in columns 2 and 3 of ``metrics``), or else, for totals that are sums over rows
@@ -260,6 +260,16 @@ def update_weighted_metrics(metrics, metric_params, totals, prediction, y, w, sc
             update(prediction[i : i + 1], y[i : i + 1], own, metric_params[m])
             for k in range(running.size):
                 running[k] += w[i] * own[k]
+
+
+# Compiled only for a run with sample weights (prepare_weights).
+_update_weighted_metrics = outlined(update_weighted_metrics, returns=types.none)
+
+
+def prepare_weights() -> None:
+    """Compile what the loops call only with sample weights: the weighted loss and metrics."""
+    network.prepare_weights()
+    prepare(update_weighted_metrics)
 
 
 @kernel
