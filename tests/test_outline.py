@@ -208,3 +208,21 @@ def test_a_plain_model_compiles_no_normalization_regularizer_dropout_weighting_o
     assert result.returncode == 0, result.stderr
     compiled = json.loads(result.stdout.strip().splitlines()[-1])
     assert compiled == dict.fromkeys(compiled, 0) and len(compiled) == 6
+
+
+def test_numbagrad_imports_with_numbas_jit_disabled():
+    code = textwrap.dedent(
+        """
+        import numbagrad
+        from numbagrad.kernels.cpu.outline import outlined, prepare
+        def twice(x):
+            return 2 * x
+        assert outlined(twice) is twice and outlined(twice, returns=None) is twice
+        prepare(twice)
+        print("imported")
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, NUMBA_DISABLE_JIT="1", NUMBAGRAD_DISABLE_PLUGIN_AUTOLOAD="1"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "imported"

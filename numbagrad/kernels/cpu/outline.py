@@ -103,6 +103,8 @@ def prepare(*dispatchers) -> None:
     """Compile (or load from the cache) the on-demand kernels ``dispatchers`` for every call site
     of them in compiled code, now and whenever more is loaded."""
     for dispatcher in dispatchers:
+        if not hasattr(dispatcher, "py_func"):  # NUMBA_DISABLE_JIT: a Python function
+            continue
         if not getattr(dispatcher, "on_demand", False):
             raise TypeError(f"{dispatcher.py_func.__qualname__} is not an on-demand kernel (see numbagrad.kernels.cpu.outline)")
         _prepared.add(dispatcher)
@@ -122,7 +124,10 @@ def _call(context, builder, function, return_type, argument_types, values):
 def outlined(dispatcher, returns=None):
     """An intrinsic calling ``dispatcher`` (a numbagrad kernel, defined at the top level of its
     module, taking positional arguments) from compiled code through its own compiled code (see
-    above). With ``returns`` (its Numba return type) it is an on-demand kernel."""
+    above). With ``returns`` (its Numba return type) it is an on-demand kernel. Under
+    ``NUMBA_DISABLE_JIT=1`` the kernel is a Python function, returned as it is."""
+    if not hasattr(dispatcher, "py_func"):
+        return dispatcher
     module, name = dispatcher.py_func.__module__, dispatcher.py_func.__name__
     if getattr(importlib.import_module(module), name, None) is not dispatcher:
         raise ValueError(f"outlined: {module}.{name} must be the kernel itself, at the top level of its module")
