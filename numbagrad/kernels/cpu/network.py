@@ -55,7 +55,7 @@ from numbagrad.kernels.pointers import activation_backward_function, activation_
 
 __all__ = [
     "network_predict", "network_value_and_grad", "forward_rows", "backward_rows", "loss_rows", "weighted_loss_rows", "batch_loss",
-    "penalize", "update_statistics", "first_delta", "no_dropout", "prepare_network", "prepare_weights",
+    "penalize", "update_statistics", "first_delta", "no_dropout", "prepare_network",
 ]
 
 INPUT, TARGET, GRADIENT_A, GRADIENT_B = 0, 1, 2, 3
@@ -68,15 +68,15 @@ update_running_averages = outlined(normalization.update_running_averages, return
 dropout_forward = outlined(dropout_kernels.dropout_forward, returns=types.none)
 dropout_backward = outlined(dropout_kernels.dropout_backward, returns=types.none)
 
-#: What the passes take for "no dropout" (outside training), from Python.
-NO_DROPOUT = np.empty(0)
+#: The dropout coordinates a pass called from Python takes outside a training step.
 NO_DRAW = np.zeros(3, dtype=np.int64)
 
 
 @inline
 def no_dropout():
-    """``(NO_DROPOUT, NO_DRAW)`` in compiled code, as arrays of their own: a global array is read-only
-    there, of another type than the arrays a training pass passes, and would compile the passes again."""
+    """``(dropout, draw)`` for a pass outside training, in compiled code: an empty rate table and
+    zero coordinates, as arrays of their own (a global array is read-only there, of another type
+    than the arrays a training pass passes, and would compile the passes again)."""
     return np.empty(0), np.zeros(3, dtype=np.int64)
 
 
@@ -206,7 +206,7 @@ def weighted_loss_rows(loss, loss_params, workspace, offsets, layers, y, rows, f
     return value, total_weight
 
 
-# Compiled only for a run with sample weights (prepare_weights).
+# Compiled only for a run with sample weights (numbagrad.kernels.cpu.training.prepare_weights).
 _weighted_loss_rows = outlined(weighted_loss_rows, returns=types.UniTuple(types.float64, 2))
 
 
@@ -390,11 +390,6 @@ def prepare_network(norms: np.ndarray, penalties: np.ndarray, dropout: np.ndarra
         prepare(penalty_sums)
     if (dropout > 0.0).any():
         prepare(dropout_kernels.dropout_forward, dropout_kernels.dropout_backward)
-
-
-def prepare_weights() -> None:
-    """Compile the on-demand kernels of a loss over rows with sample weights."""
-    prepare(weighted_loss_rows)
 
 
 def workspace_offsets(fan_in: int, units: list[int], target_columns: int, capacity: int, kinds: list[int] | None = None) -> np.ndarray:

@@ -23,9 +23,9 @@ hook of the caller's before it loads the cached code).
 An *on-demand* kernel (``outlined(kernel, returns=...)``) is not compiled with
 its caller: its symbol is a cell holding the address, 0 until :func:`prepare`
 compiles the kernel for every call site loaded so far (and, from then on, for
-call sites loaded later). Code a run may not use (batch normalization,
-regularizers, the all-reduce between ranks) is compiled only by a run that
-uses it. A call through an empty cell raises ``RuntimeError`` instead of
+call sites loaded later). Code a run may not use (normalization, dropout,
+regularizers, sample weights, the all-reduce between ranks) is compiled only
+by a run that uses it. A call through an empty cell raises ``RuntimeError`` instead of
 calling address 0.
 
 The hook that defines a cached caller's symbols is Numba's from version 0.63
@@ -90,12 +90,17 @@ def _define(module: str, name: str, argument_types: tuple) -> None:
         _fill(symbol)
 
 
+def _declared(dispatcher, return_type) -> None:
+    """Refuse an on-demand kernel whose compiled return type is not the one its ``outlined()`` declares."""
+    if return_type != dispatcher.on_demand:
+        raise TypeError(f"{dispatcher.py_func.__qualname__} returns {return_type}, not the {dispatcher.on_demand} its outlined() declares")
+
+
 def _fill(symbol: str) -> None:
     cell, dispatcher, argument_types = _cells[symbol]
     if cell[0] == 0:
         address, return_type = _address(dispatcher, argument_types)
-        if return_type != dispatcher.on_demand:
-            raise TypeError(f"{dispatcher.py_func.__qualname__} returns {return_type}, not the {dispatcher.on_demand} its outlined() declares")
+        _declared(dispatcher, return_type)
         cell[0] = address
 
 
@@ -141,8 +146,8 @@ def outlined(dispatcher, returns=None):
             return_type = returns
         else:
             return_type = _address(dispatcher, argument_types)[1]
-            if on_demand and return_type != returns:
-                raise TypeError(f"{dispatcher.py_func.__qualname__} returns {return_type}, not the {returns} its outlined() declares")
+            if on_demand:
+                _declared(dispatcher, return_type)
         symbol = _symbol(dispatcher, argument_types)
 
         def codegen(context, builder, signature, values):

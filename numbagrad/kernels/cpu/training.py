@@ -268,8 +268,7 @@ _update_weighted_metrics = outlined(update_weighted_metrics, returns=types.none)
 
 def prepare_weights() -> None:
     """Compile what the loops call only with sample weights: the weighted loss and metrics."""
-    network.prepare_weights()
-    prepare(update_weighted_metrics)
+    prepare(network.weighted_loss_rows, update_weighted_metrics)
 
 
 @kernel
