@@ -35,6 +35,7 @@ import numbers
 import os
 import sys
 import time
+import traceback
 from typing import Any
 
 import numpy as np
@@ -235,15 +236,33 @@ def launched_ranks() -> int:
     return 1
 
 
+# Seconds between a failing rank's report and MPI_Abort: Hydra's proxies forward it meanwhile.
+_FORWARDING_PAUSE = 0.5
+
+
 def _abort_on_uncaught_exceptions(world: World) -> None:
     """An exception that ends one rank ends the job: print it, then ``MPI_Abort``, so that the
     other ranks stop at once instead of waiting for the timeout."""
     previous = sys.excepthook
 
     def abort(kind, error, trace):
-        previous(kind, error, trace)
-        sys.stderr.write(f"numbagrad.distributed: rank {world.rank} of {world.size} raised {kind.__name__}; aborting every rank\n")
+        if getattr(error, "every_rank", False):
+            # Raised alike on every rank (the ranks' check that they train the same way): each
+            # rank ends on its own, and MPI_Abort, whose launcher may drop the output the ranks
+            # have not forwarded yet, is not needed.
+            previous(kind, error, trace)
+            return
+        # One write, then a moment for the launcher to forward it: MPI_Abort kills every rank's
+        # process at once, and output still in flight to mpiexec is lost.
+        report = ""
+        if previous is sys.__excepthook__:
+            report = "".join(traceback.format_exception(kind, error, trace))
+        else:
+            previous(kind, error, trace)
+        report += f"numbagrad.distributed: rank {world.rank} of {world.size} raised {kind.__name__}; aborting every rank\n"
+        sys.stderr.write(report)
         sys.stderr.flush()
+        time.sleep(_FORWARDING_PAUSE)
         world.abort(1)
 
     sys.excepthook = abort

@@ -97,7 +97,9 @@ class DataParallel:
                     " (every rank passes the same X, y; pass sharded=True when each rank has only its own rows)"
                     if name == "rows of X" else ""
                 )
-                raise DistributedError(f"fit: the ranks disagree about {name}: {found}{hint}")
+                error = DistributedError(f"fit: the ranks disagree about {name}: {found}{hint}")
+                error.every_rank = True  # every rank saw the same gathered values and raises this
+                raise error
 
     def start_alike(self, model: Any, parts: list) -> None:
         """Every rank takes rank 0's weights, optimizer state and random generator."""
