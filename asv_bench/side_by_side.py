@@ -7,8 +7,8 @@ Usage::
     python asv_bench/side_by_side.py mlp [--batches 1,32,256]
     python asv_bench/side_by_side.py forward-backward [--batches 1,32,256]
 
-Each row times numbagrad and its peer in the same process, interleaved
-round by round so that a noisy neighbour slows both alike, and reports the
+Each row times numbagrad and its peers in the same process, interleaved
+round by round so that a noisy neighbour slows them alike, and reports the
 median of each and their ratio (> 1: numbagrad is faster). Peers that are not
 installed are left out.
 """
@@ -72,13 +72,19 @@ def _time(step, seconds: float) -> float:
     return statistics.median(samples)
 
 
+def rotation(steps, rounds: int, seconds: float) -> list[float]:
+    """Each of ``steps``' median seconds per call over ``rounds`` rounds that time every step in turn."""
+    times = [[] for _ in steps]
+    for _ in range(rounds):
+        for step, samples in zip(steps, times):
+            samples.append(_time(step, seconds))
+    return [statistics.median(samples) for samples in times]
+
+
 def interleaved(ours, theirs, rounds: int, seconds: float) -> tuple[float, float]:
     """Medians over ``rounds`` alternating rounds of each."""
-    mine, peer = [], []
-    for _ in range(rounds):
-        mine.append(_time(ours, seconds))
-        peer.append(_time(theirs, seconds))
-    return statistics.median(mine), statistics.median(peer)
+    mine, peer = rotation([ours, theirs], rounds, seconds)
+    return mine, peer
 
 
 def _milliseconds(seconds: float) -> str:
@@ -137,18 +143,23 @@ def mlp(arguments) -> list[str]:
     for batch in [int(b) for b in arguments.batches.split(",")]:
         samples = max(batch * 16, min(32768, batch * 1024))
         ours = workloads.numbagrad_mlp_epoch(batch, samples)
-        cells, own_times = [], []
+        peers = []
         for builder in (workloads.torch_mlp_epoch, workloads.jax_mlp_epoch):
             try:
-                peer = builder(batch, samples)
+                peers.append(builder(batch, samples))
             except NotImplementedError:
+                peers.append(None)
+        # One rotation through numbagrad and every peer, so that numbagrad's figure is the one
+        # both ratios divide by (a figure of its own beside each peer let a slow spell of the
+        # machine during one pairing show a row whose numbers disagree with its ratios).
+        own, *times = rotation([ours, *(peer for peer in peers if peer is not None)], arguments.rounds, arguments.seconds)
+        cells = []
+        for peer in peers:
+            if peer is None:
                 cells.append(("-", "-"))
                 continue
-            mine, theirs = interleaved(ours, peer, arguments.rounds, arguments.seconds)
-            own_times.append(mine)
-            cells.append((f"{samples / theirs:,.0f}", f"{theirs / mine:.2f}x"))
-        # numbagrad's own figure comes from the same interleaved rounds as the ratios.
-        own = statistics.median(own_times) if own_times else _time(ours, arguments.seconds)
+            theirs = times.pop(0)
+            cells.append((f"{samples / theirs:,.0f}", f"{theirs / own:.2f}x"))
         rows.append(f"| {batch} | {samples} | {samples / own:,.0f} | {cells[0][0]} | {cells[0][1]} | {cells[1][0]} | {cells[1][1]} |")
         print(rows[-1], file=sys.stderr, flush=True)
     return rows
