@@ -41,4 +41,9 @@ class CudaUnavailableError(RuntimeError):
 class DistributedError(RuntimeError):
     """Data-parallel training cannot go on: a collective waited longer than the world's timeout
     (another rank died, raised or stopped calling ``fit``), MPI reported an error, or the ranks
-    disagree about what they are training (data, batch size, epochs)."""
+    disagree about what they are training (data, batch size, epochs).
+
+    ``every_rank`` is true on an error every rank raises alike (the ranks' disagreement, found
+    from values they all gathered): an uncaught one then ends each rank without ``MPI_Abort``."""
+
+    every_rank: bool = False
